@@ -1,0 +1,223 @@
+//! Cryptographic verification of one Sigstore bundle. No I/O and no policy.
+//!
+//! `sigstore-verify` does the cryptography: (1) the certificate chains to the trusted Fulcio CA
+//! and is valid at every verified time, (2) its SCT verifies, (3) the transparency log entry's
+//! inclusion proof, checkpoint and SET (or RFC 3161 timestamps) verify, (4) the signature covers
+//! the DSSE payload or artifact, (5) the log entry describes this bundle (CVE-2022-36056), and
+//! (6) the artifact digest is a subject of the statement. What it leaves to its caller — who
+//! signed (beyond an exact SAN), the GitHub certificate extensions, the predicate type, cutoffs —
+//! is the [`policy`](crate::policy) module's job, working on the [`VerifiedBundle`] made here.
+
+use chrono::{DateTime, Utc};
+use sigstore_types::{ArtifactDigest, Bundle, HashAlgorithm, SignatureContent};
+use sigstore_verify::VerificationPolicy;
+
+use crate::digest::Digest;
+use crate::statement::Statement;
+use crate::trust::TrustRoot;
+
+/// What the signing certificate says about the workload that signed, read from its SAN, its
+/// issuer and Fulcio's extensions under `1.3.6.1.4.1.57264.1`.
+///
+/// Only a [`VerifiedBundle`] carries these, and it exists only once the chain to the trusted CA
+/// has been verified, so they are authenticated claims (as far as the CA is trusted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CertificateClaims {
+    /// The SAN: for GitHub Actions the workflow, `https://github.com/<repo>/.github/workflows/<file>@<ref>`.
+    pub identity: Option<String>,
+    /// The OIDC issuer.
+    pub issuer: Option<String>,
+    /// `.1.12` source repository URI.
+    pub source_repository_uri: Option<String>,
+    /// `.1.13` source repository commit.
+    pub source_repository_digest: Option<String>,
+    /// `.1.14` source repository ref.
+    pub source_repository_ref: Option<String>,
+    /// `.1.16` source repository owner URI.
+    pub source_repository_owner_uri: Option<String>,
+    /// `.1.9` build signer URI (the workflow that asked for the certificate).
+    pub build_signer_uri: Option<String>,
+    /// `.1.10` build signer commit.
+    pub build_signer_digest: Option<String>,
+    /// `.1.18` build config URI (the top-level workflow that ran).
+    pub build_config_uri: Option<String>,
+    /// `.1.20` the event that triggered the run.
+    pub build_trigger: Option<String>,
+    /// `.1.11` `github-hosted` or `self-hosted`.
+    pub runner_environment: Option<String>,
+    /// `.1.21` the run, a URL with its logs.
+    pub run_invocation_uri: Option<String>,
+    /// The certificate, DER, base64 (for gh-compatible output).
+    #[serde(skip)]
+    pub certificate_der: Vec<u8>,
+}
+
+/// A bundle whose cryptography verified for one artifact digest.
+///
+/// Only this module can make one, so holding a `VerifiedBundle` is proof that the checks listed
+/// in the module docs passed.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    claims: CertificateClaims,
+    statement: Option<Statement>,
+    timestamps: Vec<VerifiedTimestamp>,
+}
+
+/// A time authenticated by the log (SET or checkpointed inclusion) or a TSA, never a bare
+/// field of the bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct VerifiedTimestamp {
+    /// The instant.
+    pub time: DateTime<Utc>,
+    /// Which authority vouched for it.
+    pub kind: TimestampKind,
+}
+
+/// The authority behind a [`VerifiedTimestamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum TimestampKind {
+    /// Rekor's integrated time.
+    Transparency,
+    /// An RFC 3161 timestamp authority.
+    Timestamp,
+}
+
+impl VerifiedBundle {
+    /// The signing certificate's claims.
+    pub fn claims(&self) -> &CertificateClaims {
+        &self.claims
+    }
+
+    /// The in-toto statement, for DSSE bundles; `None` for a plain message signature.
+    pub fn statement(&self) -> Option<&Statement> {
+        self.statement.as_ref()
+    }
+
+    /// Every authenticated time, earliest first. Never empty: a bundle without one fails.
+    pub fn timestamps(&self) -> &[VerifiedTimestamp] {
+        &self.timestamps
+    }
+}
+
+/// The cryptographic check of a bundle failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CryptoError(#[source] pub sigstore_verify::Error);
+
+/// Verify `bundle` for `digest` under `trust`, authorising no particular signer: the caller's
+/// policy must look at [`VerifiedBundle::claims`] before trusting the result.
+pub fn verify_bundle(
+    trust: &TrustRoot,
+    bundle: &Bundle,
+    digest: &Digest,
+) -> Result<VerifiedBundle, CryptoError> {
+    verify_with(trust, bundle, digest, &VerificationPolicy::any_identity())
+}
+
+/// Verify `bundle` for `digest`, requiring exactly this SAN and OIDC issuer (no pattern, no
+/// prefix): the generic check behind `brew-verify bundle`.
+pub fn verify_bundle_exact(
+    trust: &TrustRoot,
+    bundle: &Bundle,
+    digest: &Digest,
+    identity: &str,
+    issuer: &str,
+) -> Result<VerifiedBundle, CryptoError> {
+    verify_with(
+        trust,
+        bundle,
+        digest,
+        &VerificationPolicy::new(identity, issuer),
+    )
+}
+
+fn verify_with(
+    trust: &TrustRoot,
+    bundle: &Bundle,
+    digest: &Digest,
+    policy: &VerificationPolicy,
+) -> Result<VerifiedBundle, CryptoError> {
+    let artifact = match digest {
+        Digest::Sha256(d) => ArtifactDigest::sha256(*d),
+        Digest::Sha512(d) => ArtifactDigest::new(HashAlgorithm::Sha2512, d.as_bytes().to_vec())
+            .map_err(|e| CryptoError(e.into()))?,
+    };
+    let result = trust
+        .verifier()
+        .verify(artifact, bundle, policy)
+        .map_err(CryptoError)?;
+    // Fail closed if a future version of the library ever returns success without having
+    // checked the chain or the log: the policy relies on both.
+    if !result.certificate_verified() || !result.tlog_verified() {
+        return Err(CryptoError(sigstore_verify::Error::InvalidBundle(
+            "verification did not check the certificate chain and transparency log".into(),
+        )));
+    }
+    let cert = result.certificate().ok_or_else(|| {
+        CryptoError(sigstore_verify::Error::InvalidBundle(
+            "bundle has no signing certificate".into(),
+        ))
+    })?;
+    let ci = &cert.ci_claims;
+    let claims = CertificateClaims {
+        identity: result.identity().map(|san| san.as_str().to_owned()),
+        issuer: result.issuer().map(str::to_owned),
+        source_repository_uri: ci.source_repository_uri.clone(),
+        source_repository_digest: ci.source_repository_digest.clone(),
+        source_repository_ref: ci.source_repository_ref.clone(),
+        source_repository_owner_uri: ci.source_repository_owner_uri.clone(),
+        build_signer_uri: ci.build_signer_uri.clone(),
+        build_signer_digest: ci.build_signer_digest.clone(),
+        build_config_uri: ci.build_config_uri.clone(),
+        build_trigger: ci.build_trigger.clone(),
+        runner_environment: ci.runner_environment.clone(),
+        run_invocation_uri: ci.run_invocation_uri.clone(),
+        certificate_der: bundle
+            .signing_certificate()
+            .map(|c| c.as_bytes().to_vec())
+            .unwrap_or_default(),
+    };
+    let statement = match &bundle.content {
+        SignatureContent::DsseEnvelope(envelope) => Some(
+            Statement::from_payload(envelope.payload.as_bytes()).map_err(|e| {
+                CryptoError(sigstore_verify::Error::InvalidBundle(format!(
+                    "in-toto statement: {e}"
+                )))
+            })?,
+        ),
+        _ => None,
+    };
+    let integrated = result.integrated_time();
+    let mut timestamps = result
+        .verified_timestamps()
+        .iter()
+        .map(|t| {
+            // jiff and chrono cover the same range for any real timestamp; one outside it is
+            // refused rather than dropped, so a cutoff can never be checked on a subset.
+            let nanos = u32::try_from(t.subsec_nanosecond()).unwrap_or(0);
+            let time = DateTime::from_timestamp(t.as_second(), nanos).ok_or_else(|| {
+                CryptoError(sigstore_verify::Error::InvalidBundle(format!(
+                    "verified timestamp {t} is out of range"
+                )))
+            })?;
+            let kind = if Some(*t) == integrated {
+                TimestampKind::Transparency
+            } else {
+                TimestampKind::Timestamp
+            };
+            Ok(VerifiedTimestamp { time, kind })
+        })
+        .collect::<Result<Vec<_>, CryptoError>>()?;
+    timestamps.sort_by_key(|t| t.time);
+    timestamps.dedup();
+    if timestamps.is_empty() {
+        return Err(CryptoError(sigstore_verify::Error::InvalidBundle(
+            "no verified timestamp".into(),
+        )));
+    }
+    Ok(VerifiedBundle {
+        claims,
+        statement,
+        timestamps,
+    })
+}

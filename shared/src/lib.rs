@@ -1,0 +1,33 @@
+//! `bottle-attest`: everything `brew-verify` and `brew-backfill` share.
+//!
+//! The crate is layered so that a reader can tell from file names where each kind of work happens:
+//!
+//! - [`digest`] and [`bottle`]: pure value types (digests, bottle file names, GHCR coordinates).
+//! - [`attestations`]: turning bytes (a bundle, a JSONL file, an attestations API body, a sidecar)
+//!   into Sigstore bundles. No I/O: callers hand it bytes.
+//! - [`trust`] and [`crypto`]: the Sigstore trusted root and the cryptographic verification of one
+//!   bundle. No I/O, no policy.
+//! - [`statement`]: the in-toto statement a verified bundle carries.
+//! - [`policy`]: the Homebrew waterfall (core, then backfill before the cutoff), as data plus one
+//!   evaluation. No I/O.
+//! - [`hashing`]: the one place that reads a file, to hash a bottle in a single streaming pass.
+#![deny(missing_docs)]
+
+pub mod attestations;
+pub mod bottle;
+pub mod crypto;
+pub mod digest;
+pub mod hashing;
+pub mod policy;
+pub mod statement;
+pub mod trust;
+
+pub use attestations::{BundleCandidate, parse_attestations};
+pub use bottle::{BottleFilename, BottleRef};
+pub use crypto::{CertificateClaims, VerifiedBundle, verify_bundle, verify_bundle_exact};
+pub use digest::Digest;
+pub use policy::{Policy, Verdict, Waterfall};
+pub use trust::TrustRoot;
+
+/// Re-exported so that callers name the exact digest types the verifier uses.
+pub use sigstore_types::{Sha256Hash, Sha512Hash};

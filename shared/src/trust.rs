@@ -1,0 +1,85 @@
+//! The Sigstore trusted root, prepared once for many verifications.
+//!
+//! The public-good production root is compiled in (through `sigstore-trust-root`), so
+//! verification works on a machine with no network. Another root (GitHub Enterprise, staging,
+//! tests) is loaded from a `trusted_root.json`, or from a client trust config that wraps one.
+
+use sigstore_trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
+use sigstore_verify::Verifier;
+
+/// A trusted root with its verification keys already parsed.
+///
+/// Building a [`Verifier`] parses every CA certificate and log key; doing it once per process
+/// instead of once per bundle is most of what keeps a verification under a millisecond.
+pub struct TrustRoot {
+    verifier: Verifier,
+    label: String,
+}
+
+/// A trusted root could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustRootError {
+    /// The JSON is not a trusted root (nor a trust config holding one).
+    #[error("`{label}` is not a Sigstore trusted root: {reason}")]
+    Parse {
+        /// Where the root came from.
+        label: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The root parsed but its keys or certificates are unusable.
+    #[error("`{label}` cannot be used for verification")]
+    Unusable {
+        /// Where the root came from.
+        label: String,
+        /// The verifier's complaint.
+        #[source]
+        source: sigstore_verify::Error,
+    },
+}
+
+impl TrustRoot {
+    /// The Sigstore public-good production root, embedded in the binary.
+    pub fn production() -> Result<Self, TrustRootError> {
+        Self::from_json("embedded Sigstore public-good root", SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+    }
+
+    /// A root from JSON: a `trusted_root.json`, or a client trust config
+    /// (`application/vnd.dev.sigstore.clienttrustconfig…`) whose `trustedRoot` is used.
+    pub fn from_json(label: &str, json: &str) -> Result<Self, TrustRootError> {
+        let parse_err = |reason: String| TrustRootError::Parse {
+            label: label.to_owned(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| parse_err(e.to_string()))?;
+        let root_json = match value.get("trustedRoot") {
+            Some(inner) => inner.to_string(),
+            None => json.to_owned(),
+        };
+        let root = TrustedRoot::from_json(&root_json).map_err(|e| parse_err(e.to_string()))?;
+        let verifier = Verifier::new(&root).map_err(|source| TrustRootError::Unusable {
+            label: label.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            verifier,
+            label: label.to_owned(),
+        })
+    }
+
+    /// Where this root came from, for messages (`embedded Sigstore public-good root`, a path).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub(crate) fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+}
+
+impl std::fmt::Debug for TrustRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustRoot").field("label", &self.label).finish()
+    }
+}

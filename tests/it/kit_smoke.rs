@@ -1,0 +1,1 @@
+//! Smoke tests of the test kit itself (owned by the kit).

@@ -1,0 +1,4 @@
+//! Workspace-level integration tests. One binary; each module is one area.
+
+mod kit_smoke;
+mod sigstore_python;

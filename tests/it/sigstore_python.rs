@@ -1,0 +1,1 @@
+//! Cross-check: sigstore-python accepts what the kit mints.
