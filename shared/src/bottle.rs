@@ -216,7 +216,10 @@ mod tests {
             (b.name(), b.version(), b.tag(), b.rebuild()),
             ("openssl@3", "3.3.1_1", "x86_64_linux", 2)
         );
-        assert_eq!(b.to_string(), "openssl@3--3.3.1_1.x86_64_linux.bottle.2.tar.gz");
+        assert_eq!(
+            b.to_string(),
+            "openssl@3--3.3.1_1.x86_64_linux.bottle.2.tar.gz"
+        );
         assert_eq!(b.image_name(), "openssl/3");
         let b: BottleFilename = "a--b--2024-01.all.bottle.tar.gz".parse().unwrap();
         assert_eq!((b.name(), b.version()), ("a--b", "2024-01"));
@@ -260,6 +263,9 @@ mod tests {
         );
         assert_eq!(bottle.cache_name(DEFAULT_BOTTLE_ROOT), expected);
         // A trailing slash on the root does not change the name.
-        assert_eq!(bottle.cache_name("https://ghcr.io/v2/homebrew/core/"), expected);
+        assert_eq!(
+            bottle.cache_name("https://ghcr.io/v2/homebrew/core/"),
+            expected
+        );
     }
 }

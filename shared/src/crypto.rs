@@ -9,6 +9,7 @@
 //! is the [`policy`](crate::policy) module's job, working on the [`VerifiedBundle`] made here.
 
 use chrono::{DateTime, Utc};
+use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{ArtifactDigest, Bundle, HashAlgorithm, SignatureContent};
 use sigstore_verify::VerificationPolicy;
 
@@ -114,15 +115,23 @@ pub fn verify_bundle(
     verify_with(trust, bundle, digest, &VerificationPolicy::any_identity())
 }
 
-/// Verify `bundle` for `digest`, requiring exactly this SAN and OIDC issuer (no pattern, no
-/// prefix): the generic check behind `brew-verify bundle`.
+/// Verify `bundle` for an artifact known by one or more `digests`, requiring exactly this SAN
+/// and OIDC issuer (no pattern, no prefix): the generic check behind `brew-verify bundle`.
+///
+/// When the artifact is a file both SHA-256 and SHA-512 are known; the one the bundle's
+/// statement uses is picked (npm provenance names subjects by SHA-512 only).
 pub fn verify_bundle_exact(
     trust: &TrustRoot,
     bundle: &Bundle,
-    digest: &Digest,
+    digests: &[Digest],
     identity: &str,
     issuer: &str,
 ) -> Result<VerifiedBundle, CryptoError> {
+    let digest = choose_digest(bundle, digests).ok_or_else(|| {
+        CryptoError(sigstore_verify::Error::UnsupportedArtifact(
+            "no artifact digest given".into(),
+        ))
+    })?;
     verify_with(
         trust,
         bundle,
@@ -131,12 +140,62 @@ pub fn verify_bundle_exact(
     )
 }
 
+/// Refuse a v0.1/v0.2 certificate chain that carries a self-signed (root) certificate.
+///
+/// Trust anchors come from the trusted root only. The Sigstore client specification and the
+/// conformance case `bundle-with-root-cert` require rejecting such bundles; `sigstore-verify`
+/// 0.15.1 ignores the extra certificate, so this check is ours (corpus case
+/// `sgo-examples-sigstore.js-1.3.0` is a real bundle of that shape).
+fn refuse_embedded_root(bundle: &Bundle) -> Result<(), CryptoError> {
+    use x509_cert::der::Decode;
+    let VerificationMaterialContent::X509CertificateChain { certificates } =
+        &bundle.verification_material.content
+    else {
+        return Ok(());
+    };
+    for cert in certificates {
+        let parsed = x509_cert::Certificate::from_der(cert.raw_bytes.as_bytes()).map_err(|e| {
+            CryptoError(sigstore_verify::Error::InvalidBundle(format!(
+                "certificate in chain does not parse: {e}"
+            )))
+        })?;
+        if parsed.tbs_certificate.subject == parsed.tbs_certificate.issuer {
+            return Err(CryptoError(sigstore_verify::Error::InvalidBundle(
+                "the certificate chain contains a self-signed root certificate; trust anchors \
+                 must come from the trusted root, not the bundle"
+                    .into(),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The digest to verify with: the first whose algorithm the statement's subjects use, else the
+/// first given (message signatures, or a statement the verifier will refuse anyway).
+fn choose_digest<'d>(bundle: &Bundle, digests: &'d [Digest]) -> Option<&'d Digest> {
+    if let SignatureContent::DsseEnvelope(envelope) = &bundle.content {
+        if let Ok(statement) = Statement::from_payload(envelope.payload.as_bytes()) {
+            let uses = |d: &Digest| {
+                statement.subjects.iter().any(|s| match d {
+                    Digest::Sha256(_) => s.sha256.is_some(),
+                    Digest::Sha512(_) => s.sha512.is_some(),
+                })
+            };
+            if let Some(d) = digests.iter().find(|d| uses(d)) {
+                return Some(d);
+            }
+        }
+    }
+    digests.first()
+}
+
 fn verify_with(
     trust: &TrustRoot,
     bundle: &Bundle,
     digest: &Digest,
     policy: &VerificationPolicy,
 ) -> Result<VerifiedBundle, CryptoError> {
+    refuse_embedded_root(bundle)?;
     let artifact = match digest {
         Digest::Sha256(d) => ArtifactDigest::sha256(*d),
         Digest::Sha512(d) => ArtifactDigest::new(HashAlgorithm::Sha2512, d.as_bytes().to_vec())

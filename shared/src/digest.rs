@@ -25,7 +25,9 @@ pub enum DigestParseError {
     #[error("expected `sha256:<64 hex>` or `sha512:<128 hex>`, got `{0}`")]
     UnknownAlgorithm(String),
     /// The hex part has the wrong length or non-hex characters.
-    #[error("`{input}` is not a valid {algorithm} digest: expected {expected} lowercase hex characters")]
+    #[error(
+        "`{input}` is not a valid {algorithm} digest: expected {expected} lowercase hex characters"
+    )]
     BadHex {
         /// The whole input.
         input: String,

@@ -65,13 +65,33 @@ pub fn sha256_bytes(bytes: &[u8]) -> Sha256Hash {
     Sha256Hash::new(sha2::Sha256::digest(bytes).into())
 }
 
-/// SHA-512 of the file at `path`, streaming (the generic `bundle` check accepts sha512 subjects).
-pub fn sha512_file(path: &Path) -> Result<Sha512Hash, HashFileError> {
-    let hasher = digest_reader::<sha2::Sha512>(open(path)?).map_err(|source| HashFileError {
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(Sha512Hash::new(hasher.finalize().into()))
+/// SHA-256 and SHA-512 of the file at `path` in one streaming pass, for the generic `bundle`
+/// check, which does not know in advance which one a bundle's subjects use.
+pub fn sha256_and_sha512_file(path: &Path) -> Result<(Sha256Hash, Sha512Hash), HashFileError> {
+    let mut file = open(path)?;
+    let mut sha256 = sha2::Sha256::new();
+    let mut sha512 = sha2::Sha512::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                sha256.update(&buf[..n]);
+                sha512.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(HashFileError {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok((
+        Sha256Hash::new(sha256.finalize().into()),
+        Sha512Hash::new(sha512.finalize().into()),
+    ))
 }
 
 #[cfg(test)]

@@ -115,11 +115,7 @@ impl SubjectRule {
     fn matches(&self, bottle: &BottleRef, subject: &Subject) -> bool {
         match self {
             Self::Filename if bottle.filename.is_all() => {
-                let prefix = format!(
-                    "{}--{}.",
-                    bottle.filename.name(),
-                    bottle.filename.version()
-                );
+                let prefix = format!("{}--{}.", bottle.filename.name(), bottle.filename.version());
                 subject.name.starts_with(&prefix)
             }
             Self::Filename => subject.name == bottle.filename.to_string(),

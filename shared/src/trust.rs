@@ -41,7 +41,10 @@ pub enum TrustRootError {
 impl TrustRoot {
     /// The Sigstore public-good production root, embedded in the binary.
     pub fn production() -> Result<Self, TrustRootError> {
-        Self::from_json("embedded Sigstore public-good root", SIGSTORE_PRODUCTION_TRUSTED_ROOT)
+        Self::from_json(
+            "embedded Sigstore public-good root",
+            SIGSTORE_PRODUCTION_TRUSTED_ROOT,
+        )
     }
 
     /// A root from JSON: a `trusted_root.json`, or a client trust config
@@ -80,6 +83,8 @@ impl TrustRoot {
 
 impl std::fmt::Debug for TrustRoot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrustRoot").field("label", &self.label).finish()
+        f.debug_struct("TrustRoot")
+            .field("label", &self.label)
+            .finish()
     }
 }

@@ -83,12 +83,11 @@ impl<'de> Deserialize<'de> for When {
 impl Policy {
     /// Parse a policy file; `.json` files (or text starting with `{`) are JSON, others TOML.
     pub fn from_file_text(file_name: &str, text: &str) -> Result<Self, PolicyFileError> {
-        let raw: RawPolicy =
-            if file_name.ends_with(".json") || text.trim_start().starts_with('{') {
-                serde_json::from_str(text).map_err(|e| PolicyFileError::Json(e.to_string()))?
-            } else {
-                toml::from_str(text).map_err(|e| PolicyFileError::Toml(e.to_string()))?
-            };
+        let raw: RawPolicy = if file_name.ends_with(".json") || text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| PolicyFileError::Json(e.to_string()))?
+        } else {
+            toml::from_str(text).map_err(|e| PolicyFileError::Toml(e.to_string()))?
+        };
         raw.into_policy()
     }
 }
@@ -115,7 +114,8 @@ impl RawPolicy {
 
 impl RawSource {
     fn into_source(self, index: usize) -> Result<Source, PolicyFileError> {
-        let invalid = |why: String| PolicyFileError::Invalid(format!("source `{}`: {why}", self.name));
+        let invalid =
+            |why: String| PolicyFileError::Invalid(format!("source `{}`: {why}", self.name));
         let probe = format!(
             "https://github.com/{}/.github/workflows/x.yml@refs/heads/main",
             self.repository
@@ -130,7 +130,9 @@ impl RawSource {
             None => WorkflowRule::Any,
             Some(list) if list.iter().any(|w| w == "*") => WorkflowRule::Any,
             Some(list) if list.is_empty() => {
-                return Err(invalid("`workflows` is empty; omit it or use [\"*\"] for any".into()));
+                return Err(invalid(
+                    "`workflows` is empty; omit it or use [\"*\"] for any".into(),
+                ));
             }
             Some(list) => {
                 if let Some(bad) = list.iter().find(|w| w.contains('/') || w.contains('@')) {
@@ -169,7 +171,9 @@ impl RawSource {
             repository: self.repository,
             workflows,
             refs,
-            issuer: self.issuer.unwrap_or_else(|| GITHUB_ACTIONS_ISSUER.to_owned()),
+            issuer: self
+                .issuer
+                .unwrap_or_else(|| GITHUB_ACTIONS_ISSUER.to_owned()),
             predicate_type: self
                 .predicate_type
                 .unwrap_or_else(|| SLSA_PROVENANCE_V1.to_owned()),
@@ -215,19 +219,33 @@ when = "earlier-missing"
             r#"{"name":"tap","source":[{"name":"tap","repository":"acme/homebrew-tap","workflows":["publish.yml"]}]}"#,
         )
         .unwrap();
-        assert_eq!(p.sources[0].workflows, WorkflowRule::OneOf(vec!["publish.yml".into()]));
-        assert_eq!(p.sources[0].source_repository_uri, "https://github.com/acme/homebrew-tap");
+        assert_eq!(
+            p.sources[0].workflows,
+            WorkflowRule::OneOf(vec!["publish.yml".into()])
+        );
+        assert_eq!(
+            p.sources[0].source_repository_uri,
+            "https://github.com/acme/homebrew-tap"
+        );
     }
 
     #[test]
     fn refuses_typos_and_nonsense() {
-        let typo = "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\nref = [\"main\"]\n";
-        assert!(matches!(Policy::from_file_text("p.toml", typo), Err(PolicyFileError::Toml(_))));
+        let typo =
+            "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\nref = [\"main\"]\n";
+        assert!(matches!(
+            Policy::from_file_text("p.toml", typo),
+            Err(PolicyFileError::Toml(_))
+        ));
         let bad_repo = "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a\"\n";
-        assert!(matches!(Policy::from_file_text("p.toml", bad_repo), Err(PolicyFileError::Invalid(_))));
+        assert!(matches!(
+            Policy::from_file_text("p.toml", bad_repo),
+            Err(PolicyFileError::Invalid(_))
+        ));
         let none = "name = \"x\"\nsource = []\n";
         assert!(Policy::from_file_text("p.toml", none).is_err());
-        let bad_when = "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\nwhen = \"sometimes\"\n";
+        let bad_when =
+            "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\nwhen = \"sometimes\"\n";
         assert!(Policy::from_file_text("p.toml", bad_when).is_err());
     }
 }

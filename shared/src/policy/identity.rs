@@ -37,8 +37,8 @@ pub(crate) fn parse_workflow_san(san: &str) -> Option<WorkflowSan<'_>> {
     let rest = san.strip_prefix("https://github.com/")?;
     let (repository, rest) = rest.split_once("/.github/workflows/")?;
     let (file, git_ref) = rest.split_once('@')?;
-    let valid_repo = repository.split('/').count() == 2
-        && repository.split('/').all(|part| !part.is_empty());
+    let valid_repo =
+        repository.split('/').count() == 2 && repository.split('/').all(|part| !part.is_empty());
     if !valid_repo || file.is_empty() || file.contains('/') || git_ref.is_empty() {
         return None;
     }
@@ -122,8 +122,12 @@ mod tests {
         let ok = "https://github.com/Homebrew/homebrew-core/.github/workflows/dispatch-rebottle.yml@refs/heads/main";
         assert!(check(core, Some(ok)).is_ok());
         let lookalike = "https://github.com/Homebrew/homebrew-core-evil/.github/workflows/x.yml@refs/heads/main";
-        assert!(matches!(check(core, Some(lookalike)), Err(Rejection::Identity { .. })));
-        let pr = "https://github.com/Homebrew/homebrew-core/.github/workflows/x.yml@refs/pull/1/merge";
+        assert!(matches!(
+            check(core, Some(lookalike)),
+            Err(Rejection::Identity { .. })
+        ));
+        let pr =
+            "https://github.com/Homebrew/homebrew-core/.github/workflows/x.yml@refs/pull/1/merge";
         assert!(matches!(check(core, Some(pr)), Err(Rejection::Ref { .. })));
         assert!(check(core, None).is_err());
         let backfill = &policy.sources[1];
