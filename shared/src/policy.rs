@@ -15,6 +15,7 @@
 //! Lookups are the caller's business (files, the API, a cache): [`Waterfall`] says which source
 //! to look up next and takes what was found, so that this module never touches the network.
 
+mod attribution;
 mod file;
 mod identity;
 
@@ -28,6 +29,7 @@ use crate::digest::Digest;
 use crate::statement::{SLSA_PROVENANCE_V1, Subject};
 use crate::trust::TrustRoot;
 
+pub use attribution::Attributed;
 pub use file::PolicyFileError;
 pub use identity::{RefRule, WorkflowRule};
 
@@ -184,34 +186,20 @@ impl Policy {
         }
     }
 
-    /// Evaluate with every source's attestations already at hand: `lookup` answers for a source.
+    /// Evaluate with every source's attestations already at hand: `lookup` answers for the
+    /// source at an index. Only the sources the waterfall reaches are asked.
     pub fn evaluate(
         &self,
         bottle: &BottleRef,
         trust: &TrustRoot,
-        mut lookup: impl FnMut(&Source) -> Lookup,
+        mut lookup: impl FnMut(usize, &Source) -> Lookup,
     ) -> Verdict {
         let mut waterfall = self.start(bottle);
-        while let Some(source) = waterfall.next_source() {
-            let found = lookup(source);
+        while let Some((index, source)) = waterfall.next_source_indexed() {
+            let found = lookup(index, source);
             waterfall.record(found, trust);
         }
         waterfall.verdict()
-    }
-
-    /// Which source, if any, claims a bundle found outside a per-repository lookup (a
-    /// `--bundle` file, a sidecar): the one whose repository the signing certificate names as
-    /// its source. The claim is read before verification, which is safe because the bundle is
-    /// then verified under that source's rules: a forged claim makes it *invalid*, never lets
-    /// it skip a source.
-    pub fn attribute(&self, candidate: &BundleCandidate) -> Option<usize> {
-        let bundle = candidate.bundle.as_ref().ok()?;
-        let cert = bundle.signing_certificate()?;
-        let info = sigstore_crypto::parse_certificate_info(cert).ok()?;
-        let claimed = info.ci_claims.source_repository_uri?;
-        self.sources
-            .iter()
-            .position(|s| s.source_repository_uri.eq_ignore_ascii_case(&claimed))
     }
 }
 
@@ -252,7 +240,12 @@ pub struct Waterfall<'p> {
 impl<'p> Waterfall<'p> {
     /// The next source to look up, or `None` when the verdict is known.
     pub fn next_source(&self) -> Option<&'p Source> {
-        self.next_index().map(|i| &self.policy.sources[i])
+        self.next_source_indexed().map(|(_, s)| s)
+    }
+
+    /// The next source to look up with its position in the policy.
+    pub fn next_source_indexed(&self) -> Option<(usize, &'p Source)> {
+        self.next_index().map(|i| (i, &self.policy.sources[i]))
     }
 
     fn next_index(&self) -> Option<usize> {

@@ -1,0 +1,21 @@
+//! One module per command; shared set-up (trust root, input files) lives here.
+
+pub(crate) mod bundle;
+pub(crate) mod check;
+
+use std::path::Path;
+
+use anyhow::Context;
+use bottle_attest::TrustRoot;
+
+/// The embedded public-good root, or the one named by `--trusted-root`.
+pub(crate) fn load_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
+    match path {
+        None => Ok(TrustRoot::production()?),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read trusted root `{}`", path.display()))?;
+            Ok(TrustRoot::from_json(&path.display().to_string(), &text)?)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Text output in Homebrew's style: `==>` headings, `Error:` / `Warning:` prefixes, colour only
+//! on a terminal and never with `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+
+use bottle_attest::policy::{Pass, Verdict};
+
+use super::{BottleReport, Outcome, explain};
+
+/// ANSI styling, decided once per stream.
+#[derive(Clone, Copy)]
+pub(crate) struct Style {
+    on: bool,
+}
+
+impl Style {
+    pub(crate) fn for_stdout() -> Self {
+        Self::detect(std::io::stdout().is_terminal())
+    }
+
+    pub(crate) fn for_stderr() -> Self {
+        Self::detect(std::io::stderr().is_terminal())
+    }
+
+    fn detect(is_tty: bool) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            on: is_tty && !no_color,
+        }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// `==> title` as brew's `ohai` prints it.
+    pub(crate) fn heading(self, title: &str) -> String {
+        format!("{} {}", self.paint("1;34", "==>"), self.paint("1", title))
+    }
+
+    pub(crate) fn error(self) -> String {
+        self.paint("4;31", "Error")
+    }
+
+    pub(crate) fn warning(self) -> String {
+        self.paint("4;33", "Warning")
+    }
+}
+
+/// One bottle's result.
+pub(crate) fn bottle(
+    out: &mut impl Write,
+    report: &BottleReport,
+    explain_it: bool,
+) -> std::io::Result<()> {
+    let style = Style::for_stdout();
+    let label = report.label();
+    match &report.outcome {
+        Outcome::Verdict(Verdict::Verified(pass)) => {
+            writeln!(out, "{}", style.heading(&format!("Verified {label}")))?;
+            writeln!(out, "    {}", summary_line(pass))?;
+            if explain_it {
+                explain::write(out, pass)?;
+            }
+        }
+        Outcome::Verdict(Verdict::Invalid { source, failures }) => {
+            writeln!(
+                out,
+                "{}: {label}: invalid attestation from {source}",
+                style.error()
+            )?;
+            for f in failures {
+                writeln!(out, "    {}: {}", f.origin, f.reason)?;
+            }
+        }
+        Outcome::Verdict(Verdict::Missing { sources }) => {
+            writeln!(
+                out,
+                "{}: {label}: missing attestation (none in {})",
+                style.error(),
+                sources.join(", ")
+            )?;
+        }
+        Outcome::Verdict(Verdict::Unavailable { source, error }) => {
+            writeln!(
+                out,
+                "{}: {label}: could not look up {source}: {error}",
+                style.error()
+            )?;
+        }
+        Outcome::Error(error) => {
+            writeln!(out, "{}: {label}: {error}", style.error())?;
+        }
+    }
+    for (origin, repo) in &report.ignored {
+        writeln!(
+            out,
+            "{}: {origin} concerns this bottle but was made by {repo}, which this policy does not trust",
+            style.warning()
+        )?;
+    }
+    Ok(())
+}
+
+/// `built by Homebrew/homebrew-core (publish-commit-bottles.yml@refs/heads/main, commit 1a2b3c4), logged 2024-05-01 12:00:00 UTC`
+fn summary_line(pass: &Pass) -> String {
+    let c = &pass.claims;
+    let workflow = c
+        .identity
+        .as_deref()
+        .and_then(|san| san.split_once("/.github/workflows/"))
+        .map(|(repo, wf)| (repo.trim_start_matches("https://github.com/"), wf));
+    let commit = c
+        .source_repository_digest
+        .as_deref()
+        .map(|d| format!(", commit {}", &d[..d.len().min(12)]))
+        .unwrap_or_default();
+    let logged = pass
+        .timestamps
+        .first()
+        .map(|t| format!(", logged {}", t.time.format("%Y-%m-%d %H:%M:%S UTC")))
+        .unwrap_or_default();
+    let who = match workflow {
+        Some((repo, wf)) => format!("{repo} ({wf}{commit})"),
+        None => c.identity.clone().unwrap_or_default(),
+    };
+    format!("{} attestation, signed by {who}{logged}", pass.source)
+}
+
+/// `N verified, N invalid, N missing, N could not be checked` after several bottles.
+pub(crate) fn summary(
+    out: &mut impl Write,
+    ok: usize,
+    invalid: usize,
+    missing: usize,
+    error: usize,
+) -> std::io::Result<()> {
+    let style = Style::for_stdout();
+    writeln!(
+        out,
+        "{}",
+        style.heading(&format!(
+            "{ok} verified, {invalid} invalid, {missing} missing, {error} could not be checked"
+        ))
+    )
+}
+
+/// A failure that stopped the whole run, with its causes.
+pub(crate) fn print_error(err: &anyhow::Error) {
+    let style = Style::for_stderr();
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}: {err}", style.error());
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "  Caused by: {cause}");
+    }
+}
