@@ -2,3 +2,5 @@
 
 mod kit_smoke;
 mod sigstore_python;
+mod util;
+mod waterfall;
