@@ -1,4 +1,5 @@
 //! `brew-backfill`: sign attestations for legacy bottles that have none (maintainers' tool).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 //!
 //! Only the command line exists so far. Each subcommand says plainly that it is not built yet
 //! and exits non-zero: there is no fake output to mistake for work done.

@@ -12,6 +12,7 @@
 //!   evaluation. No I/O.
 //! - [`hashing`]: the one place that reads a file, to hash a bottle in a single streaming pass.
 #![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod attestations;
 pub mod bottle;

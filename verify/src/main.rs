@@ -1,4 +1,5 @@
 //! `brew-verify`: check Homebrew bottles against GitHub artifact attestations.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod cli;
 mod commands;
