@@ -18,6 +18,7 @@ pub mod attestations;
 pub mod bottle;
 pub mod crypto;
 pub mod digest;
+pub mod formula;
 pub mod hashing;
 pub mod policy;
 pub mod statement;
