@@ -220,7 +220,8 @@ fn invalid_core_never_falls_back() {
 fn identity_checks() {
     let b = bottle("jq--1.7.1.arm64_sonoma.bottle.tar.gz");
     let subjects = [(b.filename.to_string(), digest_bytes(&b))];
-    let cases: Vec<(WorkflowIdentity, fn(&Rejection) -> bool)> = vec![
+    type Expect = fn(&Rejection) -> bool;
+    let cases: Vec<(WorkflowIdentity, Expect)> = vec![
         // Another repository's workflow.
         (
             WorkflowIdentity::github("Homebrew/homebrew-cask", "publish-commit-bottles.yml", "refs/heads/master"),
@@ -545,7 +546,7 @@ refs = ["refs/heads/main"]
         "--policy",
         policy.to_str().unwrap(),
     ];
-    let (code, json) = run_cli(&args, &[bundle.clone()], &root);
+    let (code, json) = run_cli(&args, std::slice::from_ref(&bundle), &root);
     assert_eq!(
         (code, json["source"].as_str()),
         (0, Some("acme-tap")),
