@@ -16,11 +16,18 @@
 
 pub mod attestations;
 pub mod bottle;
+pub mod cache;
 pub mod crypto;
 pub mod digest;
 pub mod formula;
+pub mod formula_api;
+pub mod ghcr;
+pub mod github;
 pub mod hashing;
+pub mod mirror;
+pub mod platform;
 pub mod policy;
+pub mod sources;
 pub mod statement;
 pub mod trust;
 

@@ -586,8 +586,14 @@ fn cli_bad_inputs_name_the_problem() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stdout).contains("notes.txt"));
-    // A formula name: says plainly that the network lookup is not built.
-    let out = workspace_bin("brew-verify").arg("wget").output().unwrap();
+    // A formula name offline without formula JSON: says what is needed, opens no socket.
+    let out = workspace_bin("brew-verify")
+        .args(["--offline", "--bottle-tag", "sonoma", "wget"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("not built yet"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("--formula-json"),
+        "{out:?}"
+    );
 }

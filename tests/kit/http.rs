@@ -24,6 +24,8 @@ pub(crate) struct Request {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) query: String,
+    /// The request headers (for services that check `Authorization` or log them).
+    pub(crate) headers: hyper::HeaderMap,
     pub(crate) body: Bytes,
 }
 
@@ -36,6 +38,11 @@ impl Request {
             .filter_map(|pair| pair.split_once('='))
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value)
+    }
+
+    /// The value of header `name`, if present and valid text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
 
@@ -189,6 +196,7 @@ async fn respond(
         method: parts.method,
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts.headers,
         body,
     };
     service.handle(&request).into_response()

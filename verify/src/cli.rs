@@ -6,10 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// Verify that Homebrew bottles were built by Homebrew's CI, from Sigstore attestations.
 ///
-/// With bottle files (or `sha256:<hex>` with `--name`) and `--bundle` files, everything is
-/// checked offline against the embedded Sigstore root under the homebrew-core policy: the
-/// homebrew-core workflow identity first; only if that attestation is missing, a backfill
-/// attestation logged before 2024-03-14.
+/// Formula names are resolved through the formula API to this machine's bottle, checked
+/// against GHCR, and their attestations looked up on GitHub (no login needed) and cached. With
+/// bottle files (or `sha256:<hex>` with `--name`) and `--bundle` files, everything is checked
+/// offline. The embedded Sigstore root and the homebrew-core policy apply: the homebrew-core
+/// workflow identity first; only if that attestation is missing, a backfill attestation logged
+/// before 2024-03-14.
 ///
 /// Exit status: 0 all verified, 1 some attestation invalid, 3 some attestation missing (none
 /// invalid), 4 could not check, 2 usage error.
@@ -29,17 +31,22 @@ pub(crate) enum Command {
     ///
     /// Exit status: 0 verified, 1 not verified (including unreadable bundles), 2 usage error.
     Bundle(BundleArgs),
+    /// Write the attestation sidecars a bottle mirror would serve (`<bottle file name>.sigs`,
+    /// a JSON array of bundles) for formulae whose bottles verify.
+    ExportSidecars(ExportArgs),
 }
 
 /// Flags of the bottle check (the default command).
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// Bottle files (`name--version.tag.bottle[.N].tar.gz`) or `sha256:<hex>` digests.
+    /// Formula names, bottle files (`name--version.tag.bottle[.N].tar.gz`) or `sha256:<hex>`
+    /// digests (with `--name`).
     #[arg(value_name = "BOTTLE")]
     pub(crate) bottles: Vec<String>,
 
-    /// Attestations to verify against: a bundle, JSON Lines of bundles, a GitHub attestations
-    /// API response body, or a JSON array of bundles (a mirror sidecar). Repeatable.
+    /// Attestations to verify against, instead of looking them up: a bundle, JSON Lines of
+    /// bundles, a GitHub attestations API response body, or a JSON array of bundles (a mirror
+    /// sidecar). Repeatable. Implies no network.
     #[arg(long = "bundle", value_name = "FILE")]
     pub(crate) bundles: Vec<PathBuf>,
 
@@ -47,6 +54,30 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "FILENAME")]
     pub(crate) name: Option<String>,
 
+    /// Download each formula's bottle into the Homebrew cache (streaming, digest-checked,
+    /// renamed into place only when it matches).
+    #[arg(long)]
+    pub(crate) download: bool,
+
+    /// How many bottles to check at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) jobs: u16,
+
+    /// One JSON object per bottle on stdout (schema `brew-verify.result/v1`, see README).
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Say what a pass proves and what it does not.
+    #[arg(long)]
+    pub(crate) explain: bool,
+
+    #[command(flatten)]
+    pub(crate) lookup: LookupArgs,
+}
+
+/// Where bottles and attestations are looked up; shared by the check and `export-sidecars`.
+#[derive(Debug, Args)]
+pub(crate) struct LookupArgs {
     /// A policy file (TOML or JSON) instead of the built-in homebrew-core policy.
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<PathBuf>,
@@ -56,18 +87,82 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_root: Option<PathBuf>,
 
-    /// Never use the network. Today every check is offline; the flag is accepted so that
-    /// scripts can state the requirement.
+    /// Never open a socket: attestations come from the cache, `--bundle` files or
+    /// `--sidecar-dir`; formulae from `--formula-json`.
     #[arg(long)]
     pub(crate) offline: bool,
 
-    /// One JSON object per bottle on stdout (schema `brew-verify.result/v1`, see README).
-    #[arg(long)]
-    pub(crate) json: bool,
+    /// Bottle tags to check for formula names (repeatable; default: this machine's).
+    #[arg(long = "bottle-tag", value_name = "TAG")]
+    pub(crate) bottle_tags: Vec<String>,
 
-    /// Say what a pass proves and what it does not.
+    /// Check every tag a formula has a bottle for.
+    #[arg(long, conflicts_with = "bottle_tags")]
+    pub(crate) all_tags: bool,
+
+    /// Also check the formulae's runtime dependencies, transitively.
     #[arg(long)]
-    pub(crate) explain: bool,
+    pub(crate) deps: bool,
+
+    /// The formula JSON API.
+    #[arg(long, value_name = "URL", env = "HOMEBREW_API_DOMAIN", default_value = bottle_attest::formula_api::DEFAULT_FORMULA_API)]
+    pub(crate) formula_api: String,
+
+    /// Formula JSON from a file (`formula.json`, or one formula's JSON) instead of the API.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) formula_json: Option<PathBuf>,
+
+    /// The GitHub REST API.
+    #[arg(long, value_name = "URL", default_value = bottle_attest::github::DEFAULT_API_URL)]
+    pub(crate) api_url: String,
+
+    /// Where attestations (and `--download`ed bottles) are cached [default:
+    /// `$HOMEBREW_CACHE/brew-verify`].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+
+    /// Neither read nor write the attestation cache.
+    #[arg(long, conflicts_with = "offline")]
+    pub(crate) no_cache: bool,
+
+    /// Where bottles are downloaded from, when not the formula's own root (a mirror).
+    #[arg(long, value_name = "URL", env = "HOMEBREW_BOTTLE_DOMAIN")]
+    pub(crate) bottle_domain: Option<String>,
+
+    /// Where attestations are looked up: the GitHub attestations API, or `<bottle url>.sigs`
+    /// sidecars on the bottle mirror.
+    #[arg(long, value_enum, default_value_t = AttestationsFrom::Api)]
+    pub(crate) attestations_from: AttestationsFrom,
+
+    /// Offline: read sidecars `<bottle file name>.sigs` from this directory (as written by
+    /// `export-sidecars`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sidecar_dir: Option<PathBuf>,
+}
+
+/// Where attestations are looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AttestationsFrom {
+    /// The GitHub attestations API (falling back to mirror sidecars when it is unreachable and
+    /// the bottle domain is a mirror).
+    Api,
+    /// Sidecars on the bottle mirror only.
+    Mirror,
+}
+
+/// Flags of `brew-verify export-sidecars`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Write `<bottle file name>.sigs` files here.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) out: PathBuf,
+
+    /// Formula names.
+    #[arg(value_name = "FORMULA", required = true)]
+    pub(crate) formulae: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) lookup: LookupArgs,
 }
 
 /// Flags of `brew-verify bundle`.

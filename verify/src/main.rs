@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod progress;
 mod report;
 
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Bundle(args)) => commands::bundle::run(&args),
+        Some(Command::ExportSidecars(args)) => commands::export::run(&args),
         None => commands::check::run(&cli.check),
     };
     match result {

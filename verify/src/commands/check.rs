@@ -1,29 +1,37 @@
-//! The default command: check bottles under the policy, from attestations given as files.
+//! The default command: check bottles under the policy.
+//!
+//! Bottles come from files, digests or formula names; attestations from `--bundle` files
+//! (offline), or per policy source from the cache, the GitHub attestations API or a mirror's
+//! sidecars. Bottles are checked concurrently (bounded by `--jobs`) and reported in order.
 
-use std::path::Path;
-
-use anyhow::Context;
+use anyhow::Context as _;
 use bottle_attest::attestations::BundleCandidate;
-use bottle_attest::digest::Digest;
-use bottle_attest::hashing::sha256_file;
-use bottle_attest::{BottleFilename, BottleRef, Policy, parse_attestations};
+use bottle_attest::bottle::cache_name;
+use bottle_attest::ghcr::GhcrError;
+use bottle_attest::mirror::is_github_packages;
+use bottle_attest::parse_attestations;
+use bottle_attest::policy::Lookup;
+use futures_util::StreamExt as _;
 
+use super::context::Context;
+use super::targets::{self, Target, Unresolved};
 use crate::cli::CheckArgs;
 use crate::exit::{Status, UsageError};
+use crate::progress::Progress;
 use crate::report::{BottleReport, Outcome, Reporter};
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Status> {
     if args.bottles.is_empty() {
         return Err(UsageError(
-            "nothing to verify: give bottle files or `sha256:<hex>` with `--name`".into(),
+            "nothing to verify: give formula names, bottle files, or `sha256:<hex>` with `--name`"
+                .into(),
         )
         .into());
     }
-    let digest_args = args.bottles.iter().filter(|b| is_digest_arg(b)).count();
     if args.name.is_some() && args.bottles.len() != 1 {
         return Err(UsageError("`--name` names one BOTTLE; give exactly one".into()).into());
     }
-    if digest_args > 0 && args.name.is_none() {
+    if args.bottles.iter().any(|b| targets::is_digest_arg(b)) && args.name.is_none() {
         return Err(UsageError(
             "a `sha256:<hex>` BOTTLE needs `--name <bottle file name>`: the policy checks the \
              attestation's subject name"
@@ -31,113 +39,125 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Status> {
         )
         .into());
     }
-    let trust = super::load_trust_root(args.trusted_root.as_deref())?;
-    let policy = match &args.policy {
-        None => Policy::homebrew_core(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read policy `{}`", path.display()))?;
-            Policy::from_file_text(&path.display().to_string(), &text)
-                .with_context(|| format!("policy `{}`", path.display()))?
-        }
-    };
-    let pile = read_bundles(&args.bundles)?;
+    super::runtime()?.block_on(run_async(args))
+}
+
+async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
+    let ctx = Context::new(&args.lookup)?;
+    // `--bundle` files: everything is at hand and no socket is opened, even if they hold
+    // nothing.
+    let pile = (!args.bundles.is_empty())
+        .then(|| read_bundles(&args.bundles))
+        .transpose()?;
+    let resolved = targets::resolve(&ctx, &args.bottles, args.name.as_deref()).await;
+    let progress = Progress::new(resolved.len() as u64, !args.json);
+    let ctx = &ctx;
+    let pile = pile.as_deref();
+    let progress_ref = &progress;
+    let mut reports = futures_util::stream::iter(resolved)
+        .map(|target| async move {
+            let report = match target {
+                Err(Unresolved { input, error }) => BottleReport {
+                    input,
+                    bottle: None,
+                    outcome: Outcome::Error(error),
+                    ignored: Vec::new(),
+                },
+                Ok(target) => check_target(ctx, pile, target, args.download).await,
+            };
+            progress_ref.advance(&report.input);
+            report
+        })
+        .buffered(usize::from(args.jobs));
 
     let mut reporter = Reporter::new(args.json, args.explain);
     let mut status = Status::Ok;
-    for arg in &args.bottles {
-        let report = match resolve_bottle(arg, args.name.as_deref()) {
-            Err(error) => BottleReport {
-                input: arg.clone(),
-                bottle: None,
-                outcome: Outcome::Error(error),
-                ignored: Vec::new(),
-            },
-            Ok(bottle) => check_one(arg, bottle, &policy, &trust, &pile, args.bundles.is_empty()),
-        };
+    while let Some(report) = reports.next().await {
         status = status.worst(report.status());
-        reporter.bottle(&report)?;
+        progress.suspend(|| reporter.bottle(&report))?;
     }
+    progress.finish();
     reporter.finish()?;
     Ok(status)
 }
 
-fn check_one(
-    arg: &str,
-    bottle: BottleRef,
-    policy: &Policy,
-    trust: &bottle_attest::TrustRoot,
-    pile: &[BundleCandidate],
-    no_bundles: bool,
+async fn check_target(
+    ctx: &Context,
+    pile: Option<&[BundleCandidate]>,
+    target: Target,
+    download: bool,
 ) -> BottleReport {
-    if no_bundles {
-        return BottleReport {
-            input: arg.to_owned(),
-            bottle: Some(bottle),
-            outcome: Outcome::Error(
-                "no attestations to check against: pass `--bundle FILE` (looking attestations \
-                 up on GitHub needs the network lookup, not built yet)"
-                    .into(),
-            ),
-            ignored: Vec::new(),
-        };
-    }
-    let attributed = policy.attribute(&bottle.digest, pile);
-    let mut lookups = attributed.lookups.into_iter().map(Some).collect::<Vec<_>>();
-    let verdict = policy.evaluate(&bottle, trust, |index, _| {
-        lookups
-            .get_mut(index)
-            .and_then(Option::take)
-            .unwrap_or(bottle_attest::policy::Lookup::NotFound)
-    });
-    BottleReport {
-        input: arg.to_owned(),
-        bottle: Some(bottle),
-        outcome: Outcome::Verdict(verdict),
-        ignored: attributed.ignored,
-    }
-}
-
-fn is_digest_arg(arg: &str) -> bool {
-    arg.starts_with("sha256:") || arg.starts_with("sha512:")
-}
-
-/// A BOTTLE argument as a digest and file name; the error says which and why.
-fn resolve_bottle(arg: &str, name: Option<&str>) -> Result<BottleRef, String> {
-    if is_digest_arg(arg) {
-        let digest: Digest = arg.parse().map_err(|e| format!("{e}"))?;
-        let Digest::Sha256(digest) = digest else {
-            return Err(format!(
-                "{arg}: bottles are identified by SHA-256; a {} digest cannot be looked up",
-                digest.algorithm()
-            ));
-        };
-        let name = name.unwrap_or_default();
-        let filename: BottleFilename = name.parse().map_err(|e| format!("--name: {e}"))?;
-        return Ok(BottleRef { digest, filename });
-    }
-    let path = Path::new(arg);
-    if !path.exists() {
-        let looks_like_path = arg.contains('/') || arg.ends_with(".tar.gz");
-        return Err(if looks_like_path {
-            format!("`{arg}`: no such file")
-        } else {
-            format!(
-                "`{arg}` is not a bottle file; verifying a formula by name needs the network \
-                 lookup (formula API, GHCR, attestations API), which is not built yet"
-            )
-        });
-    }
-    let file_name = match name {
-        Some(n) => n.to_owned(),
-        None => path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+    let report = |outcome| BottleReport {
+        input: target.input.clone(),
+        bottle: Some(target.bottle.clone()),
+        outcome,
+        ignored: Vec::new(),
     };
-    let filename: BottleFilename = file_name.parse().map_err(|e| format!("`{arg}`: {e}"))?;
-    let digest = sha256_file(path).map_err(|e| format!("{e}: {}", e.source))?;
-    Ok(BottleRef { digest, filename })
+    if let Some(pile) = pile {
+        // File each bundle under the source that the API would have filed it under.
+        let attributed = ctx.policy.attribute(&target.bottle.digest, pile);
+        let mut lookups: Vec<Option<Lookup>> = attributed.lookups.into_iter().map(Some).collect();
+        let verdict = ctx.policy.evaluate(&target.bottle, &ctx.trust, |index, _| {
+            lookups
+                .get_mut(index)
+                .and_then(Option::take)
+                .unwrap_or(Lookup::NotFound)
+        });
+        return BottleReport {
+            ignored: attributed.ignored,
+            ..report(Outcome::Verdict(verdict))
+        };
+    }
+    if let (Some(resolved), false) = (&target.resolved, ctx.offline) {
+        // The registry must serve the bytes the formula names: a mismatch is refused before
+        // any attestation is looked at.
+        let root = ctx.bottle_root(resolved);
+        if is_github_packages(root) {
+            let client = match ctx.ghcr(root) {
+                Ok(c) => c,
+                Err(e) => return report(Outcome::Error(format!("{e:#}"))),
+            };
+            if let Err(e) = client.bottle_manifest(resolved).await {
+                return report(registry_failure(e));
+            }
+            if download {
+                let dest = ctx
+                    .downloads
+                    .join(cache_name(&target.url, &target.bottle.filename));
+                if !dest.exists() {
+                    if let Err(e) = client.download_blob(resolved, &dest).await {
+                        return report(registry_failure(e));
+                    }
+                }
+            }
+        } else if download {
+            return report(Outcome::Error(format!(
+                "--download from a mirror that is not a GitHub Packages registry ({root}) is \
+                 not supported yet"
+            )));
+        }
+    }
+    let checked = ctx
+        .sources
+        .check(&ctx.policy, &ctx.trust, &target.bottle, &target.url)
+        .await;
+    BottleReport {
+        ignored: checked.ignored,
+        ..report(Outcome::Verdict(checked.verdict))
+    }
+}
+
+/// A registry answer that contradicts the formula is a refusal (exit 1); one that could not be
+/// had is "could not check" (exit 4).
+fn registry_failure(e: GhcrError) -> Outcome {
+    match e {
+        GhcrError::DigestAnnotationMismatch { .. }
+        | GhcrError::LayerDigestMismatch { .. }
+        | GhcrError::ManifestDigestMismatch { .. }
+        | GhcrError::BlobDigestMismatch { .. }
+        | GhcrError::NoPlatform { .. } => Outcome::Refused(e.to_string()),
+        other => Outcome::Error(other.to_string()),
+    }
 }
 
 /// Every `--bundle` file, parsed. A file that cannot be read stops the run: every verdict

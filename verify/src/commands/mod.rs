@@ -2,6 +2,9 @@
 
 pub(crate) mod bundle;
 pub(crate) mod check;
+pub(crate) mod context;
+pub(crate) mod export;
+pub(crate) mod targets;
 
 use std::path::Path;
 
@@ -18,4 +21,12 @@ pub(crate) fn load_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> 
             Ok(TrustRoot::from_json(&path.display().to_string(), &text)?)
         }
     }
+}
+
+/// The async runtime for network work: two workers are plenty for I/O-bound lookups.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }

@@ -95,6 +95,9 @@ pub(crate) fn bottle(
         Outcome::Error(error) => {
             writeln!(out, "{}: {label}: {error}", style.error())?;
         }
+        Outcome::Refused(why) => {
+            writeln!(out, "{}: {label}: refused: {why}", style.error())?;
+        }
     }
     for (origin, repo) in &report.ignored {
         writeln!(

@@ -54,6 +54,7 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
             json!({ "source": source, "error": error })
         }
         Outcome::Error(error) => json!({ "error": error }),
+        Outcome::Refused(why) => json!({ "error": why }),
     };
     if let (Value::Object(o), Value::Object(e)) = (&mut obj, extra) {
         o.extend(e);
@@ -72,7 +73,7 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
 fn status_word(report: &BottleReport) -> &'static str {
     match &report.outcome {
         Outcome::Verdict(Verdict::Verified(_)) => "verified",
-        Outcome::Verdict(Verdict::Invalid { .. }) => "invalid",
+        Outcome::Verdict(Verdict::Invalid { .. }) | Outcome::Refused(_) => "invalid",
         Outcome::Verdict(Verdict::Missing { .. }) => "missing",
         Outcome::Verdict(Verdict::Unavailable { .. }) | Outcome::Error(_) => "error",
     }

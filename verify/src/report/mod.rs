@@ -24,6 +24,8 @@ pub(crate) struct BottleReport {
 
 pub(crate) enum Outcome {
     Verdict(Verdict),
+    /// The registry contradicts the formula: the bytes on offer are not the ones it names.
+    Refused(String),
     /// The bottle could not be checked at all.
     Error(String),
 }
@@ -32,7 +34,7 @@ impl BottleReport {
     pub(crate) fn status(&self) -> Status {
         match &self.outcome {
             Outcome::Verdict(Verdict::Verified(_)) => Status::Ok,
-            Outcome::Verdict(Verdict::Invalid { .. }) => Status::Invalid,
+            Outcome::Verdict(Verdict::Invalid { .. }) | Outcome::Refused(_) => Status::Invalid,
             Outcome::Verdict(Verdict::Missing { .. }) => Status::Missing,
             Outcome::Verdict(Verdict::Unavailable { .. }) | Outcome::Error(_) => {
                 Status::CouldNotCheck

@@ -1,0 +1,258 @@
+//! Where a policy source's attestations come from, in order of preference: the cache, then the
+//! GitHub attestations API or a mirror's sidecar. This is the orchestration between the policy
+//! (pure) and the clients (network); it decides nothing about trust.
+//!
+//! `--offline` never opens a socket: a source with nothing cached is "could not check", never
+//! "missing", because absence of a cache entry proves nothing.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use sigstore_types::Sha256Hash;
+
+use crate::attestations::{BundleCandidate, parse_attestations};
+use crate::bottle::BottleRef;
+use crate::cache::{AttestationCache, Cached};
+use crate::github::GitHubClient;
+use crate::mirror::{MirrorClient, SIDECAR_SUFFIX};
+use crate::policy::{Lookup, Policy, Source, Verdict};
+use crate::trust::TrustRoot;
+
+/// Where attestations are looked up when they are not cached.
+#[derive(Debug, Clone)]
+pub enum Remote {
+    /// Nowhere: `--offline`.
+    None,
+    /// The GitHub attestations API; when it cannot be reached and a mirror is configured, the
+    /// mirror's sidecars.
+    Api {
+        /// The API client.
+        client: GitHubClient,
+        /// Fallback when the API is unreachable.
+        mirror: Option<MirrorClient>,
+    },
+    /// A mirror's `<bottle url>.sigs` sidecars only.
+    Mirror(MirrorClient),
+}
+
+/// Counts of what the lookups did, for summaries and benchmarks.
+#[derive(Debug, Default)]
+pub struct LookupCounts {
+    /// Answers served from the cache.
+    pub cache_hits: AtomicU64,
+    /// Attestations API lookups.
+    pub api_lookups: AtomicU64,
+    /// Sidecars fetched.
+    pub sidecar_fetches: AtomicU64,
+}
+
+/// Attestation lookups for the policy's sources.
+#[derive(Debug)]
+pub struct AttestationSources {
+    remote: Remote,
+    cache: Option<AttestationCache>,
+    sidecar_dir: Option<PathBuf>,
+    counts: LookupCounts,
+}
+
+/// The outcome of checking one bottle.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The policy's verdict.
+    pub verdict: Verdict,
+    /// Bundles about this digest from repositories outside the policy (mirror sidecars).
+    pub ignored: Vec<(String, String)>,
+}
+
+impl AttestationSources {
+    /// Lookups through `remote`, remembering answers in `cache`, and, offline, reading
+    /// sidecars from `sidecar_dir` (`<dir>/<bottle file name>.sigs`).
+    pub fn new(
+        remote: Remote,
+        cache: Option<AttestationCache>,
+        sidecar_dir: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            remote,
+            cache,
+            sidecar_dir,
+            counts: LookupCounts::default(),
+        }
+    }
+
+    /// What the lookups did so far.
+    pub fn counts(&self) -> &LookupCounts {
+        &self.counts
+    }
+
+    /// Run the policy's waterfall for `bottle`, looking each source up only when the waterfall
+    /// reaches it. `bottle_url` is where the bottle is served (its sidecar sits beside it).
+    pub async fn check(
+        &self,
+        policy: &Policy,
+        trust: &TrustRoot,
+        bottle: &BottleRef,
+        bottle_url: &str,
+    ) -> Checked {
+        // A sidecar (remote or local) holds every source's bundles at once: fetch it at most
+        // once per bottle, then file its bundles under sources as the API would.
+        let mut sidecar: Option<Result<Option<Vec<BundleCandidate>>, String>> = None;
+        let mut ignored = Vec::new();
+        let mut waterfall = policy.start(bottle);
+        while let Some((index, source)) = waterfall.next_source_indexed() {
+            let lookup = self
+                .lookup(
+                    policy,
+                    index,
+                    source,
+                    bottle,
+                    bottle_url,
+                    &mut sidecar,
+                    &mut ignored,
+                )
+                .await;
+            waterfall.record(lookup, trust);
+        }
+        Checked {
+            verdict: waterfall.verdict(),
+            ignored,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn lookup(
+        &self,
+        policy: &Policy,
+        index: usize,
+        source: &Source,
+        bottle: &BottleRef,
+        bottle_url: &str,
+        sidecar: &mut Option<Result<Option<Vec<BundleCandidate>>, String>>,
+        ignored: &mut Vec<(String, String)>,
+    ) -> Lookup {
+        let digest = &bottle.digest;
+        if let Some(cache) = &self.cache {
+            match cache.get(&source.repository, digest, Utc::now()) {
+                Ok(Some(Cached::Found(c))) => {
+                    self.counts.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return Lookup::Found(c);
+                }
+                Ok(Some(Cached::Missing(_))) => {
+                    self.counts.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return Lookup::NotFound;
+                }
+                // An unreadable cache is not fatal: the remote can still answer.
+                Ok(None) | Err(_) => {}
+            }
+        }
+        let from_sidecar =
+            |sidecar: &Result<Option<Vec<BundleCandidate>>, String>,
+             ignored: &mut Vec<(String, String)>| match sidecar {
+                Err(e) => Lookup::Failed(e.clone()),
+                Ok(None) => Lookup::NotFound,
+                Ok(Some(pile)) => {
+                    let attributed = policy.attribute(digest, pile);
+                    if index == 0 {
+                        ignored.extend(attributed.ignored);
+                    }
+                    attributed
+                        .lookups
+                        .into_iter()
+                        .nth(index)
+                        .unwrap_or(Lookup::NotFound)
+                }
+            };
+        let lookup = match &self.remote {
+            Remote::None => {
+                let Some(dir) = &self.sidecar_dir else {
+                    return Lookup::Failed(format!(
+                        "--offline and nothing cached for {} in {}",
+                        digest_str(digest),
+                        source.repository
+                    ));
+                };
+                let s = sidecar.get_or_insert_with(|| read_local_sidecar(dir, bottle));
+                return from_sidecar(s, ignored);
+            }
+            Remote::Mirror(mirror) => {
+                if sidecar.is_none() {
+                    self.counts.sidecar_fetches.fetch_add(1, Ordering::Relaxed);
+                    *sidecar = Some(mirror.sidecar(bottle_url).await.map_err(|e| e.to_string()));
+                }
+                sidecar
+                    .as_ref()
+                    .map_or(Lookup::NotFound, |s| from_sidecar(s, ignored))
+            }
+            Remote::Api { client, mirror } => {
+                self.counts.api_lookups.fetch_add(1, Ordering::Relaxed);
+                match client
+                    .attestations(&source.repository, digest, Some(&source.predicate_type))
+                    .await
+                {
+                    Ok(c) if c.is_empty() => Lookup::NotFound,
+                    Ok(c) => Lookup::Found(c),
+                    Err(e) => match mirror {
+                        // The API is unreachable and the bottles come from a mirror: its
+                        // sidecars are the next best source (they are verified all the same).
+                        Some(mirror) if e.is_transient() => {
+                            if sidecar.is_none() {
+                                self.counts.sidecar_fetches.fetch_add(1, Ordering::Relaxed);
+                                *sidecar = Some(
+                                    mirror.sidecar(bottle_url).await.map_err(|e| e.to_string()),
+                                );
+                            }
+                            sidecar
+                                .as_ref()
+                                .map_or(Lookup::NotFound, |s| from_sidecar(s, ignored))
+                        }
+                        _ => Lookup::Failed(e.to_string()),
+                    },
+                }
+            }
+        };
+        self.remember(source, digest, &lookup);
+        lookup
+    }
+
+    /// Store a remote answer. Unreadable bundles are not cached, so that a corrupted response
+    /// is fetched again rather than remembered.
+    fn remember(&self, source: &Source, digest: &Sha256Hash, lookup: &Lookup) {
+        let Some(cache) = &self.cache else { return };
+        // A failure to write the cache only costs a later network request.
+        let _ = match lookup {
+            Lookup::Found(candidates) => {
+                let bundles: Vec<String> = candidates
+                    .iter()
+                    .filter_map(|c| c.bundle.as_ref().ok()?.to_json().ok())
+                    .collect();
+                if bundles.len() != candidates.len() {
+                    return;
+                }
+                cache.put_found(&source.repository, digest, &bundles)
+            }
+            Lookup::NotFound => cache.put_missing(&source.repository, digest, Utc::now()),
+            Lookup::Failed(_) => return,
+        };
+    }
+}
+
+fn digest_str(d: &Sha256Hash) -> String {
+    format!("sha256:{}", hex::encode(d.as_bytes()))
+}
+
+/// `<dir>/<bottle file name>.sigs`, as `export-sidecars` writes it. Absent = missing.
+fn read_local_sidecar(
+    dir: &std::path::Path,
+    bottle: &BottleRef,
+) -> Result<Option<Vec<BundleCandidate>>, String> {
+    let path = dir.join(format!("{}{SIDECAR_SUFFIX}", bottle.filename));
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(parse_attestations(
+            &path.display().to_string(),
+            &bytes,
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+    }
+}

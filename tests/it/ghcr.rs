@@ -1,0 +1,1 @@
+//! (in progress) GHCR client against the local registry.
