@@ -113,7 +113,7 @@ impl RegistryAuth {
     }
 
     /// Credentials from the process environment; see [`RegistryAuth::from_env_map`].
-    pub fn from_env() -> Result<Self, GhcrError> {
+    pub fn from_env() -> Result<Self, InvalidCredentials> {
         Self::from_env_map(&|name| std::env::var(name).ok())
     }
 
@@ -121,7 +121,7 @@ impl RegistryAuth {
     /// [`BASIC_AUTH_ENV`], otherwise anonymous. Empty values count as unset, as in brew.
     ///
     /// `get` looks a variable up, so that tests need not touch the process environment.
-    pub fn from_env_map(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, GhcrError> {
+    pub fn from_env_map(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, InvalidCredentials> {
         let non_empty = |name: &str| get(name).filter(|value| !value.is_empty());
         if let Some(token) = non_empty(TOKEN_ENV) {
             return Ok(Self::bearer(token));
@@ -129,7 +129,7 @@ impl RegistryAuth {
         let Some(encoded) = non_empty(BASIC_AUTH_ENV) else {
             return Ok(Self::anonymous());
         };
-        let invalid = |why: &'static str| GhcrError::InvalidCredentials {
+        let invalid = |why: &'static str| InvalidCredentials {
             variable: BASIC_AUTH_ENV,
             why,
         };
@@ -193,29 +193,31 @@ impl fmt::Debug for RegistryAuth {
     }
 }
 
+/// A credentials variable is set but cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable} is set but unusable: {why}")]
+pub struct InvalidCredentials {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong with it (never its value).
+    pub why: &'static str,
+}
+
+/// The bottle root URL is not `http[s]://HOST[:PORT]/v2/PREFIX`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{root}` is not a registry bottle root like `https://ghcr.io/v2/homebrew/core`: {why}")]
+pub struct InvalidRoot {
+    /// The root as given, any `user:password@` masked.
+    pub root: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
 /// Why talking to the registry failed. Every message names the image and the tag or digest
 /// involved, so that a user can retry the same request by hand.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GhcrError {
-    /// The bottle root URL is not `http[s]://HOST[:PORT]/v2/PREFIX`.
-    #[error(
-        "`{root}` is not a registry bottle root like `https://ghcr.io/v2/homebrew/core`: {why}"
-    )]
-    InvalidRoot {
-        /// The root as given.
-        root: String,
-        /// What is wrong with it.
-        why: &'static str,
-    },
-    /// A credentials variable could not be used.
-    #[error("{variable} is set but unusable: {why}")]
-    InvalidCredentials {
-        /// The environment variable.
-        variable: &'static str,
-        /// What is wrong with it (never its value).
-        why: &'static str,
-    },
     /// The image, tag or blob does not exist.
     #[error("`{image}:{reference}` was not found on the registry (no such image, tag or blob)")]
     NotFound {
@@ -241,8 +243,8 @@ pub enum GhcrError {
     },
     /// The index's platform entry names another bottle than the formula does.
     #[error(
-        "the image index `{image}:{reference}` says bottle `{ref_name}` has sha256 {}, but the formula says {expected}: refusing it",
-        found.as_deref().unwrap_or("(no `sh.brew.bottle.digest` annotation)")
+        "`{image}:{reference}` gives bottle `{ref_name}` the `sh.brew.bottle.digest` {}, but the formula's sha256 is {expected}: refusing it",
+        found.as_deref().unwrap_or("(none)")
     )]
     DigestAnnotationMismatch {
         /// The repository.
@@ -521,7 +523,7 @@ impl GhcrClient {
     /// A client for the bottle root `root` (`https://HOST[:PORT]/v2/PREFIX`). An `http://` root
     /// talks plain HTTP (local registries, tests); the registry host is the root's host and the
     /// repository prefix is the path after `/v2/`.
-    pub fn new(root: &str, auth: RegistryAuth) -> Result<Self, GhcrError> {
+    pub fn new(root: &str, auth: RegistryAuth) -> Result<Self, InvalidRoot> {
         let (protocol, registry, prefix) = parse_root(root)?;
         let config = ClientConfig {
             protocol,
@@ -532,7 +534,7 @@ impl GhcrClient {
             platform_resolver: None,
             ..ClientConfig::default()
         };
-        let oci = oci_client::Client::try_from(config).map_err(|_| GhcrError::InvalidRoot {
+        let oci = oci_client::Client::try_from(config).map_err(|_| InvalidRoot {
             root: redact_userinfo(root),
             why: "no HTTP client could be built for it",
         })?;
@@ -645,7 +647,7 @@ impl GhcrClient {
                 image,
                 reference,
                 ref_name,
-                expected: expected.clone(),
+                expected: *expected,
                 found: candidates[0]
                     .annotations
                     .get(ANNOTATION_BOTTLE_DIGEST)
@@ -690,7 +692,7 @@ impl GhcrClient {
             return Err(GhcrError::LayerDigestMismatch {
                 image,
                 manifest: manifest_name,
-                expected: expected.clone(),
+                expected: *expected,
                 found: manifest.layers.iter().map(|l| l.digest.clone()).collect(),
             });
         };
@@ -700,7 +702,7 @@ impl GhcrClient {
                 image,
                 reference: manifest_name,
                 ref_name,
-                expected: expected.clone(),
+                expected: *expected,
                 found: own.cloned(),
             });
         }
@@ -781,7 +783,7 @@ impl GhcrClient {
         }
         let truncated = |source| GhcrError::Truncated {
             image: image.to_owned(),
-            digest: expected.clone(),
+            digest: *expected,
             received,
             expected: announced,
             attempts: 1,
@@ -797,7 +799,7 @@ impl GhcrClient {
         if &found != expected {
             return Err(GhcrError::BlobDigestMismatch {
                 image: image.to_owned(),
-                expected: expected.clone(),
+                expected: *expected,
                 found,
             });
         }
@@ -944,8 +946,8 @@ impl GhcrClient {
 }
 
 /// `http[s]://HOST[:PORT]/v2/PREFIX` → protocol, `HOST[:PORT]`, `PREFIX`.
-fn parse_root(root: &str) -> Result<(ClientProtocol, String, String), GhcrError> {
-    let invalid = |why| GhcrError::InvalidRoot {
+fn parse_root(root: &str) -> Result<(ClientProtocol, String, String), InvalidRoot> {
+    let invalid = |why| InvalidRoot {
         root: redact_userinfo(root),
         why,
     };
@@ -1171,7 +1173,6 @@ mod tests {
             "https://user:secret@ghcr.io/v2/homebrew/core",
         ] {
             let err = parse_root(bad).unwrap_err();
-            assert!(matches!(err, GhcrError::InvalidRoot { .. }), "{bad}");
             assert!(!err.to_string().contains("secret"));
         }
     }
@@ -1224,7 +1225,7 @@ mod tests {
         assert_eq!(auth, RegistryAuth::basic("user", "pa:ss"));
         for bad in ["not base64!", "bm9jb2xvbg=="] {
             let err = RegistryAuth::from_env_map(&env(&[(BASIC_AUTH_ENV, bad)])).unwrap_err();
-            assert!(matches!(err, GhcrError::InvalidCredentials { .. }));
+            assert_eq!(err.variable, BASIC_AUTH_ENV);
             assert!(!err.to_string().contains(bad));
         }
     }

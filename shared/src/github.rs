@@ -374,6 +374,9 @@ impl GitHubClient {
     /// A client for the API at `api_url` ([`DEFAULT_API_URL`] for github.com; a GitHub
     /// Enterprise `https://HOST/api/v3`; a loopback server in tests), sending `token` when given.
     /// Public repositories need no token, at a lower rate limit.
+    ///
+    /// Must be called inside a Tokio runtime (an error otherwise): octocrab spawns its request
+    /// queue on it, and the client then works only while that runtime runs.
     pub fn new(api_url: &str, token: Option<ApiToken>) -> Result<Self, GitHubError> {
         let invalid = |reason: String| GitHubError::InvalidApiUrl {
             url: api_url.to_owned(),
@@ -403,8 +406,8 @@ impl GitHubClient {
             .set_connect_timeout(Some(CONNECT_TIMEOUT))
             .set_read_timeout(Some(DEFAULT_REQUEST_TIMEOUT));
         if let Some(token) = token {
-            // octocrab adds `Authorization` only to requests for the base (and upload) host,
-            // so even a redirect elsewhere would not carry it.
+            // octocrab adds `Authorization` only to requests for the base (and upload) host;
+            // nothing else in this module ever sees the token.
             builder = builder.personal_token(token.secret.expose_secret().to_owned());
         }
         let api = builder.build().map_err(|e| GitHubError::Request {
@@ -486,12 +489,12 @@ impl GitHubClient {
         digest: &Sha256Hash,
         predicate_type: Option<&str>,
     ) -> Result<Vec<BundleCandidate>, GitHubError> {
-        // octocrab's `repos(o, r).attestations().list(d).send()` would do for one page, but
-        // it returns only the body: no `Link` header to follow, no `retry-after` /
-        // `x-ratelimit-*` on success, and its typed errors come after its own status
-        // handling. So the same octocrab client is driven through `_get`, which hands back
-        // status, headers and body; the body is still parsed into octocrab's
-        // `AttestationsResponse` model.
+        // octocrab's `repos(o, r).attestations().list(d).per_page(100).send()` builds this
+        // very request, but on success it returns only the parsed body: no `Link` header, so
+        // no second page (its `Page<T>` does not know the `attestations` key), and no
+        // `x-ratelimit-*` budget. So the same octocrab client (base URI, token, TLS) is driven
+        // through `_get`, which hands back status, headers and body; the body is still parsed
+        // into octocrab's `AttestationsResponse` model.
         let (owner, name) = split_repo(repo)?;
         let mut path = format!(
             "/repos/{owner}/{name}/attestations/sha256:{}?per_page={PER_PAGE}",
@@ -567,8 +570,9 @@ impl GitHubClient {
         repo: &str,
         bundle_json: &str,
     ) -> Result<u64, GitHubError> {
-        // octocrab's `attestations().create(bundle)` posts the same body, but like `list` it
-        // drops the headers the rate-limit handling needs; `_post` keeps them.
+        // octocrab's `attestations().create(bundle)` posts the same body, but it keeps
+        // headers only on errors and folds every status into one error type; `_post` goes
+        // through the same status, rate-limit and retry handling as the listing.
         let (owner, name) = split_repo(repo)?;
         let bundle: Value = serde_json::from_str(bundle_json)
             .map_err(|e| GitHubError::InvalidBundle(e.to_string()))?;
@@ -1466,6 +1470,17 @@ mod tests {
             decode_snappy_bundle(&garbage),
             Err(BundleParseError::Json(_))
         ));
+    }
+
+    /// Callers run many lookups at once on a multi-threaded runtime (`tokio::spawn`,
+    /// `buffer_unordered`), so the futures and the client must be `Send`. Checked at compile
+    /// time; never called.
+    #[allow(dead_code)]
+    fn futures_are_send(client: &GitHubClient, digest: &Sha256Hash) {
+        fn is_send<T: Send>(_: T) {}
+        is_send(client.clone());
+        is_send(client.attestations("a/b", digest, None));
+        is_send(client.upload_attestation("a/b", "{}"));
     }
 
     #[test]

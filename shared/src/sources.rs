@@ -27,8 +27,8 @@ pub enum Remote {
     /// The GitHub attestations API; when it cannot be reached and a mirror is configured, the
     /// mirror's sidecars.
     Api {
-        /// The API client.
-        client: GitHubClient,
+        /// The API client (boxed: it is much larger than the other variants).
+        client: Box<GitHubClient>,
         /// Fallback when the API is unreachable.
         mirror: Option<MirrorClient>,
     },

@@ -3,6 +3,7 @@
 mod ghcr;
 mod github_api;
 mod kit_smoke;
+mod online;
 mod sigstore_python;
 mod util;
 mod waterfall;

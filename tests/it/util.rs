@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// A command for one of the workspace's binaries, building it first if this test binary was
-/// built alone (`cargo test -p workspace-tests`).
+/// A command for one of the workspace's binaries, built (once per test run) so that a test
+/// never runs a stale binary: `cargo test -p workspace-tests` alone does not rebuild them.
 pub(crate) fn workspace_bin(name: &str) -> Command {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/it-<hash> → target/<profile>/<name>
     let dir = exe
@@ -13,16 +14,19 @@ pub(crate) fn workspace_bin(name: &str) -> Command {
         .and_then(|deps| deps.parent())
         .expect("target dir")
         .to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--bin", name])
-            .status()
-            .expect("running cargo build");
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", name, "--bin", name]);
+        if dir.file_name().is_some_and(|p| p == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("running cargo build");
         assert!(status.success(), "cargo build --bin {name} failed");
+        built.push(name.to_owned());
     }
-    Command::new(path)
+    Command::new(dir.join(name))
 }
 
 /// A fresh temporary directory that lives as long as the returned guard.
@@ -35,4 +39,99 @@ pub(crate) fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf 
     let path = dir.path().join(name);
     std::fs::write(&path, text).expect("write fixture");
     path
+}
+
+/// A static file server on loopback (a bottle mirror): `GET /<path>` serves `<root>/<path>`
+/// (percent-decoded), 404 otherwise. One thread per connection, `Connection: close`; it stops
+/// when the returned guard is dropped (the listener thread ends on its next accept).
+pub(crate) struct StaticServer {
+    pub(crate) url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) requests: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
+}
+
+impl StaticServer {
+    pub(crate) fn start(root: PathBuf) -> StaticServer {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (stop2, requests2) = (stop.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let root = root.clone();
+                let requests = requests2.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() {
+                        return;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let mut has_auth = false;
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                            break;
+                        }
+                        has_auth |= h.to_ascii_lowercase().starts_with("authorization:");
+                    }
+                    requests.lock().expect("log").push((path.clone(), has_auth));
+                    let decoded = percent_decode(path.trim_start_matches('/'));
+                    let file = root.join(decoded);
+                    let reply = match std::fs::read(&file) {
+                        Ok(body) if file.starts_with(&root) => {
+                            let mut r = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                body.len()
+                            )
+                            .into_bytes();
+                            r.extend(body);
+                            r
+                        }
+                        _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec(),
+                    };
+                    let _ = stream.write_all(&reply);
+                });
+            }
+        });
+        StaticServer {
+            url,
+            stop,
+            requests,
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

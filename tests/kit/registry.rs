@@ -796,7 +796,7 @@ auth:
             });
         }
         match probe(port) {
-            Some(status) if status == 401 => return Ok(child),
+            Some(401) => return Ok(child),
             Some(status) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -886,7 +886,18 @@ fn serve(
 /// drops the connection with the announced `Content-Length` unmet).
 enum KitBody {
     Whole(Option<Bytes>),
-    CutShort(Option<Bytes>, bool),
+    /// The part to send, then a pause (so hyper flushes the head and that part to the client
+    /// before the connection drops), then the error.
+    CutShort(Option<Bytes>, Option<Pin<Box<tokio::time::Sleep>>>),
+}
+
+impl KitBody {
+    fn cut_short(part: Bytes) -> Self {
+        KitBody::CutShort(
+            Some(part),
+            Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
+        )
+    }
 }
 
 impl hyper::body::Body for KitBody {
@@ -895,21 +906,24 @@ impl hyper::body::Body for KitBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             KitBody::Whole(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            KitBody::CutShort(bytes, failed) => {
+            KitBody::CutShort(bytes, pause) => {
                 if let Some(b) = bytes.take() {
-                    Poll::Ready(Some(Ok(Frame::data(b))))
-                } else if !*failed {
-                    *failed = true;
-                    Poll::Ready(Some(Err(std::io::Error::other(
-                        "body cut short by the test kit",
-                    ))))
-                } else {
-                    Poll::Ready(None)
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
                 }
+                let Some(sleep) = pause.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                *pause = None;
+                Poll::Ready(Some(Err(std::io::Error::other(
+                    "body cut short by the test kit",
+                ))))
             }
         }
     }
@@ -1256,7 +1270,7 @@ impl Proxy {
         let full_length = bytes.len();
         let truncate = matches!(fault, Some(Fault::TruncateBody { .. })) && full_length > 1;
         let body = if truncate {
-            KitBody::CutShort(Some(bytes.slice(..full_length / 2)), false)
+            KitBody::cut_short(bytes.slice(..full_length / 2))
         } else {
             KitBody::Whole(Some(bytes))
         };
@@ -1638,7 +1652,7 @@ impl PushPlan {
             }
             let sha256 = sha256_bytes(&platform.blob);
             let bottle = BottleRef {
-                digest: sha256.clone(),
+                digest: sha256,
                 filename: platform.filename.clone(),
             };
             bottles.push(PushedBottle {

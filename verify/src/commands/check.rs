@@ -125,6 +125,14 @@ async fn check_target(
                     .downloads
                     .join(cache_name(&target.url, &target.bottle.filename));
                 if !dest.exists() {
+                    if let Some(dir) = dest.parent() {
+                        if let Err(e) = std::fs::create_dir_all(dir) {
+                            return report(Outcome::Error(format!(
+                                "cannot create `{}`: {e}",
+                                dir.display()
+                            )));
+                        }
+                    }
                     if let Err(e) = client.download_blob(resolved, &dest).await {
                         return report(registry_failure(e));
                     }
@@ -155,9 +163,21 @@ fn registry_failure(e: GhcrError) -> Outcome {
         | GhcrError::LayerDigestMismatch { .. }
         | GhcrError::ManifestDigestMismatch { .. }
         | GhcrError::BlobDigestMismatch { .. }
-        | GhcrError::NoPlatform { .. } => Outcome::Refused(e.to_string()),
-        other => Outcome::Error(other.to_string()),
+        | GhcrError::NoPlatform { .. } => Outcome::Refused(with_causes(&e)),
+        other => Outcome::Error(with_causes(&other)),
     }
+}
+
+/// An error and its causes on one line: `cannot write x: permission denied`.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Every `--bundle` file, parsed. A file that cannot be read stops the run: every verdict

@@ -97,7 +97,7 @@ impl Context {
                 AttestationsFrom::Api => {
                     let token = ApiToken::from_env(&env)?;
                     Remote::Api {
-                        client: GitHubClient::new(&args.api_url, token)?,
+                        client: Box::new(GitHubClient::new(&args.api_url, token)?),
                         mirror,
                     }
                 }
