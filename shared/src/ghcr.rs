@@ -243,7 +243,7 @@ pub enum GhcrError {
     },
     /// The index's platform entry names another bottle than the formula does.
     #[error(
-        "`{image}:{reference}` gives bottle `{ref_name}` the `sh.brew.bottle.digest` {}, but the formula's sha256 is {expected}: refusing it",
+        "`{image}:{reference}` names bottle `{ref_name}` with `sh.brew.bottle.digest` {}, but the formula says sha256 {expected}: refusing it",
         found.as_deref().unwrap_or("(none)")
     )]
     DigestAnnotationMismatch {
@@ -835,8 +835,15 @@ impl GhcrClient {
         if !self.auth.uses_token_flow() {
             return Ok(());
         }
-        let mut done = self.authenticated.lock().await;
-        if done.contains(reference.repository()) {
+        // The lock is never held across the token round trip, so first contacts with many
+        // repositories run concurrently; two racing for one repository both fetch a token,
+        // which is harmless.
+        if self
+            .authenticated
+            .lock()
+            .await
+            .contains(reference.repository())
+        {
             return Ok(());
         }
         let token = self
@@ -847,7 +854,10 @@ impl GhcrClient {
         // No token: the registry asked for none (or `/v2/` failed and the next request will
         // show how). Try again next time rather than remember a non-answer.
         if token.is_some() {
-            done.insert(reference.repository().to_owned());
+            self.authenticated
+                .lock()
+                .await
+                .insert(reference.repository().to_owned());
         }
         Ok(())
     }
@@ -1267,6 +1277,61 @@ mod tests {
             http(502).with_attempts(3),
             GhcrError::Http { attempts: 3, .. }
         ));
+    }
+
+    #[test]
+    fn registry_answers_map_to_error_kinds() {
+        use oci_client::errors::{OciEnvelope, OciError};
+        let client = GhcrClient::new(
+            "https://ghcr.io/v2/homebrew/core",
+            RegistryAuth::anonymous(),
+        )
+        .unwrap();
+        let target = Target {
+            image: "homebrew/core/wget",
+            reference: "1.0",
+        };
+        let map = |e| client.map_error(e, &target);
+        let server = |code| OciDistributionError::ServerError {
+            code,
+            url: "u".into(),
+            message: "m".into(),
+        };
+        assert!(matches!(map(server(404)), GhcrError::NotFound { .. }));
+        assert!(matches!(map(server(403)), GhcrError::Unauthorized { .. }));
+        let err = map(server(502));
+        assert!(matches!(err, GhcrError::Http { status: 502, .. }) && err.is_transient());
+        let envelope = |code| OciDistributionError::RegistryError {
+            envelope: OciEnvelope {
+                errors: vec![OciError {
+                    code,
+                    message: "nope".into(),
+                    detail: serde_json::Value::Null,
+                }],
+            },
+            url: "u".into(),
+        };
+        assert!(matches!(
+            map(envelope(OciErrorCode::ManifestUnknown)),
+            GhcrError::NotFound { .. }
+        ));
+        assert!(matches!(
+            map(envelope(OciErrorCode::Denied)),
+            GhcrError::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            map(OciDistributionError::UnauthorizedError { url: "u".into() }),
+            GhcrError::Unauthorized { .. }
+        ));
+        let err = map(OciDistributionError::DigestError(
+            DigestError::VerificationError {
+                expected: "sha256:aa".into(),
+                actual: "sha256:bb".into(),
+            },
+        ));
+        assert!(matches!(err, GhcrError::ManifestDigestMismatch { .. }) && !err.is_transient());
+        let text = err.to_string();
+        assert!(text.contains("homebrew/core/wget:1.0") && text.contains("sha256:bb"));
     }
 
     #[test]
