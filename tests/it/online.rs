@@ -393,6 +393,24 @@ fn mirror_sidecars_export_serve_and_tamper() {
             .all(|(_, auth)| !auth)
     );
 
+    // Default `--attestations-from api`, but the API is unreachable and the bottle domain is a
+    // mirror: its sidecars answer instead.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_api = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_BOTTLE_DOMAIN", &mirror.url)
+        .arg("--json")
+        .arg("--no-cache")
+        .arg("--trusted-root")
+        .arg(w.root_file())
+        .arg("--formula-json")
+        .arg(&formulae)
+        .args(["--api-url", &dead_api, "--bottle-tag", TAG, "wget"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
     // A missing sidecar is "missing" (exit 3), not "no such bottle".
     std::fs::remove_file(mirror_dir.join(format!("{}.sigs", oldlib.bottle(TAG).filename))).unwrap();
     let out = run_mirror(&["oldlib"]);
