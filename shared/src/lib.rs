@@ -27,6 +27,7 @@ pub mod hashing;
 pub mod mirror;
 pub mod platform;
 pub mod policy;
+pub mod provenance;
 pub mod sources;
 pub mod statement;
 pub mod trust;

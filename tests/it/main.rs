@@ -1,5 +1,7 @@
 //! Workspace-level integration tests. One binary; each module is one area.
 
+mod backfill;
+mod gh_compat;
 mod ghcr;
 mod github_api;
 mod kit_smoke;

@@ -1,0 +1,1 @@
+//! (in progress) SLSA provenance predicates for backfill attestations.

@@ -1,0 +1,1 @@
+//! (in progress) gh-compatible mode, driven as brew drives gh.
