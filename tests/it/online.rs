@@ -201,11 +201,17 @@ fn formulae_verify_online_then_from_cache_then_offline() {
             .all(|r| r.authorization.is_none())
     );
 
-    // Warm: the same bottles make no API call at all.
+    // Warm: the same bottles make no API call and no registry request at all.
+    let registry_cold = w.registry.request_count();
     let (out, results) = w.run(&formulae, &["wget", "oldlib", "newlib"]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(statuses(&results)[1].2, "backfill");
     assert_eq!(w.api.request_counts().api, cold_api, "warm run hit the API");
+    assert_eq!(
+        w.registry.request_count(),
+        registry_cold,
+        "warm run hit the registry"
+    );
 
     // Offline: no socket at all, same verdicts from the cache.
     let registry_before = w.registry.request_count();

@@ -117,8 +117,23 @@ async fn check_target(
                 Ok(c) => c,
                 Err(e) => return report(Outcome::Error(format!("{e:#}"))),
             };
-            if let Err(e) = client.bottle_manifest(resolved).await {
-                return report(registry_failure(e));
+            // A registry check that passed for these exact coordinates is remembered in the
+            // cache, so that a warm run makes no registry request at all.
+            let marker = ctx
+                .cache
+                .as_ref()
+                .map(|c| registry_marker(c.root(), root, resolved));
+            let remembered = marker.as_ref().is_some_and(|(path, text)| {
+                std::fs::read_to_string(path).is_ok_and(|t| t == *text)
+            });
+            if !remembered {
+                if let Err(e) = client.bottle_manifest(resolved).await {
+                    return report(registry_failure(e));
+                }
+                if let Some((path, text)) = &marker {
+                    // Only a cost saving: failing to remember is harmless.
+                    let _ = bottle_attest::cache::write_atomic(path, text.as_bytes());
+                }
             }
             if download {
                 let dest = ctx
@@ -153,6 +168,20 @@ async fn check_target(
         ignored: checked.ignored,
         ..report(Outcome::Verdict(checked.verdict))
     }
+}
+
+/// Where a passed registry check of `resolved` is remembered, and what the file must say.
+fn registry_marker(
+    cache_root: &std::path::Path,
+    registry_root: &str,
+    resolved: &bottle_attest::formula::ResolvedBottle,
+) -> (std::path::PathBuf, String) {
+    let digest = hex::encode(resolved.bottle.digest.as_bytes());
+    let text = format!("{registry_root} {} {digest}\n", resolved.bottle.filename);
+    (
+        cache_root.join("registry").join(format!("sha256-{digest}")),
+        text,
+    )
 }
 
 /// A registry answer that contradicts the formula is a refusal (exit 1); one that could not be
