@@ -2,15 +2,18 @@
 //!
 //! The crate is layered so that a reader can tell from file names where each kind of work happens:
 //!
-//! - [`digest`] and [`bottle`]: pure value types (digests, bottle file names, GHCR coordinates).
+//! - [`digest`], [`bottle`], [`platform`] and [`formula`]: pure value types (digests, bottle file
+//!   names and tags, GHCR coordinates, the formula JSON model).
 //! - [`attestations`]: turning bytes (a bundle, a JSONL file, an attestations API body, a sidecar)
 //!   into Sigstore bundles. No I/O: callers hand it bytes.
 //! - [`trust`] and [`crypto`]: the Sigstore trusted root and the cryptographic verification of one
 //!   bundle. No I/O, no policy.
-//! - [`statement`]: the in-toto statement a verified bundle carries.
+//! - [`statement`] and [`provenance`]: in-toto statements, read and written.
 //! - [`policy`]: the Homebrew waterfall (core, then backfill before the cutoff), as data plus one
 //!   evaluation. No I/O.
-//! - [`hashing`]: the one place that reads a file, to hash a bottle in a single streaming pass.
+//! - The network, one client per service: [`ghcr`] (registry), [`github`] (attestations API),
+//!   [`mirror`] (sidecars), [`formula_api`]; orchestrated per policy source by [`sources`].
+//! - Files: [`hashing`] (streaming a bottle) and [`cache`] (the attestation cache).
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
