@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # The project's test command (README, "Set up"). Installs what the tests need that cargo does
-# not — sigstore-python 4.5.1 in .venv (the independent verifier the test kit is checked
-# against) and Debian's docker-registry (the local GHCR stand-in), when missing and when we
-# may — then runs every test of the workspace.
+# not, when it is missing and we may: sigstore-python 4.5.1 in .venv (the independent verifier
+# the test kit is checked against), and from Debian docker-registry (the local GHCR stand-in)
+# and ruby (brew's side of the gh-compatible contract). Then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash tests/scripts/python-venv.sh
-if ! command -v docker-registry >/dev/null 2>&1; then
+need=()
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v ruby >/dev/null 2>&1 || need+=(ruby)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
     else
-        echo "note: docker-registry is not installed; the registry tests will skip (apt-get install docker-registry)" >&2
+        echo "note: missing ${need[*]}; the tests that need them skip (under CI they fail)." >&2
+        echo "      install with: sudo apt-get install ${need[*]}" >&2
     fi
 fi
+bash tests/scripts/python-venv.sh
 cargo test --workspace --locked "$@"

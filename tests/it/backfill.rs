@@ -1,1 +1,1106 @@
-//! (in progress) brew-backfill end to end.
+//! `brew-backfill` end to end on loopback: the kit's Fulcio, Rekor and TSA, the GitHub API
+//! fixture (which stores uploads and serves them back), a formula JSON of a few hundred
+//! bottles of which some already have homebrew-core attestations; then the real `brew-verify`
+//! and sigstore-python over what was uploaded. Also: SIGKILL at every step of `sign` and
+//! `upload` and a re-run, the cutoff, `--dry-run`, and the tap workflow file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bottle_attest::bottle::{BottleFilename, BottleRef, DEFAULT_BOTTLE_ROOT};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use sigstore_types::Sha256Hash;
+use testkit::github_api::GitHubApiServer;
+use testkit::{SigstoreStack, WorkflowIdentity};
+
+use crate::util::{temp_dir, workspace_bin, write};
+
+const SLSA: &str = "https://slsa.dev/provenance/v1";
+const TAP: &str = "acme/homebrew-backfill";
+const WORKFLOW: &str = "backfill.yml";
+const CORE: &str = "Homebrew/homebrew-core";
+const TAGS: [&str; 3] = ["arm64_sonoma", "sonoma", "x86_64_linux"];
+/// Not a GitHub Packages root (no `/v2/`), so brew-verify checks no registry for these.
+const ROOT: &str = "https://bottles.example.invalid/core";
+
+/// One synthetic bottle of the formula JSON.
+#[derive(Debug, Clone)]
+struct Bottle {
+    formula: String,
+    file_name: String,
+    sha256: [u8; 32],
+}
+
+impl Bottle {
+    fn hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    fn subject(&self) -> String {
+        BottleRef {
+            digest: Sha256Hash::new(self.sha256),
+            filename: self.file_name.parse::<BottleFilename>().unwrap(),
+        }
+        .cache_name(DEFAULT_BOTTLE_ROOT)
+    }
+}
+
+/// `count` formulae with a bottle for each of [`TAGS`].
+fn formulae(count: usize) -> (Value, Vec<Bottle>) {
+    let mut list = Vec::new();
+    let mut bottles = Vec::new();
+    for i in 0..count {
+        let name = format!("legacy{i:03}");
+        let version = format!("1.{i}");
+        let mut files = serde_json::Map::new();
+        for tag in TAGS {
+            let sha256: [u8; 32] = Sha256::digest(format!("{name}-{tag}")).into();
+            files.insert(
+                tag.to_owned(),
+                json!({
+                    "cellar": ":any",
+                    "url": format!("{ROOT}/{name}/blobs/sha256:{}", hex::encode(sha256)),
+                    "sha256": hex::encode(sha256),
+                }),
+            );
+            bottles.push(Bottle {
+                formula: name.clone(),
+                file_name: format!("{name}--{version}.{tag}.bottle.tar.gz"),
+                sha256,
+            });
+        }
+        list.push(json!({
+            "name": name,
+            "versions": {"stable": version},
+            "revision": 0,
+            "bottle": {"stable": {"rebuild": 0, "root_url": ROOT, "files": files}},
+        }));
+    }
+    (Value::Array(list), bottles)
+}
+
+struct World {
+    stack: SigstoreStack,
+    api: GitHubApiServer,
+    dir: tempfile::TempDir,
+    bottles: Vec<Bottle>,
+    formula_file: PathBuf,
+    root_file: PathBuf,
+    token_file: PathBuf,
+}
+
+impl World {
+    /// `count` formulae (3 bottles each); every `core_every`-th formula's bottles get a
+    /// homebrew-core attestation (one statement, all three as subjects).
+    fn new(count: usize, core_every: usize) -> World {
+        let stack = SigstoreStack::start();
+        let api = GitHubApiServer::start();
+        let dir = temp_dir();
+        let (json, bottles) = formulae(count);
+        let formula_file = write(&dir, "formula.json", &json.to_string());
+        let root_file = write(&dir, "trusted_root.json", &stack.trusted_root_json());
+        let token_file = write(
+            &dir,
+            "token.jwt",
+            &stack.identity_token(&WorkflowIdentity::github(TAP, WORKFLOW, "refs/heads/main")),
+        );
+        let core_id =
+            WorkflowIdentity::github(CORE, "publish-commit-bottles.yml", "refs/heads/main");
+        // `core_every == 0`: no core attestations at all.
+        for chunk in bottles
+            .chunks(3)
+            .step_by(core_every.max(1))
+            .take(if core_every == 0 { 0 } else { usize::MAX })
+        {
+            let subjects: Vec<(String, [u8; 32])> = chunk
+                .iter()
+                .map(|b| (b.file_name.clone(), b.sha256))
+                .collect();
+            let bundle = stack.sign_attestation(&core_id, SLSA, json!({}), &subjects);
+            for b in chunk {
+                api.add(CORE, &b.hex(), &bundle);
+            }
+        }
+        World {
+            stack,
+            api,
+            dir,
+            bottles,
+            formula_file,
+            root_file,
+            token_file,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// brew-backfill with this world's services and a clean environment.
+    fn backfill(&self) -> Command {
+        let mut cmd = workspace_bin("brew-backfill");
+        for var in [
+            "HOMEBREW_GITHUB_API_TOKEN",
+            "GH_TOKEN",
+            "GITHUB_REPOSITORY",
+            "GITHUB_WORKFLOW_REF",
+            "GITHUB_RUN_ID",
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "BREW_BACKFILL_PAUSE_AT",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("GITHUB_TOKEN", "kit-token");
+        cmd
+    }
+
+    fn api_args(&self) -> Vec<String> {
+        vec!["--api-url".into(), self.api.url()]
+    }
+
+    fn policy_args(&self) -> Vec<String> {
+        vec![
+            "--trusted-root".into(),
+            self.root_file.display().to_string(),
+            "--workflow".into(),
+            WORKFLOW.into(),
+        ]
+    }
+
+    fn signing_args(&self) -> Vec<String> {
+        vec![
+            "--identity-token".into(),
+            self.token_file.display().to_string(),
+            "--fulcio-url".into(),
+            self.stack.fulcio_url(),
+            "--rekor-url".into(),
+            self.stack.rekor_url(),
+            "--tsa-url".into(),
+            self.stack.tsa_url().unwrap(),
+            "--repo".into(),
+            TAP.into(),
+        ]
+    }
+
+    fn plan(&self, out: &Path, extra: &[&str]) -> Output {
+        let out = self
+            .backfill()
+            .arg("plan")
+            .arg("--formulae")
+            .arg(&self.formula_file)
+            .arg("--out")
+            .arg(out)
+            .args(self.api_args())
+            .args(self.policy_args())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "plan: {}", describe(&out));
+        out
+    }
+
+    fn sign_cmd(&self, plan: &Path, extra: &[&str]) -> Command {
+        let mut cmd = self.backfill();
+        cmd.arg("sign")
+            .arg("--plan")
+            .arg(plan)
+            .arg("--journal")
+            .arg(self.path("state/journal.jsonl"))
+            .arg("--out")
+            .arg(self.path("state/bundles"))
+            .args(self.signing_args())
+            .args(self.policy_args())
+            .args(["--progress-interval", "0"])
+            .args(extra);
+        cmd
+    }
+
+    fn upload_cmd(&self, extra: &[&str]) -> Command {
+        let mut cmd = self.backfill();
+        cmd.arg("upload")
+            .arg("--journal")
+            .arg(self.path("state/journal.jsonl"))
+            .args(["--repo", TAP])
+            .args(self.api_args())
+            .args(extra);
+        cmd
+    }
+
+    fn audit(&self, plan: &Path, extra: &[&str]) -> Output {
+        self.backfill()
+            .arg("audit")
+            .arg("--plan")
+            .arg(plan)
+            .args(["--repo", TAP])
+            .args(self.api_args())
+            .args(self.policy_args())
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    /// A brew-verify policy: homebrew-core first, then this tap's backfill before `cutoff`.
+    fn policy_file(&self, name: &str, cutoff: &str) -> PathBuf {
+        write(
+            &self.dir,
+            name,
+            &format!(
+                r#"
+name = "test-tap"
+
+[[source]]
+name = "homebrew-core"
+repository = "{CORE}"
+refs = ["refs/heads/master", "refs/heads/main"]
+
+[[source]]
+name = "backfill"
+repository = "{TAP}"
+workflows = ["{WORKFLOW}"]
+subject = "cache-name"
+logged_at_or_before = "{cutoff}"
+"#
+            ),
+        )
+    }
+
+    /// The real brew-verify over every bottle of the formula JSON, under `policy`.
+    fn brew_verify(&self, policy: &Path) -> (Output, Vec<Value>) {
+        let names: Vec<&str> = self
+            .bottles
+            .iter()
+            .step_by(TAGS.len())
+            .map(|b| b.formula.as_str())
+            .collect();
+        let out = workspace_bin("brew-verify")
+            .env_remove("HOMEBREW_GITHUB_API_TOKEN")
+            .env_remove("GH_TOKEN")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("HOMEBREW_BOTTLE_DOMAIN")
+            .env("HOMEBREW_CACHE", self.path("brew-cache"))
+            .arg("--json")
+            .arg("--no-cache")
+            .arg("--all-tags")
+            .arg("--policy")
+            .arg(policy)
+            .arg("--trusted-root")
+            .arg(&self.root_file)
+            .arg("--formula-json")
+            .arg(&self.formula_file)
+            .args(["--api-url", &self.api.url()])
+            .args(names)
+            .output()
+            .unwrap();
+        let results = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (out, results)
+    }
+
+    /// Every upload's statement subjects, by subject name → how many uploads carry it.
+    fn uploaded_subjects(&self) -> BTreeMap<String, usize> {
+        let mut seen = BTreeMap::new();
+        for upload in self.api.uploads() {
+            assert_eq!(upload.repo.to_ascii_lowercase(), TAP.to_ascii_lowercase());
+            let bundle: Value = serde_json::from_str(&upload.bundle_json).unwrap();
+            for s in statement(&bundle)["subject"].as_array().unwrap() {
+                *seen
+                    .entry(s["name"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        seen
+    }
+}
+
+fn statement(bundle: &Value) -> Value {
+    use base64::Engine as _;
+    let payload = bundle["dsseEnvelope"]["payload"].as_str().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn plan_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Journal records by type.
+fn journal(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Subject name → number of non-abandoned signed batches holding it, from the journal.
+fn signed_subjects(path: &Path) -> BTreeMap<String, usize> {
+    let records = journal(path);
+    let abandoned: Vec<u64> = records
+        .iter()
+        .filter(|r| r["type"] == "abandoned")
+        .map(|r| r["batch"].as_u64().unwrap())
+        .collect();
+    let signed: Vec<u64> = records
+        .iter()
+        .filter(|r| r["type"] == "signed")
+        .map(|r| r["batch"].as_u64().unwrap())
+        .collect();
+    let mut out = BTreeMap::new();
+    for r in records.iter().filter(|r| r["type"] == "prepared") {
+        let batch = r["batch"].as_u64().unwrap();
+        if abandoned.contains(&batch) || !signed.contains(&batch) {
+            continue;
+        }
+        for s in statement(&json!({"dsseEnvelope": r["envelope"]}))["subject"]
+            .as_array()
+            .unwrap()
+        {
+            *out.entry(s["name"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn plan_is_deterministic_shardable_and_skips_upstream_attestations() {
+    let w = World::new(40, 4);
+    let whole = w.path("plan.jsonl");
+    w.plan(&whole, &[]);
+    let lines = plan_lines(&whole);
+    let header = &lines[0];
+    assert_eq!(header["kind"], "plan");
+    assert_eq!(header["counts"]["bottles"], 120);
+    // Formulae 0, 4, 8… have core attestations: 10 formulae × 3 bottles.
+    assert_eq!(header["counts"]["upstream"], 30);
+    assert_eq!(header["counts"]["needed"], 90);
+    let entries: Vec<&Value> = lines[1..].iter().collect();
+    assert_eq!(entries.len(), 90);
+    // Sorted by formula, then tag, and named as the backfill policy expects.
+    let keys: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["formula"].as_str().unwrap().into(),
+                e["tag"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    let by_file: BTreeMap<&str, &Bottle> = w
+        .bottles
+        .iter()
+        .map(|b| (b.file_name.as_str(), b))
+        .collect();
+    for e in &entries {
+        let b = by_file[e["file_name"].as_str().unwrap()];
+        assert_eq!(e["subject"], b.subject());
+        assert_eq!(e["sha256"], b.hex());
+        let index: usize = b.formula["legacy".len()..].parse().unwrap();
+        assert_ne!(index % 4, 0, "{} has a core attestation", b.formula);
+    }
+
+    // The same input gives the same lines.
+    let again = w.path("again.jsonl");
+    w.plan(&again, &[]);
+    assert_eq!(plan_lines(&again)[1..], lines[1..]);
+
+    // Shards partition the plan, stably.
+    let mut union = Vec::new();
+    for i in 1..=3 {
+        let shard = w.path(&format!("shard-{i}.jsonl"));
+        w.plan(&shard, &["--shard", &format!("{i}/3")]);
+        let shard_lines = plan_lines(&shard);
+        assert_eq!(shard_lines[0]["shard"], format!("{i}/3"));
+        assert!(!shard_lines[1..].is_empty());
+        union.extend(shard_lines[1..].iter().cloned());
+    }
+    union.sort_by_key(|v| (v["formula"].to_string(), v["tag"].to_string()));
+    assert_eq!(union, lines[1..]);
+
+    // --tag filters; --dry-run prints and writes nothing.
+    let out = w
+        .backfill()
+        .args(["plan", "--dry-run", "--tag", "sonoma", "--formulae"])
+        .arg(&w.formula_file)
+        .args(w.api_args())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let printed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(printed.len(), 1 + 30);
+    assert!(printed[1..].iter().all(|e| e["tag"] == "sonoma"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("30 need a backfill"));
+
+    // A lookup that fails is reported, never silently planned or dropped: exit 4.
+    w.api.bad_gateway_next(1000);
+    let out = w
+        .backfill()
+        .args(["plan", "--dry-run", "--formulae"])
+        .arg(&w.formula_file)
+        .args(w.api_args())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    w.api.clear_faults();
+}
+
+#[test]
+fn plan_sign_upload_audit_leaves_every_bottle_verifiable_by_brew_verify() {
+    // 100 formulae, 300 bottles; every 5th formula (60 bottles) is attested by core.
+    let w = World::new(100, 5);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &["--repo", TAP]);
+    let planned = plan_lines(&plan).len() - 1;
+    assert_eq!(planned, 240);
+
+    // Before anything is signed, audit finds every planned bottle missing (exit 3).
+    let out = w.audit(&plan, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+
+    // --dry-run: counts, and nothing touched.
+    let fulcio_start = w.stack.request_counts().fulcio;
+    let out = w
+        .sign_cmd(&plan, &["--dry-run", "--batch-size", "64"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("240 subjects to sign in 4 new batches of up to 64"),
+        "{stdout}"
+    );
+    assert!(!w.path("state").exists(), "a dry run created files");
+    assert_eq!(w.stack.request_counts().fulcio, fulcio_start);
+
+    let out = w.sign_cmd(&plan, &["--batch-size", "64"]).output().unwrap();
+    assert!(out.status.success(), "sign: {}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sign: 240/240 subjects (100%)"), "{stderr}");
+    // One certificate and one log entry per batch of 64.
+    assert_eq!(
+        w.stack.rekor_log_size(),
+        4 + 20,
+        "4 backfill + 20 core entries"
+    );
+    let signed = signed_subjects(&w.path("state/journal.jsonl"));
+    assert_eq!(signed.len(), 240);
+    assert!(signed.values().all(|&n| n == 1));
+
+    // Signing again signs nothing.
+    let fulcio_before = w.stack.request_counts().fulcio;
+    let out = w.sign_cmd(&plan, &["--batch-size", "64"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(w.stack.request_counts().fulcio, fulcio_before);
+
+    let out = w.upload_cmd(&["--dry-run"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 bundles (240 subjects) to upload"));
+    assert!(w.api.uploads().is_empty());
+    let out = w.upload_cmd(&[]).output().unwrap();
+    assert!(out.status.success(), "upload: {}", describe(&out));
+    assert_eq!(w.api.uploads().len(), 4);
+    let uploaded = w.uploaded_subjects();
+    assert_eq!(uploaded.len(), 240);
+    // Uploading again uploads nothing.
+    let out = w.upload_cmd(&[]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(w.api.uploads().len(), 4);
+
+    let out = w.audit(&plan, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "audit: {}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("240 verified by the backfill"),
+        "{}",
+        describe(&out)
+    );
+
+    // A re-plan against the tap finds nothing left to do.
+    let replan = w.path("replan.jsonl");
+    w.plan(&replan, &["--repo", TAP]);
+    assert_eq!(plan_lines(&replan)[0]["counts"]["backfilled"], 240);
+    assert_eq!(plan_lines(&replan).len(), 1);
+
+    // The real brew-verify, online against the API fixture, under the tap's policy: all 300.
+    let policy = w.policy_file("policy.toml", "2099-01-01T00:00:00Z");
+    let (out, results) = w.brew_verify(&policy);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "brew-verify: {}",
+        describe(&out)
+    );
+    assert_eq!(results.len(), 300);
+    let by_source = |s: &str| results.iter().filter(|r| r["source"] == s).count();
+    assert_eq!(by_source("homebrew-core"), 60);
+    assert_eq!(by_source("backfill"), 240);
+
+    // sigstore-python accepts a sample bundle for one of its subjects.
+    if let Some(sigstore) = sigstore_python() {
+        let trust_config = write(&w.dir, "trust_config.json", &w.stack.trust_config_json());
+        let upload = &w.api.uploads()[1];
+        let bundle_file = write(&w.dir, "sample.sigstore.json", &upload.bundle_json);
+        let bundle: Value = serde_json::from_str(&upload.bundle_json).unwrap();
+        let subject = &statement(&bundle)["subject"][7];
+        let id = WorkflowIdentity::github(TAP, WORKFLOW, "refs/heads/main");
+        let out = Command::new(sigstore)
+            .arg("--trust-config")
+            .arg(&trust_config)
+            .args(["verify", "github", "--offline", "--bundle"])
+            .arg(&bundle_file)
+            .args(["--cert-identity", &id.san(), "--repository", TAP])
+            .args(["--ref", "refs/heads/main"])
+            .arg(format!(
+                "sha256:{}",
+                subject["digest"]["sha256"].as_str().unwrap()
+            ))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "sigstore-python: {}", describe(&out));
+    }
+}
+
+fn sigstore_python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("BREW_VERIFY_SIGSTORE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(".venv/bin/sigstore")
+        });
+    if candidate.is_file() {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "sigstore-python not found at {}",
+        candidate.display()
+    );
+    eprintln!(
+        "skipping the sigstore-python check: {} not found",
+        candidate.display()
+    );
+    None
+}
+
+/// Run `cmd` until it pauses at `point` (its n-th time), then SIGKILL it.
+fn kill_at(mut cmd: Command, dir: &Path, point: &str, n: usize) {
+    let marker = dir.join(format!("paused-{point}-{n}"));
+    let mut child = cmd
+        .env("BREW_BACKFILL_PAUSE_AT", format!("{point}:{n}"))
+        .env("BREW_BACKFILL_PAUSE_FILE", &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before reaching {point} #{n}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never reached {point}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // `Child::kill` is SIGKILL on Unix: no destructor, no flush, no last record.
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn killed_at_every_step_and_rerun_signs_and_uploads_each_subject_once() {
+    // 30 formulae, 90 bottles, none attested upstream; batches of 8 → 12 batches.
+    let w = World::new(30, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["--batch-size", "8", "--sign-jobs", "1"];
+        args.extend_from_slice(extra);
+        w.sign_cmd(&plan, &args)
+    };
+    let state = w.path("state");
+    // Killed after the envelope is recorded, before Rekor sees it.
+    kill_at(sign(&[]), &state, "prepared", 2);
+    // Killed after Rekor logged it, before the bundle is saved and recorded.
+    kill_at(sign(&[]), &state, "logged", 2);
+    // Killed right after a batch is recorded as signed.
+    kill_at(sign(&[]), &state, "signed", 3);
+    // And once more mid-way after a resumed batch.
+    kill_at(sign(&[]), &state, "prepared", 3);
+    let out = sign(&[]).output().unwrap();
+    assert!(out.status.success(), "final sign: {}", describe(&out));
+
+    let journal_path = w.path("state/journal.jsonl");
+    let signed = signed_subjects(&journal_path);
+    assert_eq!(signed.len(), 90, "every planned subject is signed");
+    assert!(
+        signed.values().all(|&n| n == 1),
+        "no subject is signed twice: {signed:?}"
+    );
+    let records = journal(&journal_path);
+    let count = |t: &str| records.iter().filter(|r| r["type"] == t).count();
+    assert_eq!(count("abandoned"), 0);
+    assert_eq!(count("prepared"), count("signed"));
+    // Not even the log holds a duplicate: one Rekor entry per batch.
+    assert_eq!(w.stack.rekor_log_size(), count("signed"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["type"] == "signed" && r["recovered"] == true),
+        "the batch killed after Rekor was recovered from the log, not signed again"
+    );
+
+    // Uploads: killed before a POST, and after a POST that the journal never recorded.
+    kill_at(w.upload_cmd(&[]), &state, "upload-started", 2);
+    kill_at(w.upload_cmd(&[]), &state, "posted", 4);
+    kill_at(w.upload_cmd(&[]), &state, "posted", 2);
+    let out = w.upload_cmd(&[]).output().unwrap();
+    assert!(out.status.success(), "final upload: {}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("found already uploaded"));
+    let uploaded = w.uploaded_subjects();
+    assert_eq!(uploaded.len(), 90);
+    assert!(
+        uploaded.values().all(|&n| n == 1),
+        "an upload was duplicated: {uploaded:?}"
+    );
+    assert_eq!(w.api.uploads().len(), count("signed"));
+    let records = journal(&journal_path);
+    let uploaded_records = records.iter().filter(|r| r["type"] == "uploaded").count();
+    assert_eq!(uploaded_records, count("signed"));
+
+    // The API says the same as the journal: every bottle is verified by the backfill.
+    let out = w.audit(&plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "audit: {}", describe(&out));
+}
+
+#[test]
+fn upload_survives_transient_failures_and_rate_limits_without_duplicates() {
+    let w = World::new(8, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let out = w.sign_cmd(&plan, &["--batch-size", "6"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    // A 502 on the first POST (which the fixture did not store), then a secondary rate limit.
+    w.api.bad_gateway_next(1);
+    w.api.rate_limit_next(1, Duration::from_secs(1));
+    let out = w.upload_cmd(&[]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rate-limit waits"), "{stderr}");
+    assert_eq!(w.api.uploads().len(), 4);
+    assert!(w.uploaded_subjects().values().all(|&n| n == 1));
+}
+
+#[test]
+fn bundles_logged_after_the_cutoff_are_refused() {
+    let w = World::new(4, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    // Our own verifier refuses to accept what it signs after --cutoff: nothing is recorded.
+    let out = w
+        .sign_cmd(&plan, &["--cutoff", "2024-03-14T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("after the cutoff"),
+        "{}",
+        describe(&out)
+    );
+    assert!(signed_subjects(&w.path("state/journal.jsonl")).is_empty());
+
+    // Signed and uploaded today, then checked under two policies.
+    let out = w.sign_cmd(&plan, &[]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = w.upload_cmd(&[]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let later = w.policy_file("later.toml", "2099-01-01T00:00:00Z");
+    let (out, results) = w.brew_verify(&later);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(results.iter().all(|r| r["source"] == "backfill"));
+    // A cutoff in the past: every bundle was logged after it, so every bottle is invalid.
+    let past = w.policy_file("past.toml", "2024-03-14T00:00:00Z");
+    let (out, results) = w.brew_verify(&past);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(results.len(), 12);
+    assert!(
+        results.iter().all(|r| r["status"] == "invalid"),
+        "{results:#?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cutoff"),
+        "{}",
+        describe(&out)
+    );
+    // And so does audit with that cutoff.
+    let out = w.audit(&plan, &["--cutoff", "2024-03-14T00:00:00Z"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+}
+
+/// workflows/backfill.yml, parsed (actionlint is not packaged here) and checked: inputs,
+/// permissions, the job graph, the journal artifact, and every brew-backfill flag it uses.
+#[test]
+fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/backfill.yml"),
+    )
+    .unwrap();
+    let docs = YamlLoader::load_from_str(&text).expect("backfill.yml is YAML");
+    let wf = &docs[0];
+    let keys = |y: &Yaml| -> Vec<String> {
+        y.as_hash()
+            .map(|h| {
+                h.keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let perms = |y: &Yaml| -> BTreeMap<String, String> {
+        y.as_hash()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().unwrap().to_owned(),
+                    v.as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    // Manual dispatch with typed inputs.
+    let inputs = &wf["on"]["workflow_dispatch"]["inputs"];
+    for (name, ty) in [
+        ("shards", "number"),
+        ("batch_size", "number"),
+        ("dry_run", "boolean"),
+        ("formulae", "string"),
+        ("resume_run_id", "string"),
+    ] {
+        assert_eq!(inputs[name]["type"].as_str(), Some(ty), "input {name}");
+    }
+    assert_eq!(inputs["dry_run"]["default"].as_bool(), Some(true));
+    let input_names = keys(inputs);
+    for (i, _) in text.match_indices("inputs.") {
+        let name: String = text[i + 7..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(input_names.contains(&name), "unknown input `{name}`");
+    }
+
+    // Least privilege: read-only by default, OIDC and attestation upload for signing only.
+    assert_eq!(
+        perms(&wf["permissions"]),
+        BTreeMap::from([("contents".into(), "read".into())])
+    );
+    let jobs = &wf["jobs"];
+    assert_eq!(keys(jobs), ["plan", "sign-upload", "audit"]);
+    assert_eq!(
+        perms(&jobs["sign-upload"]["permissions"]),
+        BTreeMap::from([
+            ("id-token".into(), "write".into()),
+            ("attestations".into(), "write".into()),
+            ("contents".into(), "read".into()),
+        ])
+    );
+    for job in ["plan", "audit"] {
+        assert_eq!(
+            perms(&jobs[job]["permissions"]),
+            BTreeMap::from([("contents".into(), "read".into())]),
+            "{job}"
+        );
+    }
+
+    // plan → matrix of sign-upload shards → audit.
+    assert_eq!(jobs["sign-upload"]["needs"].as_str(), Some("plan"));
+    let audit_needs: Vec<&str> = jobs["audit"]["needs"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(audit_needs, ["plan", "sign-upload"]);
+    assert!(keys(&jobs["plan"]["outputs"]).contains(&"shards".to_owned()));
+    assert_eq!(
+        jobs["sign-upload"]["strategy"]["matrix"]["shard"].as_str(),
+        Some("${{ fromJSON(needs.plan.outputs.shards) }}")
+    );
+    assert_eq!(
+        jobs["sign-upload"]["strategy"]["fail-fast"].as_bool(),
+        Some(false)
+    );
+    assert!(
+        jobs["sign-upload"]["if"]
+            .as_str()
+            .unwrap()
+            .contains("!inputs.dry_run")
+    );
+    assert!(
+        jobs["audit"]["if"]
+            .as_str()
+            .unwrap()
+            .contains("!cancelled()")
+    );
+    assert!(wf["concurrency"]["group"].as_str().is_some());
+
+    // The journal: fetched before signing, kept as an artifact whatever happens.
+    let steps = jobs["sign-upload"]["steps"].as_vec().unwrap();
+    let position = |pred: &dyn Fn(&Yaml) -> bool| steps.iter().position(pred).unwrap();
+    let journal_name = "journal-${{ matrix.shard }}";
+    let fetch = position(&|s| {
+        s["uses"].as_str() == Some("actions/download-artifact@v4")
+            && s["with"]["name"].as_str() == Some(journal_name)
+    });
+    let sign = position(&|s| s["name"].as_str() == Some("Sign"));
+    let keep = position(&|s| {
+        s["uses"].as_str() == Some("actions/upload-artifact@v4")
+            && s["with"]["name"].as_str() == Some(journal_name)
+    });
+    assert!(fetch < sign && sign < keep);
+    assert_eq!(steps[keep]["if"].as_str(), Some("${{ always() }}"));
+    assert_eq!(steps[keep]["with"]["overwrite"].as_bool(), Some(true));
+    assert_eq!(steps[fetch]["continue-on-error"].as_bool(), Some(true));
+
+    // Every brew-backfill command line names flags the binary has.
+    let mut commands = 0;
+    for job in keys(jobs) {
+        for step in jobs[job.as_str()]["steps"].as_vec().unwrap() {
+            let Some(script) = step["run"].as_str() else {
+                continue;
+            };
+            let joined = script.replace("\\\n", " ");
+            for line in joined.lines() {
+                let Some(at) = line.find("brew-backfill ") else {
+                    continue;
+                };
+                if line.contains("cargo install") {
+                    continue;
+                }
+                let words: Vec<&str> = line[at + "brew-backfill ".len()..]
+                    .split_whitespace()
+                    .collect();
+                let sub = words[0];
+                let help = workspace_bin("brew-backfill")
+                    .args([sub, "--help"])
+                    .output()
+                    .unwrap();
+                assert!(help.status.success(), "brew-backfill {sub} --help");
+                let help = String::from_utf8_lossy(&help.stdout);
+                for flag in words.iter().filter(|w| w.starts_with("--")) {
+                    assert!(
+                        help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+                        "`brew-backfill {sub}` has no flag {flag}"
+                    );
+                }
+                commands += 1;
+            }
+        }
+    }
+    assert!(commands >= 5, "{commands} brew-backfill command lines");
+}
+
+#[test]
+fn run_chains_plan_sign_upload_audit_and_a_second_run_does_nothing() {
+    let w = World::new(6, 2);
+    let run = |extra: &[&str]| {
+        w.backfill()
+            .arg("run")
+            .arg("--formulae")
+            .arg(&w.formula_file)
+            .arg("--journal")
+            .arg(w.path("run/journal.jsonl"))
+            .arg("--bundles")
+            .arg(w.path("run/bundles"))
+            .args(w.api_args())
+            .args(w.signing_args())
+            .args(w.policy_args())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--dry-run"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("9 subjects to sign in 1 new batches"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("upload (dry run): 0 bundles"), "{stdout}");
+    assert!(!w.path("run").exists());
+
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("9 need a backfill"), "{stderr}");
+    assert!(stderr.contains("9 verified by the backfill"), "{stderr}");
+    assert_eq!(w.api.uploads().len(), 1);
+
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("9 are already backfilled"));
+    assert_eq!(w.api.uploads().len(), 1);
+}
+
+#[test]
+fn check_ghcr_confirms_each_digest_against_the_registry() {
+    use testkit::registry::{PlatformBottle, Registry, formula_json};
+    if !Registry::is_installed() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "docker-registry is not installed (apt-get install docker-registry)"
+        );
+        eprintln!("skipping: docker-registry not installed");
+        return;
+    }
+    let registry = Registry::start();
+    let w = World::new(0, 0);
+    let pushed = registry.push_bottles(
+        "alpha",
+        "1.0",
+        0,
+        &[
+            PlatformBottle::new("arm64_sonoma"),
+            PlatformBottle::new("x86_64_linux"),
+        ],
+    );
+    let mut json = formula_json(&[(&pushed, &[])]);
+    let good = write(&w.dir, "good.json", &json.to_string());
+    let plan = |formulae: &Path| {
+        w.backfill()
+            .env_remove("HOMEBREW_DOCKER_REGISTRY_TOKEN")
+            .env_remove("HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN")
+            .args(["plan", "--dry-run", "--check-ghcr", "--formulae"])
+            .arg(formulae)
+            .args(w.api_args())
+            .output()
+            .unwrap()
+    };
+    let out = plan(&good);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 need a backfill"));
+
+    // The formula JSON names a digest the registry does not confirm: not planned, exit 4.
+    json[0]["bottle"]["stable"]["files"]["x86_64_linux"]["sha256"] = json!("ab".repeat(32));
+    let bad = write(&w.dir, "bad.json", &json.to_string());
+    let out = plan(&bad);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().count(),
+        2,
+        "header and the arm64_sonoma bottle: {stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("registry does not confirm"));
+}
+
+/// A batch prepared (certificate issued, envelope signed) but killed before Rekor, and
+/// resumed only after its ten-minute certificate expired: the late log entry verifies for no
+/// one, so the batch is abandoned and its subjects are signed afresh, once.
+#[test]
+fn a_batch_resumed_after_its_certificate_expired_is_signed_afresh() {
+    let w = World::new(4, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let sign = || w.sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"]);
+    // Prepared half an hour ago (kit time), resumed now.
+    w.stack
+        .set_time(chrono::Utc::now() - chrono::Duration::minutes(30));
+    kill_at(sign(), &w.path("state"), "prepared", 1);
+    w.stack.use_real_time();
+    let out = sign().output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signing its 6 subjects again"));
+    let journal_path = w.path("state/journal.jsonl");
+    let records = journal(&journal_path);
+    assert_eq!(
+        records.iter().filter(|r| r["type"] == "abandoned").count(),
+        1
+    );
+    let signed = signed_subjects(&journal_path);
+    assert_eq!(signed.len(), 12);
+    assert!(signed.values().all(|&n| n == 1));
+    // The log holds the late, unusable entry besides the two good ones.
+    assert_eq!(w.stack.rekor_log_size(), 3);
+}
+
+/// SIGKILL at arbitrary moments (not only at the named steps), several times over, with
+/// batches signed concurrently: the invariants hold all the same.
+#[test]
+fn killed_at_arbitrary_moments_loses_and_duplicates_nothing() {
+    let w = World::new(20, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let kill_after = |mut cmd: Command, delay: Duration| {
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+    };
+    for (i, ms) in [40u64, 90, 150, 220, 300, 70].into_iter().enumerate() {
+        let jobs = if i % 2 == 0 { "2" } else { "3" };
+        kill_after(
+            w.sign_cmd(&plan, &["--batch-size", "4", "--sign-jobs", jobs]),
+            Duration::from_millis(ms),
+        );
+    }
+    let out = w.sign_cmd(&plan, &["--batch-size", "4"]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    for ms in [30u64, 60, 120, 45] {
+        kill_after(w.upload_cmd(&[]), Duration::from_millis(ms));
+    }
+    let out = w.upload_cmd(&[]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+
+    let journal_path = w.path("state/journal.jsonl");
+    let signed = signed_subjects(&journal_path);
+    assert_eq!(signed.len(), 60);
+    assert!(signed.values().all(|&n| n == 1), "{signed:?}");
+    let records = journal(&journal_path);
+    let signed_batches = records.iter().filter(|r| r["type"] == "signed").count();
+    assert_eq!(
+        records.iter().filter(|r| r["type"] == "abandoned").count(),
+        0
+    );
+    assert_eq!(w.stack.rekor_log_size(), signed_batches);
+    let uploaded = w.uploaded_subjects();
+    assert_eq!(uploaded.len(), 60);
+    assert!(uploaded.values().all(|&n| n == 1), "{uploaded:?}");
+    assert_eq!(w.api.uploads().len(), signed_batches);
+}

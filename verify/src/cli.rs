@@ -34,6 +34,93 @@ pub(crate) enum Command {
     /// Write the attestation sidecars a bottle mirror would serve (`<bottle file name>.sigs`,
     /// a JSON array of bundles) for formulae whose bottles verify.
     ExportSidecars(ExportArgs),
+    /// gh-compatible mode: `brew-verify gh attestation verify FILE --repo OWNER/REPO [--format
+    /// json] …` answers as `gh` would (what brew runs to verify bottles); any other gh command
+    /// runs the real gh found on PATH. The same happens when brew-verify is run through a link
+    /// named `gh` (see `install-gh-shim`).
+    #[command(disable_help_flag = true)]
+    Gh {
+        /// The gh command line, e.g. `attestation verify FILE --repo Homebrew/homebrew-core`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Link `gh` to brew-verify in DIR and print the `PATH` line that puts DIR first, so that
+    /// brew's attestation checks (`HOMEBREW_VERIFY_ATTESTATIONS=1`, `brew verify`) come here.
+    /// Undo: delete DIR/gh (or the `PATH` line).
+    InstallGhShim(InstallShimArgs),
+    /// Show which `gh` brew would run and whether it is brew-verify, the credentials brew
+    /// would see, and the trusted root in use. Exit status 0 when brew would run brew-verify.
+    Doctor,
+    /// Check the bottles of installed formulae (what `brew provenance` runs, through the
+    /// `brew-provenance` link). Without FORMULA: every keg in the Cellar poured from a bottle,
+    /// using the bottle file still in Homebrew's download cache when there is one.
+    Provenance(ProvenanceArgs),
+    /// Print a shell completion script (for packaging).
+    #[command(hide = true)]
+    GenerateCompletions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one per command to --out DIR (for packaging).
+    #[command(hide = true)]
+    GenerateMan(GenerateManArgs),
+}
+
+/// Flags of the hidden `brew-verify generate-man`.
+#[derive(Debug, Args)]
+pub(crate) struct GenerateManArgs {
+    /// Write `brew-verify.1` and a page per subcommand here instead of printing one page.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// Flags of `brew-verify provenance` / `brew provenance`.
+#[derive(Debug, Args)]
+pub(crate) struct ProvenanceArgs {
+    /// Formulae to check instead of every installed one.
+    #[arg(value_name = "FORMULA")]
+    pub(crate) formulae: Vec<String>,
+
+    /// Also say what was skipped and why, and what each pass proves.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+
+    /// Say which bottle file (or API entry) each check used.
+    #[arg(short, long)]
+    pub(crate) debug: bool,
+
+    /// Print only bottles that did not verify.
+    #[arg(short, long, conflicts_with_all = ["verbose", "json"])]
+    pub(crate) quiet: bool,
+
+    /// One JSON object per bottle on stdout (schema `brew-verify.result/v1`).
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Say what a pass proves and what it does not.
+    #[arg(long)]
+    pub(crate) explain: bool,
+
+    /// How many bottles to check at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) jobs: u16,
+
+    #[command(flatten)]
+    pub(crate) lookup: LookupArgs,
+}
+
+/// Flags of `brew-verify install-gh-shim`.
+#[derive(Debug, Args)]
+pub(crate) struct InstallShimArgs {
+    /// Where to put the `gh` link [default: `$XDG_DATA_HOME/brew-verify/bin`, else
+    /// `~/.local/share/brew-verify/bin`].
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+
+    /// Replace an existing DIR/gh that is not a link to brew-verify.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// Flags of the bottle check (the default command).

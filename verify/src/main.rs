@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod gh;
 mod progress;
 mod report;
 
@@ -15,7 +16,21 @@ use crate::cli::{Cli, Command};
 use crate::exit::Status;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // The program name picks the personality: `gh` is the drop-in brew runs for attestations.
+    let mut args = std::env::args_os();
+    let program = args.next().unwrap_or_default();
+    let cli = match invoked_as(&program).as_str() {
+        "gh" => return gh::main(args.collect()),
+        // brew's external command `brew provenance`: `brew-verify provenance ARGS`.
+        "brew-provenance" => Cli::try_parse_from(
+            [std::ffi::OsString::from("brew provenance")]
+                .into_iter()
+                .chain([std::ffi::OsString::from("provenance")])
+                .chain(args),
+        ),
+        _ => Cli::try_parse(),
+    };
+    let cli = match cli {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are not errors.
@@ -31,6 +46,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Bundle(args)) => commands::bundle::run(&args),
         Some(Command::ExportSidecars(args)) => commands::export::run(&args),
+        Some(Command::Gh { args }) => return gh::main(args),
+        Some(Command::InstallGhShim(args)) => commands::install_shim::run(&args),
+        Some(Command::Doctor) => commands::doctor::run(),
+        Some(Command::Provenance(args)) => commands::installed::run(args),
+        Some(Command::GenerateCompletions { shell }) => commands::generate::completions(shell),
+        Some(Command::GenerateMan(args)) => commands::generate::man(&args),
         None => commands::check::run(&cli.check),
     };
     match result {
@@ -45,6 +66,15 @@ fn main() -> ExitCode {
                 .into()
         }
     }
+}
+
+/// The file name this process was started as, without a directory or `.exe`.
+fn invoked_as(program: &std::ffi::OsStr) -> String {
+    let name = std::path::Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.strip_suffix(".exe").map(str::to_owned).unwrap_or(name)
 }
 
 /// `brew-verify … | head` closes stdout early; that is not an error worth a message.

@@ -3,7 +3,11 @@
 pub(crate) mod bundle;
 pub(crate) mod check;
 pub(crate) mod context;
+pub(crate) mod doctor;
 pub(crate) mod export;
+pub(crate) mod generate;
+pub(crate) mod install_shim;
+pub(crate) mod installed;
 pub(crate) mod targets;
 
 use std::path::Path;

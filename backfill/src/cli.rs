@@ -1,0 +1,287 @@
+//! Command-line definitions. Only flags live here; the subcommand modules turn them into work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::shard::Shard;
+
+/// Plan, sign, upload and audit backfill attestations for Homebrew bottles that have no
+/// upstream attestation, so that `brew-verify` can fall back to the tap's.
+///
+/// Exit status: 0 everything done (audit: every bottle verified), 1 some item failed (a
+/// signature, an upload, an invalid attestation), 2 usage error, 3 audit: some bottle still
+/// missing (none invalid), 4 could not check (a lookup or the input failed).
+#[derive(Debug, Parser)]
+#[command(name = "brew-backfill", version)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+
+    /// No progress output.
+    #[arg(long, global = true)]
+    pub(crate) quiet: bool,
+
+    /// Seconds between plain progress lines when stderr is not a terminal (CI logs).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
+    pub(crate) progress_interval: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List every bottle that needs a backfill attestation (JSON Lines).
+    Plan(PlanArgs),
+    /// Sign planned bottles in batches, keylessly, recording each bundle in the journal.
+    Sign(SignArgs),
+    /// Upload the journal's signed bundles to the tap's attestations API.
+    Upload(UploadArgs),
+    /// Check every planned bottle the way `brew-verify` would.
+    Audit(AuditArgs),
+    /// plan → sign → upload → audit for one shard.
+    Run(RunArgs),
+}
+
+/// Where bottles come from and which ones are planned.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct PlanArgs {
+    /// Formula JSON (`formula.json`): a file, or an http(s) URL.
+    #[arg(long, value_name = "FILE|URL")]
+    pub(crate) formulae: String,
+
+    /// Only bottles for this tag (repeatable; default every tag). `all` selects `:all` bottles.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+
+    /// The upstream repository whose attestations make a backfill unnecessary.
+    #[arg(
+        long,
+        value_name = "OWNER/REPO",
+        default_value = "Homebrew/homebrew-core"
+    )]
+    pub(crate) core_repo: String,
+
+    /// Also skip bottles that already have a valid backfill attestation in this tap.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub(crate) repo: Option<String>,
+
+    /// Confirm every digest against the registry's `sh.brew.bottle.digest` first.
+    #[arg(long)]
+    pub(crate) check_ghcr: bool,
+
+    /// Only shard I of N (1-based); a bottle's shard depends on its subject name alone.
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<Shard>,
+
+    /// Where to write the plan (JSON Lines: a header, then one line per bottle); required by
+    /// `plan` unless `--dry-run`; `run` defaults to `<bundles dir>/plan.jsonl`.
+    #[arg(long, value_name = "PLAN")]
+    pub(crate) out: Option<PathBuf>,
+
+    /// Print the plan and its counts; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    #[command(flatten)]
+    pub(crate) api: ApiArgs,
+
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+
+    /// Lookups in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub(crate) jobs: usize,
+}
+
+/// The GitHub API.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ApiArgs {
+    /// The GitHub REST API (token from GITHUB_TOKEN or GH_TOKEN).
+    #[arg(long, value_name = "URL", default_value = bottle_attest::github::DEFAULT_API_URL)]
+    pub(crate) api_url: String,
+}
+
+/// What a backfill attestation must satisfy: the tap's identity, the cutoff, the root.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct PolicyArgs {
+    /// A `trusted_root.json` instead of the embedded Sigstore public-good root.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trusted_root: Option<PathBuf>,
+
+    /// A brew-verify policy file; its backfill source is the tap's (default: homebrew-core's
+    /// policy with the tap as backfill source).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+
+    /// The tap workflow file allowed to sign (default: any workflow of the tap).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) workflow: Option<String>,
+
+    /// Backfill attestations logged after this time are refused (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) cutoff: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// The bottle root subject names are formed on (must match the policy's `bottle_root`).
+    #[arg(long, value_name = "URL", default_value = bottle_attest::bottle::DEFAULT_BOTTLE_ROOT)]
+    pub(crate) bottle_root: String,
+}
+
+/// Keyless signing.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SigningArgs {
+    /// An OIDC identity token (a JWT) in a file, re-read for every batch; default: the GitHub
+    /// Actions ambient token (`permissions: id-token: write`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) identity_token: Option<PathBuf>,
+
+    /// Fulcio.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://fulcio.sigstore.dev"
+    )]
+    pub(crate) fulcio_url: String,
+
+    /// Rekor (v1 API).
+    #[arg(long, value_name = "URL", default_value = "https://rekor.sigstore.dev")]
+    pub(crate) rekor_url: String,
+
+    /// An RFC 3161 timestamp authority.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://timestamp.sigstore.dev/api/v1/timestamp"
+    )]
+    pub(crate) tsa_url: String,
+
+    /// Ask no timestamp authority (Rekor's integrated time is the only time).
+    #[arg(long)]
+    pub(crate) no_tsa: bool,
+}
+
+/// Flags of `sign`.
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The plan from `plan`.
+    #[arg(long, value_name = "PLAN")]
+    pub(crate) plan: PathBuf,
+
+    /// The resumable journal (JSON Lines, created if absent).
+    #[arg(long, value_name = "JOURNAL")]
+    pub(crate) journal: PathBuf,
+
+    /// Where signed bundles are written (`batch-NNNNN.sigstore.json`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) batch: BatchArgs,
+
+    /// Only shard I of N of the plan.
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<Shard>,
+
+    /// The tap (`owner/repo`) whose identity the bundles must carry (default:
+    /// GITHUB_REPOSITORY, else the identity token's repository).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub(crate) repo: Option<String>,
+
+    /// Print what would be signed, with counts; touch nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    #[command(flatten)]
+    pub(crate) signing: SigningArgs,
+
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+}
+
+/// Batching.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct BatchArgs {
+    /// Subjects per signed statement (one Fulcio certificate and one Rekor entry each).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(crate) batch_size: u32,
+
+    /// Batches signed at once.
+    #[arg(long = "sign-jobs", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) sign_jobs: u32,
+}
+
+/// Flags of `upload`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadArgs {
+    /// The journal `sign` wrote.
+    #[arg(long, value_name = "JOURNAL")]
+    pub(crate) journal: PathBuf,
+
+    /// The tap (`owner/repo`) to upload to.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub(crate) repo: String,
+
+    /// Print what would be uploaded; touch nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Longest rate-limit wait sat out before giving up, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub(crate) max_rate_limit_wait: u64,
+
+    #[command(flatten)]
+    pub(crate) api: ApiArgs,
+}
+
+/// Flags of `audit`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Plans from `plan` (repeatable).
+    #[arg(long = "plan", value_name = "PLAN", required = true)]
+    pub(crate) plans: Vec<PathBuf>,
+
+    /// The tap (`owner/repo`): the policy's backfill source.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub(crate) repo: String,
+
+    /// The upstream repository (the policy's first source).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub(crate) core_repo: Option<String>,
+
+    /// One JSON object per bottle that is not verified, on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Lookups in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub(crate) jobs: usize,
+
+    #[command(flatten)]
+    pub(crate) api: ApiArgs,
+
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+
+    /// The resumable journal.
+    #[arg(long, value_name = "JOURNAL")]
+    pub(crate) journal: PathBuf,
+
+    /// Where signed bundles are written.
+    #[arg(long = "bundles", value_name = "DIR")]
+    pub(crate) bundles: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) batch: BatchArgs,
+
+    #[command(flatten)]
+    pub(crate) signing: SigningArgs,
+
+    /// Skip the final audit.
+    #[arg(long)]
+    pub(crate) no_audit: bool,
+}

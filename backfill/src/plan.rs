@@ -1,0 +1,348 @@
+//! `brew-backfill plan`: every bottle of the formula JSON that needs a backfill attestation.
+//!
+//! Bottles are enumerated by formula name, then tag (both sorted), so the plan's order is a
+//! function of the formula JSON alone. For each bottle of this shard: optionally confirm the
+//! digest against the registry (`--check-ghcr`), then ask the attestations API whether the
+//! upstream repository has any attestation for it (any at all: under the waterfall a backfill
+//! is never consulted then, so it would be useless), and with `--repo`, whether the tap
+//! already holds a backfill attestation that passes the policy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use bottle_attest::bottle::BottleRef;
+use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
+use bottle_attest::ghcr::{GhcrClient, RegistryAuth};
+use bottle_attest::github::{ApiToken, GitHubClient};
+use bottle_attest::hashing::sha256_bytes;
+use bottle_attest::policy::{Lookup, Verdict};
+use bottle_attest::statement::SLSA_PROVENANCE_V1;
+use bottle_attest::{Policy, TrustRoot};
+use chrono::Utc;
+use futures_util::StreamExt as _;
+
+use crate::cli::PlanArgs;
+use crate::exit::Status;
+use crate::planfile::{PlanCounts, PlanEntry, PlanHeader};
+use crate::progress::{Progress, Ui};
+
+/// One candidate bottle before lookups.
+struct Candidate {
+    resolved: ResolvedBottle,
+    entry: PlanEntry,
+}
+
+/// What the lookups said about one bottle.
+enum Class {
+    Needed,
+    Upstream,
+    Backfilled,
+    Failed(String),
+}
+
+/// A finished plan.
+pub(crate) struct Planned {
+    pub(crate) header: PlanHeader,
+    pub(crate) entries: Vec<PlanEntry>,
+    pub(crate) status: Status,
+}
+
+/// `plan` as a command: plan, then write or print.
+pub(crate) fn run(args: &PlanArgs, ui: Ui) -> anyhow::Result<Status> {
+    if args.out.is_none() && !args.dry_run {
+        return Err(
+            crate::exit::UsageError("`plan` needs --out PLAN (or --dry-run)".into()).into(),
+        );
+    }
+    let runtime = crate::runtime()?;
+    let planned = runtime.block_on(make(args, ui))?;
+    emit(args, ui, &planned)?;
+    Ok(planned.status)
+}
+
+/// Write the plan (or, with `--dry-run`, print it) and its counts.
+pub(crate) fn emit(args: &PlanArgs, ui: Ui, planned: &Planned) -> anyhow::Result<()> {
+    let text = crate::planfile::render(&planned.header, &planned.entries)?;
+    if args.dry_run {
+        crate::stdout(&text)?;
+    } else if let Some(out) = &args.out {
+        crate::fsutil::write_atomic(out, text.as_bytes())?;
+    }
+    let c = &planned.header.counts;
+    ui.note(&format!(
+        "plan: {} bottles{}, {} in this shard: {} have an upstream attestation, {} are \
+         already backfilled, {} need a backfill{}{}",
+        c.bottles,
+        if planned.header.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" for {}", planned.header.tags.join(", "))
+        },
+        c.in_shard,
+        c.upstream,
+        c.backfilled,
+        c.needed,
+        if c.failed > 0 {
+            format!(", {} could not be checked", c.failed)
+        } else {
+            String::new()
+        },
+        match (&args.out, args.dry_run) {
+            (_, true) => " (dry run: nothing written)".to_owned(),
+            (Some(out), false) => format!(" → {}", out.display()),
+            (None, false) => String::new(),
+        }
+    ));
+    Ok(())
+}
+
+/// Make the plan.
+pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
+    let (bytes, label) = read_formulae(&args.formulae).await?;
+    let index = FormulaIndex::from_json(
+        std::str::from_utf8(&bytes).with_context(|| format!("`{label}` is not UTF-8"))?,
+    )
+    .with_context(|| format!("`{label}` is not formula JSON"))?;
+    let tags: BTreeSet<&str> = args.tags.iter().map(String::as_str).collect();
+
+    let mut candidates = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut malformed = Vec::new();
+    for formula in index.iter() {
+        for tag in formula.tags() {
+            if !tags.is_empty() && !tags.contains(tag) {
+                continue;
+            }
+            match formula.bottle_for(tag) {
+                Ok(resolved) => {
+                    let subject = resolved.bottle.cache_name(&args.policy.bottle_root);
+                    if !seen.insert(subject.clone()) {
+                        continue;
+                    }
+                    let file = &resolved.bottle.filename;
+                    let entry = PlanEntry {
+                        kind: "bottle".into(),
+                        formula: file.name().to_owned(),
+                        version: file.version().to_owned(),
+                        rebuild: file.rebuild(),
+                        tag: file.tag().to_owned(),
+                        file_name: file.to_string(),
+                        url: resolved.url.clone(),
+                        sha256: resolved.bottle.digest.to_hex(),
+                        subject,
+                    };
+                    candidates.push(Candidate { resolved, entry });
+                }
+                Err(e) => malformed.push(e.to_string()),
+            }
+        }
+    }
+    let total = candidates.len() as u64 + malformed.len() as u64;
+    let candidates: Vec<Candidate> = match args.shard {
+        Some(shard) => candidates
+            .into_iter()
+            .filter(|c| shard.contains(&c.entry.subject))
+            .collect(),
+        None => candidates,
+    };
+    for m in &malformed {
+        crate::error_line(&format!("error: {m}"));
+    }
+
+    let checker = Checker::new(args)?;
+    let progress = Progress::new(ui, "plan", "bottles", candidates.len() as u64);
+    let checker = &checker;
+    let progress = &progress;
+    let classes: Vec<(Candidate, Class)> = futures_util::stream::iter(candidates)
+        .map(|c| async move {
+            let class = checker.classify(&c.resolved).await;
+            let stats = checker.github.stats();
+            progress.advance(
+                1,
+                &format!(
+                    "{} API requests, {} rate-limit waits",
+                    stats.api_requests, stats.rate_limit_waits
+                ),
+            );
+            (c, class)
+        })
+        .buffered(args.jobs.max(1))
+        .collect()
+        .await;
+    progress.finish();
+
+    let mut counts = PlanCounts {
+        bottles: total,
+        in_shard: classes.len() as u64,
+        failed: malformed.len() as u64,
+        ..PlanCounts::default()
+    };
+    let mut entries = Vec::new();
+    for (c, class) in classes {
+        match class {
+            Class::Needed => {
+                counts.needed += 1;
+                entries.push(c.entry);
+            }
+            Class::Upstream => counts.upstream += 1,
+            Class::Backfilled => counts.backfilled += 1,
+            Class::Failed(why) => {
+                counts.failed += 1;
+                crate::error_line(&format!("error: {}: {why}", c.entry.file_name));
+            }
+        }
+    }
+    let header = PlanHeader {
+        kind: "plan".into(),
+        version: 1,
+        formulae: label,
+        formulae_sha256: sha256_bytes(&bytes).to_hex(),
+        core_repository: args.core_repo.clone(),
+        repository: args.repo.clone(),
+        checked_registry: args.check_ghcr,
+        bottle_root: args.policy.bottle_root.clone(),
+        shard: args.shard.map(|s| s.to_string()),
+        tags: args.tags.clone(),
+        created_at: Utc::now(),
+        counts,
+    };
+    let status = if counts.failed > 0 {
+        Status::CouldNotCheck
+    } else {
+        Status::Ok
+    };
+    Ok(Planned {
+        header,
+        entries,
+        status,
+    })
+}
+
+/// The formula JSON's bytes and how to name it.
+async fn read_formulae(source: &str) -> anyhow::Result<(Vec<u8>, String)> {
+    if source.starts_with("https://") || source.starts_with("http://") {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(300))
+            .build()?;
+        let mut last = None;
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(2u64.pow(attempt))).await;
+            }
+            match client.get(source).send().await {
+                Ok(r) if r.status().is_success() => {
+                    let bytes = r
+                        .bytes()
+                        .await
+                        .with_context(|| format!("cannot read `{source}`"))?;
+                    return Ok((bytes.to_vec(), source.to_owned()));
+                }
+                Ok(r) if r.status().is_server_error() => {
+                    last = Some(anyhow::anyhow!("`{source}`: HTTP {}", r.status()));
+                }
+                Ok(r) => bail!("`{source}`: HTTP {}", r.status()),
+                Err(e) => {
+                    last = Some(anyhow::Error::new(e).context(format!("cannot fetch `{source}`")))
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("cannot fetch `{source}`")))
+    } else {
+        let bytes = std::fs::read(source).with_context(|| format!("cannot read `{source}`"))?;
+        Ok((bytes, source.to_owned()))
+    }
+}
+
+/// The lookups behind the classification.
+struct Checker {
+    github: GitHubClient,
+    core_repo: String,
+    /// The tap and the policy (backfill source only) its existing attestations must pass.
+    tap: Option<(String, Policy, TrustRoot)>,
+    registry: Option<std::sync::Mutex<BTreeMap<String, Arc<GhcrClient>>>>,
+    registry_auth: RegistryAuth,
+}
+
+impl Checker {
+    fn new(args: &PlanArgs) -> anyhow::Result<Self> {
+        let token = ApiToken::from_env(&|name| std::env::var(name).ok())?;
+        let github = GitHubClient::new(&args.api.api_url, token)?;
+        let tap = match &args.repo {
+            Some(repo) => Some((
+                repo.clone(),
+                crate::tap::backfill_only(&args.policy, repo, Some(Utc::now()))?,
+                crate::tap::trust_root(&args.policy)?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            github,
+            core_repo: args.core_repo.clone(),
+            tap,
+            registry: args
+                .check_ghcr
+                .then(|| std::sync::Mutex::new(BTreeMap::new())),
+            registry_auth: if args.check_ghcr {
+                RegistryAuth::from_env()?
+            } else {
+                RegistryAuth::anonymous()
+            },
+        })
+    }
+
+    async fn classify(&self, resolved: &ResolvedBottle) -> Class {
+        match self.try_classify(resolved).await {
+            Ok(class) => class,
+            Err(e) => Class::Failed(format!("{e:#}")),
+        }
+    }
+
+    async fn try_classify(&self, resolved: &ResolvedBottle) -> anyhow::Result<Class> {
+        if let Some(clients) = &self.registry {
+            let client = {
+                let mut clients = clients
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("registry client lock poisoned"))?;
+                match clients.get(&resolved.root_url) {
+                    Some(c) => Arc::clone(c),
+                    None => {
+                        let c = Arc::new(GhcrClient::new(
+                            &resolved.root_url,
+                            self.registry_auth.clone(),
+                        )?);
+                        clients.insert(resolved.root_url.clone(), Arc::clone(&c));
+                        c
+                    }
+                }
+            };
+            client
+                .bottle_manifest(resolved)
+                .await
+                .context("the registry does not confirm the formula's digest")?;
+        }
+        let bottle: &BottleRef = &resolved.bottle;
+        let core = self
+            .github
+            .attestations(&self.core_repo, &bottle.digest, Some(SLSA_PROVENANCE_V1))
+            .await
+            .with_context(|| format!("looking up {} attestations", self.core_repo))?;
+        if !core.is_empty() {
+            return Ok(Class::Upstream);
+        }
+        if let Some((repo, policy, trust)) = &self.tap {
+            let found = self
+                .github
+                .attestations(repo, &bottle.digest, Some(SLSA_PROVENANCE_V1))
+                .await
+                .with_context(|| format!("looking up {repo} attestations"))?;
+            if !found.is_empty() {
+                let verdict = policy.evaluate(bottle, trust, |_, _| Lookup::Found(found.clone()));
+                if matches!(verdict, Verdict::Verified(_)) {
+                    return Ok(Class::Backfilled);
+                }
+            }
+        }
+        Ok(Class::Needed)
+    }
+}

@@ -1,0 +1,321 @@
+//! Keyless signing, one step at a time, so that a crash between the steps loses nothing and
+//! logs nothing twice.
+//!
+//! `sigstore-sign`'s `Signer::sign_raw_statement` does these steps in one call: a fresh key,
+//! a Fulcio certificate, the DSSE signature, a Rekor entry, an optional RFC 3161 timestamp.
+//! Done in one call, a process killed after Rekor answered but before the bundle was saved
+//! leaves a signature in the public log that the journal knows nothing about, and the next run
+//! signs the same bottles again. So the steps are split:
+//!
+//! 1. [`prepare`]: key, certificate and signature. The signed envelope and the certificate
+//!    (both public) go into the journal *before* anything is sent to Rekor.
+//! 2. [`log`]: submit the envelope to Rekor. Submitting the same envelope again is idempotent:
+//!    Rekor v1 answers `409 Conflict` for an entry it already holds, and the existing entry
+//!    (with its original integrated time and inclusion proof) is fetched instead. A resumed
+//!    batch therefore ends with exactly one log entry, whether or not the first submission
+//!    reached the log.
+//! 3. [`timestamp`]: the TSA's timestamp over the signature (no log; asking twice is harmless).
+//! 4. [`bundle`]: assemble the v0.3 bundle, which the caller verifies before accepting it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use sigstore_sign::bundle::BundleV03;
+use sigstore_sign::crypto::KeyPair;
+use sigstore_sign::fulcio::FulcioClient;
+use sigstore_sign::oidc::IdentityToken;
+use sigstore_sign::rekor::{DsseEntry, LogEntry, RekorClient};
+use sigstore_sign::tsa::TimestampClient;
+use sigstore_types::{
+    Bundle, DerCertificate, DsseEnvelope, DsseSignature, EntryUuid, KeyId, KindVersion, LogIndex,
+    PayloadBytes, TimestampToken,
+};
+use tokio::sync::Mutex;
+
+/// The DSSE payload type of an in-toto statement.
+const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// Per-request timeout towards Fulcio, Rekor and the TSA.
+const SERVICE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An ambient token is fetched again when it expires within this margin.
+const TOKEN_MARGIN: Duration = Duration::from_secs(120);
+
+/// The Sigstore services a batch goes through.
+#[derive(Debug)]
+pub(crate) struct Services {
+    fulcio: FulcioClient,
+    rekor: RekorClient,
+    tsa: Option<TimestampClient>,
+}
+
+impl Services {
+    pub(crate) fn new(
+        fulcio_url: &str,
+        rekor_url: &str,
+        tsa_url: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let http = sigstore_sign::reqwest::Client::builder()
+            .timeout(SERVICE_TIMEOUT)
+            .user_agent(concat!("brew-backfill/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot build the HTTP client for Sigstore")?;
+        Ok(Self {
+            fulcio: FulcioClient::builder(fulcio_url)
+                .with_http_client(http.clone())
+                .build()
+                .context("Fulcio client")?,
+            rekor: RekorClient::builder(rekor_url)
+                .with_http_client(http.clone())
+                .build()
+                .context("Rekor client")?,
+            tsa: tsa_url
+                .map(|url| {
+                    TimestampClient::builder(url)
+                        .with_http_client(http)
+                        .build()
+                        .context("TSA client")
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// Where OIDC tokens come from.
+#[derive(Debug)]
+pub(crate) enum TokenSource {
+    /// A file holding a JWT, read again for every batch (so that a long run can be fed fresh
+    /// tokens).
+    File(PathBuf),
+    /// The CI's ambient credentials (GitHub Actions `ACTIONS_ID_TOKEN_REQUEST_*`), cached
+    /// until close to expiry.
+    Ambient(Box<Mutex<Option<IdentityToken>>>),
+}
+
+impl TokenSource {
+    pub(crate) fn new(file: Option<PathBuf>) -> Self {
+        match file {
+            Some(path) => Self::File(path),
+            None => Self::Ambient(Box::new(Mutex::new(None))),
+        }
+    }
+
+    /// A token to present to Fulcio now.
+    pub(crate) async fn token(&self) -> anyhow::Result<IdentityToken> {
+        match self {
+            Self::File(path) => {
+                let jwt = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the identity token `{}`", path.display())
+                })?;
+                IdentityToken::from_jwt(jwt.trim()).with_context(|| {
+                    format!("`{}` does not hold a JWT identity token", path.display())
+                })
+            }
+            Self::Ambient(cache) => {
+                let mut cached = cache.lock().await;
+                if let Some(token) = cached.as_ref().filter(|t| !expires_soon(t)) {
+                    return Ok(token.clone());
+                }
+                let token = IdentityToken::detect_ambient()
+                    .await
+                    .context("cannot get the CI's ambient OIDC token")?
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "no identity token: pass --identity-token FILE, or run in GitHub \
+                             Actions with `permissions: id-token: write`"
+                        )
+                    })?;
+                *cached = Some(token.clone());
+                Ok(token)
+            }
+        }
+    }
+}
+
+fn expires_soon(token: &IdentityToken) -> bool {
+    let left = token.expiration().as_second() - chrono::Utc::now().timestamp();
+    left < i64::try_from(TOKEN_MARGIN.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The claims of a JWT that say which workflow it speaks for (unverified: only used to pick
+/// the identity our own verifier then *requires*).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct WorkflowClaims {
+    /// `owner/repo`.
+    pub(crate) repository: Option<String>,
+    /// `owner/repo/.github/workflows/<file>@<ref>`: the workflow that holds the signing job.
+    pub(crate) job_workflow_ref: Option<String>,
+    /// The run's id.
+    pub(crate) run_id: Option<String>,
+    /// The run's attempt.
+    pub(crate) run_attempt: Option<String>,
+}
+
+impl WorkflowClaims {
+    pub(crate) fn of(token: &IdentityToken) -> Self {
+        use base64::Engine as _;
+        token
+            .expose_secret()
+            .split('.')
+            .nth(1)
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p.trim_end_matches('='))
+                    .ok()
+            })
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A signed envelope and its certificate, not yet (known to be) in the log.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub(crate) envelope: DsseEnvelope,
+    pub(crate) certificate: DerCertificate,
+}
+
+/// Step 1: a fresh key, a Fulcio certificate for it, and the DSSE signature over `statement`.
+pub(crate) async fn prepare(
+    services: &Services,
+    token: &IdentityToken,
+    statement: &[u8],
+) -> anyhow::Result<Prepared> {
+    // sigstore-sign's own check that the bytes are an in-toto statement.
+    serde_json::from_slice::<sigstore_types::Statement>(statement)
+        .context("the statement to sign is not an in-toto statement")?;
+    let key = KeyPair::generate_ecdsa_p256().context("cannot generate a signing key")?;
+    let certificate = services
+        .fulcio
+        .create_signing_certificate(token, &key)
+        .await
+        .context("Fulcio refused or failed to issue a signing certificate")?
+        .leaf_certificate()
+        .clone();
+    let signature = key
+        .sign(&sigstore_types::pae(IN_TOTO_PAYLOAD_TYPE, statement))
+        .context("signing failed")?;
+    Ok(Prepared {
+        envelope: DsseEnvelope::new(
+            IN_TOTO_PAYLOAD_TYPE.to_owned(),
+            PayloadBytes::new(statement.to_vec()),
+            DsseSignature::new(signature, KeyId::default()),
+        ),
+        certificate,
+    })
+}
+
+/// What [`log`] got from Rekor.
+#[derive(Debug)]
+pub(crate) struct Logged {
+    pub(crate) entry: LogEntry,
+    /// The entry already existed (an earlier, interrupted run had submitted it).
+    pub(crate) recovered: bool,
+}
+
+/// Step 2: put the prepared signature in the log, or find it there already.
+pub(crate) async fn log(services: &Services, prepared: &Prepared) -> anyhow::Result<Logged> {
+    let entry = DsseEntry::new(&prepared.envelope, &prepared.certificate)
+        .context("cannot form the Rekor entry")?;
+    match services.rekor.create_dsse_entry(entry).await {
+        Ok(entry) => Ok(Logged {
+            entry,
+            recovered: false,
+        }),
+        Err(sigstore_sign::rekor::Error::Status {
+            status: 409,
+            message,
+        }) => {
+            let entry = existing_entry(&services.rekor, &message).await?;
+            Ok(Logged {
+                entry,
+                recovered: true,
+            })
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("Rekor did not log the signature")),
+    }
+}
+
+/// The entry a `409 Conflict` refers to. Rekor's message names it ("… already exists in the
+/// transparency log with UUID <uuid>"); the test kit's names its index ("… at index N").
+async fn existing_entry(rekor: &RekorClient, message: &str) -> anyhow::Result<LogEntry> {
+    if let Some(uuid) = word_after(message, "UUID ") {
+        return rekor
+            .get_entry_by_uuid(&EntryUuid::new(uuid))
+            .await
+            .with_context(|| format!("cannot fetch the existing Rekor entry {uuid}"));
+    }
+    if let Some(index) = word_after(message, "at index ").and_then(|i| i.parse::<u64>().ok()) {
+        let index = LogIndex::new(index).context("log index out of range")?;
+        return rekor
+            .get_entry_by_index(index)
+            .await
+            .with_context(|| format!("cannot fetch the existing Rekor entry at index {index}"));
+    }
+    bail!("Rekor says the entry exists but does not say where: {message}")
+}
+
+fn word_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
+    let rest = &message[message.find(marker)? + marker.len()..];
+    let word = rest
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .filter(|w| !w.is_empty())?;
+    Some(word)
+}
+
+/// Step 3: an RFC 3161 timestamp over the signature, when a TSA is configured.
+pub(crate) async fn timestamp(
+    services: &Services,
+    prepared: &Prepared,
+) -> anyhow::Result<Option<TimestampToken>> {
+    match &services.tsa {
+        None => Ok(None),
+        Some(tsa) => tsa
+            .timestamp_signature(&prepared.envelope.signature.sig)
+            .await
+            .map(Some)
+            .context("the timestamp authority failed"),
+    }
+}
+
+/// Step 4: the bundle.
+pub(crate) fn bundle(
+    prepared: &Prepared,
+    logged: &Logged,
+    timestamp: Option<TimestampToken>,
+) -> anyhow::Result<Bundle> {
+    let entry = logged
+        .entry
+        .to_bundle_entry(KindVersion::DsseV001)
+        .context("Rekor's answer is not a usable log entry")?;
+    let mut bundle = BundleV03::with_certificate_and_dsse(
+        prepared.certificate.clone(),
+        prepared.envelope.clone(),
+    )
+    .with_tlog_entry(entry);
+    if let Some(ts) = timestamp {
+        bundle = bundle.with_rfc3161_timestamp(ts);
+    }
+    Ok(bundle.into_bundle())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_existing_entry_in_conflict_messages() {
+        let rekor = "Rekor returned HTTP 409: failed to create DSSE entry: {\"code\":409,\"message\":\"an equivalent entry already exists in the transparency log with UUID 24296fb24b8ad77a1ad7edcd612f1e4a2c12b8c9b0b2c8d9f1e2a3b4c5d6e7f8091a2b3c4d5e6f70\"}";
+        assert_eq!(
+            word_after(rekor, "UUID "),
+            Some(
+                "24296fb24b8ad77a1ad7edcd612f1e4a2c12b8c9b0b2c8d9f1e2a3b4c5d6e7f8091a2b3c4d5e6f70"
+            )
+        );
+        let kit = "{\"code\":409,\"message\":\"conflict: an equivalent entry already exists in the transparency log at index 17\"}";
+        assert_eq!(word_after(kit, "at index "), Some("17"));
+        assert_eq!(word_after("nothing here", "UUID "), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! `brew-verify doctor`: is brew going to reach brew-verify, and with what?
+//!
+//! Shows which `gh` brew would run (brew's own search order: its internal `PATH`, the user's
+//! `PATH`, `$HOMEBREW_PREFIX/opt/gh/bin/gh`, `$HOMEBREW_PREFIX/bin/gh`), whether that is
+//! brew-verify, which real gh other commands go to, the credentials brew would see (brew asks for
+//! one before it runs gh at all), the API and token gh mode uses, the trusted root and the cache.
+//! Nothing secret is printed. Exit status 0 when brew would run brew-verify, 1 otherwise.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bottle_attest::cache::AttestationCache;
+
+use super::context::env;
+use crate::exit::Status;
+use crate::gh::{host, passthrough};
+
+/// brew's own `PATH` while it runs (`bin/brew` resets it before adding its shims).
+const BREW_INTERNAL_PATH: &str = "/usr/bin:/bin:/usr/sbin:/sbin";
+
+/// `$HOMEBREW_PREFIX`, else the default prefix for this platform.
+pub(crate) fn homebrew_prefix() -> PathBuf {
+    if let Some(p) = env("HOMEBREW_PREFIX") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(if cfg!(target_os = "macos") {
+        if cfg!(target_arch = "aarch64") {
+            "/opt/homebrew"
+        } else {
+            "/usr/local"
+        }
+    } else {
+        "/home/linuxbrew/.linuxbrew"
+    })
+}
+
+/// The `gh` brew's `ensure_executable!("gh")` would pick, and how it was found.
+fn brew_gh() -> Option<(PathBuf, &'static str)> {
+    let first_on = |path: &std::ffi::OsStr| {
+        passthrough::candidates(Some(path))
+            .into_iter()
+            .next()
+            .map(|c| c.path)
+    };
+    if let Some(p) = first_on(std::ffi::OsStr::new(BREW_INTERNAL_PATH)) {
+        return Some((p, "brew's internal PATH (/usr/bin:/bin:/usr/sbin:/sbin)"));
+    }
+    let user_path = std::env::var_os("HOMEBREW_PATH").or_else(|| std::env::var_os("PATH"));
+    if let Some(p) = user_path.as_deref().and_then(first_on) {
+        return Some((p, "your PATH"));
+    }
+    let prefix = homebrew_prefix();
+    for (p, how) in [
+        (prefix.join("opt/gh/bin/gh"), "$HOMEBREW_PREFIX/opt/gh/bin"),
+        (prefix.join("bin/gh"), "$HOMEBREW_PREFIX/bin"),
+    ] {
+        if p.exists() {
+            return Some((p, how));
+        }
+    }
+    None
+}
+
+fn is_us(path: &Path) -> bool {
+    let me = std::env::current_exe().and_then(std::fs::canonicalize).ok();
+    let it = std::fs::canonicalize(path).ok();
+    me.is_some() && me == it
+}
+
+pub(crate) fn run() -> anyhow::Result<Status> {
+    let mut out = std::io::stdout().lock();
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    writeln!(out, "brew-verify {} ({me})", env!("CARGO_PKG_VERSION"))?;
+
+    let brew_gh = brew_gh();
+    let ours = brew_gh.as_ref().is_some_and(|(p, _)| is_us(p));
+    match &brew_gh {
+        Some((path, how)) => {
+            writeln!(out, "gh brew would run:   {} (from {how})", path.display())?;
+            writeln!(
+                out,
+                "  is brew-verify:    {}",
+                if ours {
+                    "yes: brew's attestation checks come here"
+                } else {
+                    "no: brew's attestation checks go to the GitHub CLI"
+                }
+            )?;
+        }
+        None => writeln!(
+            out,
+            "gh brew would run:   none found (brew would install the gh formula first)"
+        )?,
+    }
+    let real = passthrough::next_real_gh(std::env::var_os("PATH").as_deref(), &[]);
+    writeln!(
+        out,
+        "other gh commands:   {}",
+        match &real {
+            Some(c) => format!(
+                "{} (the real gh, for everything but attestations)",
+                c.path.display()
+            ),
+            None => "no real gh on PATH (gh commands other than `attestation verify|download` \
+                     will fail)"
+                .into(),
+        }
+    )?;
+    writeln!(
+        out,
+        "install hook:        HOMEBREW_VERIFY_ATTESTATIONS {}",
+        if env("HOMEBREW_VERIFY_ATTESTATIONS").is_some() {
+            "is set: `brew install` verifies every bottle it pours"
+        } else {
+            "is not set: only `brew verify` checks bottles"
+        }
+    )?;
+
+    // brew refuses to run gh without a credential (`GitHub::API.credentials`).
+    let credential = if env("HOMEBREW_GITHUB_API_TOKEN").is_some() {
+        "HOMEBREW_GITHUB_API_TOKEN is set".to_owned()
+    } else {
+        let gh_for_token = gh_for_auth_token();
+        match gh_for_token.as_deref().map(gh_auth_token_works) {
+            Some(true) => format!(
+                "`gh auth token` answers (from {})",
+                gh_for_token
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+            _ => "none: brew stops with \"missing credentials\" before verifying; set \
+                  HOMEBREW_GITHUB_API_TOKEN or run `gh auth login`"
+                .to_owned(),
+        }
+    };
+    writeln!(out, "credentials brew sees: {credential}")?;
+
+    let api_url = host::api_url(None, &env);
+    let token = match host::token(&api_url, &env) {
+        Ok(Some((_, from))) => format!("a token from {from}"),
+        Ok(None) => "no token (public repositories need none)".into(),
+        Err(e) => format!("unusable: {e:#}"),
+    };
+    writeln!(out, "gh mode's API:       {api_url}, {token}")?;
+
+    let root = match env("BREW_VERIFY_TRUSTED_ROOT") {
+        Some(path) => format!("{path} (BREW_VERIFY_TRUSTED_ROOT)"),
+        None => "the embedded Sigstore public-good root (no network needed)".into(),
+    };
+    writeln!(out, "trusted root:        {root}")?;
+    let cache = AttestationCache::default_root(&env)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "none (HOMEBREW_CACHE and HOME unset)".into());
+    writeln!(out, "attestation cache:   {cache}")?;
+
+    if !ours {
+        let dir = super::install_shim::default_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| "DIR".into());
+        writeln!(
+            out,
+            "\nTo send brew's attestation checks to brew-verify: `brew-verify install-gh-shim` \
+             (links {dir}/gh) and put that directory first on PATH."
+        )?;
+        return Ok(Status::Invalid);
+    }
+    Ok(Status::Ok)
+}
+
+/// The gh `GitHub::API.github_cli_token` runs: `$HOMEBREW_PREFIX/opt/gh/bin` first, then brew's
+/// internal PATH.
+fn gh_for_auth_token() -> Option<PathBuf> {
+    let opt = homebrew_prefix().join("opt/gh/bin/gh");
+    if opt.exists() {
+        return Some(opt);
+    }
+    passthrough::candidates(Some(std::ffi::OsStr::new(BREW_INTERNAL_PATH)))
+        .into_iter()
+        .next()
+        .map(|c| c.path)
+}
+
+/// Whether `gh auth token --hostname github.com` succeeds with some output (the token itself is
+/// read and dropped). Given up after five seconds.
+fn gh_auth_token_works(gh: &Path) -> bool {
+    let Ok(mut child) = std::process::Command::new(gh)
+        .args(["auth", "token", "--hostname", "github.com"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let mut text = String::new();
+                if let Some(mut stdout) = child.stdout.take() {
+                    use std::io::Read as _;
+                    let _ = stdout.read_to_string(&mut text);
+                }
+                return status.success() && !text.trim().is_empty();
+            }
+            Ok(None) if started.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `brew-verify install-gh-shim [DIR]`: make a `gh` link to brew-verify in DIR, so that brew's
+//! `gh attestation verify` (the `HOMEBREW_VERIFY_ATTESTATIONS=1` install hook and `brew verify`)
+//! reaches brew-verify, and print the one line that puts DIR first on `PATH`.
+//!
+//! The link is the whole change: removing it (or the `PATH` line) undoes it. Every gh command
+//! other than `attestation verify|download` still runs the real gh found after DIR.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::context::env;
+use crate::cli::InstallShimArgs;
+use crate::exit::{Status, UsageError};
+
+/// Where the link goes without DIR: `$XDG_DATA_HOME/brew-verify/bin`, else
+/// `~/.local/share/brew-verify/bin`.
+pub(crate) fn default_dir() -> Option<PathBuf> {
+    if let Some(data) = env("XDG_DATA_HOME") {
+        return Some(PathBuf::from(data).join("brew-verify").join("bin"));
+    }
+    env("HOME").map(|home| {
+        PathBuf::from(home)
+            .join(".local")
+            .join("share")
+            .join("brew-verify")
+            .join("bin")
+    })
+}
+
+pub(crate) fn run(args: &InstallShimArgs) -> anyhow::Result<Status> {
+    let dir = match args.dir.clone().or_else(default_dir) {
+        Some(d) => d,
+        None => {
+            return Err(UsageError(
+                "no DIR given and neither XDG_DATA_HOME nor HOME is set".into(),
+            )
+            .into());
+        }
+    };
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .context("cannot find brew-verify's own executable")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let link = dir.join("gh");
+    match std::fs::symlink_metadata(&link) {
+        Ok(_) if points_to(&link, &exe) => {}
+        Ok(_) if !args.force => {
+            return Err(UsageError(format!(
+                "`{}` already exists and is not a link to brew-verify; pass --force to replace it",
+                link.display()
+            ))
+            .into());
+        }
+        Ok(_) => {
+            std::fs::remove_file(&link)
+                .with_context(|| format!("cannot replace `{}`", link.display()))?;
+            make_link(&exe, &link)?;
+        }
+        Err(_) => make_link(&exe, &link)?,
+    }
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "`{}` now runs brew-verify for `gh attestation verify`; other gh commands go to the next \
+         gh on PATH.",
+        link.display()
+    )?;
+    if on_path_first(&dir) {
+        writeln!(err, "`{}` is already first on PATH.", dir.display())?;
+    } else {
+        writeln!(
+            err,
+            "Add this line to your shell profile (~/.zprofile, ~/.bash_profile, …), then open a \
+             new shell; `brew-verify doctor` checks the result:"
+        )?;
+    }
+    drop(err);
+    // The line itself on stdout, so that `brew-verify install-gh-shim >> ~/.zprofile` works.
+    writeln!(
+        std::io::stdout().lock(),
+        "export PATH=\"{}:$PATH\"",
+        dir.display()
+    )?;
+    Ok(Status::Ok)
+}
+
+fn points_to(link: &Path, exe: &Path) -> bool {
+    std::fs::canonicalize(link).is_ok_and(|target| target == exe)
+}
+
+#[cfg(unix)]
+fn make_link(exe: &Path, link: &Path) -> anyhow::Result<()> {
+    std::os::unix::fs::symlink(exe, link)
+        .with_context(|| format!("cannot create the link `{}`", link.display()))
+}
+
+#[cfg(not(unix))]
+fn make_link(exe: &Path, link: &Path) -> anyhow::Result<()> {
+    std::fs::copy(exe, link)
+        .map(|_| ())
+        .with_context(|| format!("cannot copy brew-verify to `{}`", link.display()))
+}
+
+/// Whether `dir` is the first `PATH` entry that has a `gh`.
+fn on_path_first(dir: &Path) -> bool {
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path)
+        .find(|d| d.join("gh").exists())
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .is_some_and(|d| d == dir)
+}

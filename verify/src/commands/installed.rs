@@ -1,0 +1,330 @@
+//! `brew provenance` (the external command `brew-provenance`, a link to brew-verify) and
+//! `brew-verify provenance`: check the bottles of installed formulae.
+//!
+//! brew runs an external command `brew-NAME` found on `PATH` with its environment
+//! (`HOMEBREW_PREFIX`, `HOMEBREW_CELLAR`, `HOMEBREW_CACHE`, `HOMEBREW_GITHUB_API_TOKEN`,
+//! `HOMEBREW_BOTTLE_DOMAIN`, `HOMEBREW_API_DOMAIN`, …) and the remaining arguments. `brew verify`
+//! is built into brew now and shadows an external command of that name; `provenance` is free.
+//!
+//! With formula names it is the ordinary check of those formulae. Without, it finds every keg
+//! in the Cellar (`<cellar>/<name>/<version>/INSTALL_RECEIPT.json`), skips those built from
+//! source, and for each poured bottle checks: the bottle file still in Homebrew's download
+//! cache (`downloads/<sha256(url)>--<name>--<version>.<tag>.bottle[.N].tar.gz`, hashed here —
+//! the bytes that were poured), else the bottle the formula API names for this version and
+//! this machine's tag (by its digest; the API must still list the installed version).
+
+use std::path::{Path, PathBuf};
+
+use bottle_attest::bottle::DEFAULT_BOTTLE_ROOT;
+use bottle_attest::hashing::sha256_file;
+use bottle_attest::mirror::bottle_url;
+use bottle_attest::{BottleFilename, BottleRef};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+
+use super::context::{Context, FormulaSource, env};
+use crate::cli::{CheckArgs, ProvenanceArgs};
+use crate::exit::Status;
+use crate::progress::Progress;
+use crate::report::{BottleReport, Outcome, Reporter};
+
+/// The parts of an install receipt (`Tab`) read here.
+#[derive(Debug, Deserialize)]
+struct Receipt {
+    #[serde(default)]
+    poured_from_bottle: Option<bool>,
+    #[serde(default)]
+    source: Option<ReceiptSource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReceiptSource {
+    #[serde(default)]
+    tap: Option<String>,
+}
+
+/// One installed keg.
+#[derive(Debug, Clone)]
+struct Keg {
+    name: String,
+    /// The keg directory's name: the package version (`1.24.5_1`).
+    version: String,
+    poured_from_bottle: bool,
+    tap: Option<String>,
+}
+
+pub(crate) fn run(args: ProvenanceArgs) -> anyhow::Result<Status> {
+    if !args.formulae.is_empty() {
+        // Named formulae: the ordinary check.
+        let check = CheckArgs {
+            bottles: args.formulae,
+            bundles: Vec::new(),
+            name: None,
+            download: false,
+            jobs: args.jobs,
+            json: args.json,
+            explain: args.explain || args.verbose,
+            lookup: args.lookup,
+        };
+        return super::check::run(&check);
+    }
+    super::runtime()?.block_on(installed(&args))
+}
+
+/// `$HOMEBREW_CELLAR`, else `$HOMEBREW_PREFIX/Cellar`.
+fn cellar() -> PathBuf {
+    env("HOMEBREW_CELLAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| super::doctor::homebrew_prefix().join("Cellar"))
+}
+
+/// Every keg with an install receipt, by name then version.
+fn kegs(cellar: &Path) -> anyhow::Result<Vec<Keg>> {
+    let mut out = Vec::new();
+    let formulae = match std::fs::read_dir(cellar) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => anyhow::bail!("cannot read the Cellar `{}`: {e}", cellar.display()),
+    };
+    let mut names: Vec<PathBuf> = formulae.flatten().map(|e| e.path()).collect();
+    names.sort();
+    for dir in names {
+        let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let Ok(versions) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut versions: Vec<PathBuf> = versions.flatten().map(|e| e.path()).collect();
+        versions.sort();
+        for keg in versions {
+            let receipt = keg.join("INSTALL_RECEIPT.json");
+            let Ok(text) = std::fs::read_to_string(&receipt) else {
+                continue;
+            };
+            let Some(version) = keg.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let receipt: Receipt = match serde_json::from_str(&text) {
+                Ok(r) => r,
+                Err(e) => anyhow::bail!("cannot read `{}`: {e}", receipt.display()),
+            };
+            out.push(Keg {
+                name: name.clone(),
+                version,
+                poured_from_bottle: receipt.poured_from_bottle.unwrap_or(false),
+                tap: receipt.source.and_then(|s| s.tap),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Bottles of `keg` still in the download cache, this machine's tags first.
+fn cached_bottle(
+    downloads: &Path,
+    keg: &Keg,
+    tags: &[String],
+) -> Option<(PathBuf, BottleFilename)> {
+    let entries = std::fs::read_dir(downloads).ok()?;
+    let mut found: Vec<(PathBuf, BottleFilename)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            // `<64 hex>--<bottle file name>`
+            let (hash, rest) = file.split_once("--")?;
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            let parsed: BottleFilename = rest.parse().ok()?;
+            (parsed.name() == keg.name && parsed.version() == keg.version)
+                .then(|| (e.path(), parsed))
+        })
+        .collect();
+    found.sort_by_key(|(_, f)| {
+        (
+            !tags.iter().any(|t| t == f.tag()),
+            f.tag() != "all",
+            std::cmp::Reverse(f.rebuild()),
+        )
+    });
+    found.into_iter().next()
+}
+
+enum Plan {
+    Check {
+        bottle: BottleRef,
+        url: String,
+        from: String,
+    },
+    Skip(String),
+    Fail(String),
+}
+
+async fn plan(ctx: &Context, keg: &Keg, downloads: &Path, custom_policy: bool) -> Plan {
+    if !keg.poured_from_bottle {
+        return Plan::Skip("built from source: no bottle to verify".into());
+    }
+    let tap = keg.tap.as_deref().unwrap_or("homebrew/core");
+    if !tap.eq_ignore_ascii_case("homebrew/core") && !custom_policy {
+        return Plan::Skip(format!(
+            "from the tap {tap}, which the homebrew-core policy does not cover (give --policy)"
+        ));
+    }
+    let root = ctx.bottle_domain.as_deref().unwrap_or(DEFAULT_BOTTLE_ROOT);
+    if let Some((path, filename)) = cached_bottle(downloads, keg, &ctx.tags) {
+        return match sha256_file(&path) {
+            Ok(digest) => {
+                let bottle = BottleRef { digest, filename };
+                Plan::Check {
+                    url: bottle_url(root, &bottle),
+                    bottle,
+                    from: path.display().to_string(),
+                }
+            }
+            Err(e) => Plan::Fail(format!("{e}: {}", e.source)),
+        };
+    }
+    let index = match &ctx.formulae {
+        FormulaSource::File(index) => index.clone(),
+        FormulaSource::Api(api) => match api.formula(&keg.name).await {
+            Ok(index) => index,
+            Err(e) => return Plan::Fail(e.to_string()),
+        },
+        FormulaSource::None => {
+            return Plan::Fail(
+                "its bottle is no longer in the download cache, and --offline without \
+                 --formula-json cannot look it up"
+                    .into(),
+            );
+        }
+    };
+    let Some(formula) = index.get(&keg.name) else {
+        return Plan::Fail(format!("`{}` is not in the formula JSON", keg.name));
+    };
+    let current = formula.pkg_version().unwrap_or_default();
+    if current != keg.version {
+        return Plan::Fail(format!(
+            "{} {} is installed but the formula API now has {current}, and the installed \
+             bottle is no longer in the download cache (`brew upgrade {}` or `brew fetch` it)",
+            keg.name, keg.version, keg.name
+        ));
+    }
+    let tag = ctx.tags.first().map(String::as_str).unwrap_or_default();
+    match formula.bottle_for(tag) {
+        Ok(resolved) => Plan::Check {
+            url: bottle_url(ctx.bottle_root(&resolved), &resolved.bottle),
+            bottle: resolved.bottle,
+            from: "the formula API".into(),
+        },
+        Err(e) => Plan::Fail(e.to_string()),
+    }
+}
+
+async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
+    let ctx = Context::new(&args.lookup)?;
+    let cellar = cellar();
+    let kegs = kegs(&cellar)?;
+    let downloads = ctx.downloads.clone();
+    let say = |text: &str| {
+        if !args.quiet {
+            eprintln_safe(text);
+        }
+    };
+    if kegs.is_empty() {
+        say(&format!("No installed formulae in {}.", cellar.display()));
+        return Ok(Status::Ok);
+    }
+    let custom_policy = args.lookup.policy.is_some();
+    let progress = Progress::new(kegs.len() as u64, !args.json && !args.quiet);
+    let (ctx_ref, downloads_ref, progress_ref) = (&ctx, &downloads, &progress);
+    let mut results = futures_util::stream::iter(kegs)
+        .map(|keg| async move {
+            let label = format!("{} {}", keg.name, keg.version);
+            let planned = plan(ctx_ref, &keg, downloads_ref, custom_policy).await;
+            let result = match planned {
+                Plan::Skip(why) => (label.clone(), Err(why), None),
+                Plan::Fail(error) => (
+                    label.clone(),
+                    Ok(BottleReport {
+                        input: label.clone(),
+                        bottle: None,
+                        outcome: Outcome::Error(error),
+                        ignored: Vec::new(),
+                    }),
+                    None,
+                ),
+                Plan::Check { bottle, url, from } => {
+                    let checked = ctx_ref
+                        .sources
+                        .check(&ctx_ref.policy, &ctx_ref.trust, &bottle, &url)
+                        .await;
+                    let debug = format!(
+                        "{label}: {} (sha256:{}) from {from}",
+                        bottle.filename,
+                        bottle.digest.to_hex()
+                    );
+                    (
+                        label.clone(),
+                        Ok(BottleReport {
+                            input: label.clone(),
+                            bottle: Some(bottle),
+                            outcome: Outcome::Verdict(checked.verdict),
+                            ignored: checked.ignored,
+                        }),
+                        Some(debug),
+                    )
+                }
+            };
+            progress_ref.advance(&label);
+            result
+        })
+        .buffered(usize::from(args.jobs));
+
+    let mut reporter = Reporter::new(args.json, args.explain || args.verbose);
+    let mut status = Status::Ok;
+    let mut skipped = 0usize;
+    while let Some((label, report, debug)) = results.next().await {
+        if args.debug {
+            if let Some(d) = &debug {
+                progress.suspend(|| eprintln_safe(&format!("debug: {d}")));
+            }
+        }
+        match report {
+            Err(why) => {
+                skipped += 1;
+                if args.verbose || args.debug {
+                    progress.suspend(|| eprintln_safe(&format!("skipped {label}: {why}")));
+                }
+            }
+            Ok(report) => {
+                status = status.worst(report.status());
+                if args.quiet && report.status() == Status::Ok {
+                    continue;
+                }
+                progress.suspend(|| reporter.bottle(&report))?;
+            }
+        }
+    }
+    progress.finish();
+    if !args.quiet {
+        reporter.finish()?;
+        if skipped > 0 && !args.json {
+            say(&format!(
+                "{skipped} keg{} skipped (built from source or from another tap{})",
+                if skipped == 1 { "" } else { "s" },
+                if args.verbose {
+                    ""
+                } else {
+                    "; --verbose says which"
+                }
+            ));
+        }
+    }
+    Ok(status)
+}
+
+fn eprintln_safe(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}

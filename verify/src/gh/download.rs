@@ -1,0 +1,96 @@
+//! `gh attestation download`: write an artifact's attestations, one bundle per line, to
+//! `<alg>:<hex>.jsonl` in the working directory (gh's file name and messages), for
+//! `--bundle` / `brew-verify --bundle` later. Nothing is verified here, as in gh.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use bottle_attest::digest::Digest;
+use bottle_attest::github::GitHubClient;
+use bottle_attest::hashing::{sha256_and_sha512_file, sha256_file};
+
+use super::cli::DownloadArgs;
+use super::{Failure, Log, host};
+
+pub(crate) fn run(args: &DownloadArgs, _log: &mut Log) -> Result<(), Failure> {
+    let fail =
+        |e: String| Failure::plain(format!("Failed to download the artifact's bundle(s): {e}"));
+    if args.limit == 0 || args.limit > 1000 {
+        return Err(fail(
+            "limit must be greater than 0 and less than or equal to 1000".into(),
+        ));
+    }
+    let Some(repo) = args.scope.repo.as_deref().map(|r| r.trim_matches('/')) else {
+        return Err(fail(
+            "brew-verify's gh looks attestations up by repository: use --repo OWNER/REPO".into(),
+        ));
+    };
+    let path = Path::new(&args.artifact);
+    let digest = if args.digest_alg == "sha512" {
+        sha256_and_sha512_file(path).map(|(_, d)| Digest::Sha512(d))
+    } else {
+        sha256_file(path).map(Digest::Sha256)
+    }
+    .map_err(|e| fail(format!("failed to digest artifact: {e}: {}", e.source)))?;
+    let Some(sha) = digest.sha256().copied() else {
+        return Err(fail(
+            "the attestations API is searched by SHA-256 here; use --digest-alg sha256".into(),
+        ));
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let api_url = host::api_url(args.hostname.as_deref(), &env);
+    let token = host::token(&api_url, &env)
+        .map_err(|e| fail(format!("{e:#}")))?
+        .map(|(t, _)| t);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let candidates = runtime
+        .block_on(async {
+            let client = GitHubClient::new(&api_url, token)?;
+            client.attestations(repo, &sha, None).await
+        })
+        .map_err(|e| fail(format!("failed to fetch attestations: {e}")))?;
+    let label = format!("{}:{}", digest.algorithm(), digest.hex());
+    let mut out = std::io::stdout().lock();
+    if candidates.is_empty() {
+        let _ = writeln!(out, "No attestations found for {}", args.artifact);
+        return Ok(());
+    }
+    let mut lines = String::new();
+    for c in candidates.iter().take(args.limit as usize) {
+        let Ok(bundle) = &c.bundle else { continue };
+        let value = serde_json::to_value(bundle).map_err(|e| fail(e.to_string()))?;
+        if let Some(wanted) = &args.predicate_type {
+            if super::verify::predicate_type_of(&value).as_deref() != Some(wanted.as_str()) {
+                continue;
+            }
+        }
+        lines.push_str(&value.to_string());
+        lines.push('\n');
+    }
+    if lines.is_empty() {
+        if let Some(wanted) = &args.predicate_type {
+            return Err(fail(format!(
+                "no attestations found with predicate type: {wanted}"
+            )));
+        }
+    }
+    let file = if cfg!(windows) {
+        format!("{}.jsonl", label.replace(':', "-"))
+    } else {
+        format!("{label}.jsonl")
+    };
+    std::fs::write(&file, lines).map_err(|e| {
+        fail(format!(
+            "failed to write attestations to file: failed to create file: {e}"
+        ))
+    })?;
+    let _ = write!(
+        out,
+        "Wrote attestations to file {file}.\nAny previous content has been overwritten\n\n\
+         The trusted metadata is now available at {file}\n"
+    );
+    Ok(())
+}
