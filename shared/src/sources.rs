@@ -16,7 +16,7 @@ use crate::bottle::BottleRef;
 use crate::cache::{AttestationCache, Cached};
 use crate::github::GitHubClient;
 use crate::mirror::{MirrorClient, SIDECAR_SUFFIX};
-use crate::policy::{Lookup, Policy, Source, Verdict};
+use crate::policy::{Attributed, Lookup, Policy, Source, Verdict};
 use crate::trust::TrustRoot;
 
 /// Where attestations are looked up when they are not cached.
@@ -95,32 +95,22 @@ impl AttestationSources {
         bottle: &BottleRef,
         bottle_url: &str,
     ) -> Checked {
-        // A sidecar (remote or local) holds every source's bundles at once: fetch it at most
-        // once per bottle, then file its bundles under sources as the API would.
-        let mut sidecar: Option<Result<Option<Vec<BundleCandidate>>, String>> = None;
-        let mut ignored = Vec::new();
+        // A sidecar (remote or local) holds every source's bundles at once: fetch and file it
+        // under sources at most once per bottle.
+        let mut sidecar = Sidecar::default();
         let mut waterfall = policy.start(bottle);
         while let Some((index, source)) = waterfall.next_source_indexed() {
             let lookup = self
-                .lookup(
-                    policy,
-                    index,
-                    source,
-                    bottle,
-                    bottle_url,
-                    &mut sidecar,
-                    &mut ignored,
-                )
+                .lookup(policy, index, source, bottle, bottle_url, &mut sidecar)
                 .await;
             waterfall.record(lookup, trust);
         }
         Checked {
             verdict: waterfall.verdict(),
-            ignored,
+            ignored: sidecar.ignored,
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn lookup(
         &self,
         policy: &Policy,
@@ -128,10 +118,10 @@ impl AttestationSources {
         source: &Source,
         bottle: &BottleRef,
         bottle_url: &str,
-        sidecar: &mut Option<Result<Option<Vec<BundleCandidate>>, String>>,
-        ignored: &mut Vec<(String, String)>,
+        sidecar: &mut Sidecar,
     ) -> Lookup {
         let digest = &bottle.digest;
+        let mut cache_error = None;
         if let Some(cache) = &self.cache {
             match cache.get(&source.repository, digest, Utc::now()) {
                 Ok(Some(Cached::Found(c))) => {
@@ -142,47 +132,32 @@ impl AttestationSources {
                     self.counts.cache_hits.fetch_add(1, Ordering::Relaxed);
                     return Lookup::NotFound;
                 }
-                // An unreadable cache is not fatal: the remote can still answer.
-                Ok(None) | Err(_) => {}
+                Ok(None) => {}
+                // An unreadable cache is not fatal while the remote can still answer; offline,
+                // its reason is the answer.
+                Err(e) => cache_error = Some(e.to_string()),
             }
         }
-        let from_sidecar =
-            |sidecar: &Result<Option<Vec<BundleCandidate>>, String>,
-             ignored: &mut Vec<(String, String)>| match sidecar {
-                Err(e) => Lookup::Failed(e.clone()),
-                Ok(None) => Lookup::NotFound,
-                Ok(Some(pile)) => {
-                    let attributed = policy.attribute(digest, pile);
-                    if index == 0 {
-                        ignored.extend(attributed.ignored);
-                    }
-                    attributed
-                        .lookups
-                        .into_iter()
-                        .nth(index)
-                        .unwrap_or(Lookup::NotFound)
-                }
-            };
         let lookup = match &self.remote {
             Remote::None => {
                 let Some(dir) = &self.sidecar_dir else {
-                    return Lookup::Failed(format!(
-                        "--offline and nothing cached for {} in {}",
-                        digest_str(digest),
-                        source.repository
-                    ));
+                    return Lookup::Failed(cache_error.unwrap_or_else(|| {
+                        format!(
+                            "--offline and nothing cached for {} in {}",
+                            digest_str(digest),
+                            source.repository
+                        )
+                    }));
                 };
-                let s = sidecar.get_or_insert_with(|| read_local_sidecar(dir, bottle));
-                return from_sidecar(s, ignored);
+                if sidecar.filed.is_none() {
+                    sidecar.file(policy, digest, read_local_sidecar(dir, bottle));
+                }
+                // Local files are not copied into the cache.
+                return sidecar.take(index);
             }
             Remote::Mirror(mirror) => {
-                if sidecar.is_none() {
-                    self.counts.sidecar_fetches.fetch_add(1, Ordering::Relaxed);
-                    *sidecar = Some(mirror.sidecar(bottle_url).await.map_err(|e| e.to_string()));
-                }
-                sidecar
-                    .as_ref()
-                    .map_or(Lookup::NotFound, |s| from_sidecar(s, ignored))
+                self.sidecar_lookup(mirror, policy, index, bottle, bottle_url, sidecar)
+                    .await
             }
             Remote::Api { client, mirror } => {
                 self.counts.api_lookups.fetch_add(1, Ordering::Relaxed);
@@ -192,19 +167,12 @@ impl AttestationSources {
                 {
                     Ok(c) if c.is_empty() => Lookup::NotFound,
                     Ok(c) => Lookup::Found(c),
+                    // The API is unreachable and the bottles come from a mirror: its sidecars
+                    // are the next best source (they are verified all the same).
                     Err(e) => match mirror {
-                        // The API is unreachable and the bottles come from a mirror: its
-                        // sidecars are the next best source (they are verified all the same).
                         Some(mirror) if e.is_transient() => {
-                            if sidecar.is_none() {
-                                self.counts.sidecar_fetches.fetch_add(1, Ordering::Relaxed);
-                                *sidecar = Some(
-                                    mirror.sidecar(bottle_url).await.map_err(|e| e.to_string()),
-                                );
-                            }
-                            sidecar
-                                .as_ref()
-                                .map_or(Lookup::NotFound, |s| from_sidecar(s, ignored))
+                            self.sidecar_lookup(mirror, policy, index, bottle, bottle_url, sidecar)
+                                .await
                         }
                         _ => Lookup::Failed(e.to_string()),
                     },
@@ -213,6 +181,24 @@ impl AttestationSources {
         };
         self.remember(source, digest, &lookup);
         lookup
+    }
+
+    /// Source `index`'s share of the mirror's sidecar for `bottle`, fetched on first use.
+    async fn sidecar_lookup(
+        &self,
+        mirror: &MirrorClient,
+        policy: &Policy,
+        index: usize,
+        bottle: &BottleRef,
+        bottle_url: &str,
+        sidecar: &mut Sidecar,
+    ) -> Lookup {
+        if sidecar.filed.is_none() {
+            self.counts.sidecar_fetches.fetch_add(1, Ordering::Relaxed);
+            let fetched = mirror.sidecar(bottle_url).await.map_err(|e| e.to_string());
+            sidecar.file(policy, &bottle.digest, fetched);
+        }
+        sidecar.take(index)
     }
 
     /// Store a remote answer. Unreadable bundles are not cached, so that a corrupted response
@@ -234,6 +220,41 @@ impl AttestationSources {
             Lookup::NotFound => cache.put_missing(&source.repository, digest, Utc::now()),
             Lookup::Failed(_) => return,
         };
+    }
+}
+
+/// One bottle's sidecar, once fetched: its bundles filed under the policy's sources.
+#[derive(Default)]
+struct Sidecar {
+    /// `None` until fetched; then the filed bundles, "no sidecar" (`Ok(None)`), or why it
+    /// could not be had.
+    filed: Option<Result<Option<Attributed>, String>>,
+    /// Bundles about this bottle from repositories outside the policy.
+    ignored: Vec<(String, String)>,
+}
+
+impl Sidecar {
+    fn file(
+        &mut self,
+        policy: &Policy,
+        digest: &Sha256Hash,
+        fetched: Result<Option<Vec<BundleCandidate>>, String>,
+    ) {
+        self.filed = Some(fetched.map(|pile| {
+            pile.map(|pile| {
+                let mut attributed = policy.attribute(digest, &pile);
+                self.ignored.append(&mut attributed.ignored);
+                attributed
+            })
+        }));
+    }
+
+    fn take(&mut self, index: usize) -> Lookup {
+        match &mut self.filed {
+            Some(Ok(Some(attributed))) => attributed.take(index),
+            Some(Err(e)) => Lookup::Failed(e.clone()),
+            Some(Ok(None)) | None => Lookup::NotFound,
+        }
     }
 }
 

@@ -563,7 +563,7 @@ fn plan_sign_upload_audit_leaves_every_bottle_verifiable_by_brew_verify() {
     assert_eq!(by_source("backfill"), 240);
 
     // sigstore-python accepts a sample bundle for one of its subjects.
-    if let Some(sigstore) = sigstore_python() {
+    if let Some(sigstore) = crate::sigstore_python::sigstore_python() {
         let trust_config = write(&w.dir, "trust_config.json", &w.stack.trust_config_json());
         let upload = &w.api.uploads()[1];
         let bundle_file = write(&w.dir, "sample.sigstore.json", &upload.bundle_json);
@@ -586,29 +586,6 @@ fn plan_sign_upload_audit_leaves_every_bottle_verifiable_by_brew_verify() {
             .unwrap();
         assert!(out.status.success(), "sigstore-python: {}", describe(&out));
     }
-}
-
-fn sigstore_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("BREW_VERIFY_SIGSTORE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(".venv/bin/sigstore")
-        });
-    if candidate.is_file() {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "sigstore-python not found at {}",
-        candidate.display()
-    );
-    eprintln!(
-        "skipping the sigstore-python check: {} not found",
-        candidate.display()
-    );
-    None
 }
 
 /// Run `cmd` until it pauses at `point` (its n-th time), then SIGKILL it.
@@ -976,16 +953,10 @@ fn run_chains_plan_sign_upload_audit_and_a_second_run_does_nothing() {
 
 #[test]
 fn check_ghcr_confirms_each_digest_against_the_registry() {
-    use testkit::registry::{PlatformBottle, Registry, formula_json};
-    if !Registry::is_installed() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "docker-registry is not installed (apt-get install docker-registry)"
-        );
-        eprintln!("skipping: docker-registry not installed");
+    use testkit::registry::{PlatformBottle, formula_json};
+    let Some(registry) = crate::util::registry() else {
         return;
-    }
-    let registry = Registry::start();
+    };
     let w = World::new(0, 0);
     let pushed = registry.push_bottles(
         "alpha",

@@ -16,21 +16,9 @@ use bottle_attest::ghcr::{
 use bottle_attest::hashing::{sha256_bytes, sha256_file};
 use testkit::registry::{ALWAYS, Fault, PlatformBottle, PushOptions, PushedBottles, Registry};
 
-const TAGS: [&str; 3] = ["arm64_sonoma", "sonoma", "x86_64_linux"];
+use crate::util::registry;
 
-/// A fresh registry, or `None` (after saying so) when `docker-registry` is not installed and
-/// this is not CI.
-fn registry() -> Option<Registry> {
-    if !Registry::is_installed() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "docker-registry is not installed (apt-get install docker-registry); CI must run the GHCR tests"
-        );
-        eprintln!("skipping: docker-registry is not installed (apt-get install docker-registry)");
-        return None;
-    }
-    Some(Registry::start())
-}
+const TAGS: [&str; 3] = ["arm64_sonoma", "sonoma", "x86_64_linux"];
 
 fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -13,23 +13,10 @@ use testkit::github_api::GitHubApiServer;
 use testkit::registry::{PlatformBottle, PushOptions, PushedBottles, Registry, formula_json};
 use testkit::{SigstoreStack, WorkflowIdentity};
 
-use crate::util::{StaticServer, temp_dir, workspace_bin, write};
+use crate::util::{StaticServer, registry, temp_dir, workspace_bin, write};
 
 const SLSA: &str = "https://slsa.dev/provenance/v1";
 const TAG: &str = "x86_64_linux";
-
-/// The registry needs Debian's docker-registry; without it, skip locally, fail in CI.
-fn registry() -> Option<Registry> {
-    if Registry::is_installed() {
-        return Some(Registry::start());
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "docker-registry is not installed (apt-get install docker-registry)"
-    );
-    eprintln!("skipping: docker-registry not installed");
-    None
-}
 
 struct World {
     stack: SigstoreStack,

@@ -18,8 +18,8 @@ use testkit::{GITHUB_ISSUER, SigstoreStack, WorkflowIdentity};
 
 const SLSA_PROVENANCE: &str = "https://slsa.dev/provenance/v1";
 
-/// The `sigstore` executable, or `None` when the test should skip.
-fn sigstore_python() -> Option<PathBuf> {
+/// The `sigstore` executable, or `None` when the test should skip (never under CI).
+pub(crate) fn sigstore_python() -> Option<PathBuf> {
     let candidate = std::env::var_os("BREW_VERIFY_SIGSTORE_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

@@ -29,6 +29,23 @@ pub(crate) fn workspace_bin(name: &str) -> Command {
     Command::new(dir.join(name))
 }
 
+/// A fresh registry (Debian's docker-registry behind the kit's proxy), or `None` after saying
+/// so when it is not installed and this is not CI: under CI a missing registry is a failure,
+/// never a silently skipped test.
+pub(crate) fn registry() -> Option<testkit::registry::Registry> {
+    use testkit::registry::Registry;
+    if !Registry::is_installed() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "docker-registry is not installed (apt-get install docker-registry); CI must run the \
+             registry tests"
+        );
+        eprintln!("skipping: docker-registry is not installed (apt-get install docker-registry)");
+        return None;
+    }
+    Some(Registry::start())
+}
+
 /// A fresh temporary directory that lives as long as the returned guard.
 pub(crate) fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")

@@ -45,6 +45,7 @@ mod oidc;
 mod pki;
 pub mod registry;
 mod rekor;
+mod rt;
 mod trust;
 mod tsa;
 
@@ -482,16 +483,7 @@ impl SigstoreStack {
             .runtime
             .as_ref()
             .expect("the kit's runtime lives until drop");
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|scope| {
-                scope
-                    .spawn(|| runtime.block_on(future))
-                    .join()
-                    .expect("the kit's signing thread panicked")
-            })
-        } else {
-            runtime.block_on(future)
-        }
+        crate::rt::block_on(runtime, future)
     }
 }
 

@@ -686,16 +686,7 @@ impl Registry {
             .runtime
             .as_ref()
             .expect("the registry kit's runtime lives until drop");
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|scope| {
-                scope
-                    .spawn(|| runtime.block_on(future))
-                    .join()
-                    .expect("the registry kit's push thread panicked")
-            })
-        } else {
-            runtime.block_on(future)
-        }
+        crate::rt::block_on(runtime, future)
     }
 }
 

@@ -26,7 +26,30 @@ pub struct Attributed {
     pub ignored: Vec<(String, String)>,
 }
 
+impl Attributed {
+    /// The lookup filed under source `index`, taken out (each source is asked at most once).
+    pub fn take(&mut self, index: usize) -> Lookup {
+        self.lookups
+            .get_mut(index)
+            .map_or(Lookup::NotFound, |l| std::mem::replace(l, Lookup::NotFound))
+    }
+}
+
 impl Policy {
+    /// Run the waterfall for `bottle` over a pile of bundles (`--bundle` files), filed under
+    /// sources as the API would file them. Returns the verdict and the bundles ignored because
+    /// they name a repository outside the policy.
+    pub fn evaluate_pile(
+        &self,
+        bottle: &crate::bottle::BottleRef,
+        trust: &crate::trust::TrustRoot,
+        pile: &[BundleCandidate],
+    ) -> (super::Verdict, Vec<(String, String)>) {
+        let mut attributed = self.attribute(&bottle.digest, pile);
+        let verdict = self.evaluate(bottle, trust, |index, _| attributed.take(index));
+        (verdict, attributed.ignored)
+    }
+
     /// Sort `pile` into per-source lookups for the bottle with SHA-256 `digest`.
     pub fn attribute(&self, digest: &Sha256Hash, pile: &[BundleCandidate]) -> Attributed {
         let mut per_source: Vec<Vec<BundleCandidate>> = vec![Vec::new(); self.sources.len()];

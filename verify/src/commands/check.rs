@@ -10,7 +10,6 @@ use bottle_attest::bottle::cache_name;
 use bottle_attest::ghcr::GhcrError;
 use bottle_attest::mirror::is_github_packages;
 use bottle_attest::parse_attestations;
-use bottle_attest::policy::Lookup;
 use futures_util::StreamExt as _;
 
 use super::context::Context;
@@ -95,16 +94,9 @@ async fn check_target(
     };
     if let Some(pile) = pile {
         // File each bundle under the source that the API would have filed it under.
-        let attributed = ctx.policy.attribute(&target.bottle.digest, pile);
-        let mut lookups: Vec<Option<Lookup>> = attributed.lookups.into_iter().map(Some).collect();
-        let verdict = ctx.policy.evaluate(&target.bottle, &ctx.trust, |index, _| {
-            lookups
-                .get_mut(index)
-                .and_then(Option::take)
-                .unwrap_or(Lookup::NotFound)
-        });
+        let (verdict, ignored) = ctx.policy.evaluate_pile(&target.bottle, &ctx.trust, pile);
         return BottleReport {
-            ignored: attributed.ignored,
+            ignored,
             ..report(Outcome::Verdict(verdict))
         };
     }
