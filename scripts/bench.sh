@@ -4,7 +4,7 @@
 #      when .venv/bin/python exists; it names the cases it can verify;
 #   2. `cargo bench -p bottle-attest --bench verify`, told those cases so that the comparison is
 #      on the same subset;
-#   3. `cargo bench -p bottle-attest --bench hash` (SHA-256 of a 1 GiB file vs `openssl dgst`).
+#   3. `cargo bench -p bottle-attest-net --bench hash` (SHA-256 of a 1 GiB file vs `openssl dgst`).
 #
 # Usage, from anywhere in the repository:  scripts/bench.sh [--quick]
 # Extra arguments go to all three benchmarks (`--quick`: shorter runs). Environment:
@@ -36,7 +36,8 @@ ratio() {
 section() { printf '\n==== %s ====\n' "$1"; }
 
 section "build (bench profile)"
-cargo bench -p bottle-attest --bench verify --bench hash --no-run
+cargo bench -p bottle-attest --bench verify --no-run
+cargo bench -p bottle-attest-net --bench hash --no-run
 
 compare_ids=""
 have_python=0
@@ -56,7 +57,7 @@ BENCH_VERIFY_COMPARE_IDS="$compare_ids" \
     cargo bench -q -p bottle-attest --bench verify -- ${@+"$@"} | tee "$logs/verify.txt"
 
 section "bottle-attest hash"
-cargo bench -q -p bottle-attest --bench hash -- ${@+"$@"} | tee "$logs/hash.txt"
+cargo bench -q -p bottle-attest-net --bench hash -- ${@+"$@"} | tee "$logs/hash.txt"
 
 ours_all="$(result verify_median_us "$logs/verify.txt")"
 ours_all_p90="$(result verify_p90_us "$logs/verify.txt")"

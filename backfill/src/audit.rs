@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use bottle_attest::github::{ApiToken, GitHubClient};
 use bottle_attest::policy::Verdict;
-use bottle_attest::sources::{AttestationSources, Remote};
+use bottle_attest_net::github::{ApiToken, GitHubClient};
+use bottle_attest_net::sources::{AttestationSources, Remote};
 use chrono::Utc;
 use futures_util::StreamExt as _;
 use serde_json::json;

@@ -96,7 +96,7 @@ pub(crate) struct PlanArgs {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ApiArgs {
     /// The GitHub REST API (token from GITHUB_TOKEN or GH_TOKEN).
-    #[arg(long, value_name = "URL", default_value = bottle_attest::github::DEFAULT_API_URL)]
+    #[arg(long, value_name = "URL", default_value = bottle_attest_net::github::DEFAULT_API_URL)]
     pub(crate) api_url: String,
 }
 

@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use bottle_attest::bottle::BottleRef;
+use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
-use bottle_attest::ghcr::{GhcrClient, RegistryAuth};
-use bottle_attest::github::{ApiToken, GitHubClient};
-use bottle_attest::hashing::sha256_bytes;
 use bottle_attest::policy::{Lookup, Verdict};
 use bottle_attest::statement::SLSA_PROVENANCE_V1;
 use bottle_attest::{Policy, TrustRoot};
+use bottle_attest_net::ghcr::{GhcrClient, RegistryAuth};
+use bottle_attest_net::github::{ApiToken, GitHubClient};
 use chrono::Utc;
 use futures_util::StreamExt as _;
 

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use bottle_attest::attestations::BundleCandidate;
 use bottle_attest::bottle::{BottleFilename, BottleRef};
+use bottle_attest::bundle::BundleCandidate;
 use bottle_attest::policy::{Lookup, Verdict};
 use bottle_attest::provenance::{
     BackfillProvenance, BackfillRun, DigestSource, StatementSubject, statement_bytes,

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use bottle_attest::github::{ApiToken, GitHubClient, GitHubError, RetryPolicy};
 use bottle_attest::statement::SLSA_PROVENANCE_V1;
+use bottle_attest_net::github::{ApiToken, GitHubClient, GitHubError, RetryPolicy};
 use sha2::{Digest as _, Sha256};
 use sigstore_types::{Bundle, SignatureContent};
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bottle_attest::bottle::DEFAULT_BOTTLE_ROOT;
-use bottle_attest::hashing::sha256_bytes;
+use bottle_attest::digest::sha256_bytes;
 use bottle_attest::{BottleFilename, BottleRef};
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Value, json};

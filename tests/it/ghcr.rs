@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use bottle_attest::Sha256Hash;
 use bottle_attest::bottle::{BottleFilename, BottleRef, cache_name};
+use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
-use bottle_attest::ghcr::{
+use bottle_attest_net::ghcr::{
     ANNOTATION_BOTTLE_DIGEST, ANNOTATION_BOTTLE_SIZE, BASIC_AUTH_ENV, DEFAULT_MAX_ATTEMPTS,
     GhcrClient, GhcrError, RegistryAuth, TOKEN_ENV,
 };
-use bottle_attest::hashing::{sha256_bytes, sha256_file};
+use bottle_attest_net::store::hashing::sha256_file;
 use testkit::registry::{ALWAYS, Fault, PlatformBottle, PushOptions, PushedBottles, Registry};
 
 use crate::util::registry;

@@ -1,4 +1,4 @@
-//! The GitHub attestations API client (`bottle_attest::github`) against the kit's loopback API
+//! The GitHub attestations API client (`bottle_attest_net::github`) against the kit's loopback API
 //! and blob host: pagination, both spellings of "missing", rate limits, transient failures,
 //! `bundle_url` on another host (and where the token goes), credentials, the real corpus API
 //! bodies, and uploads.
@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use bottle_attest::github::{ApiToken, GitHubClient, GitHubError, RetryPolicy};
 use bottle_attest::{BundleCandidate, Digest, Sha256Hash, TrustRoot, verify_bundle_exact};
+use bottle_attest_net::github::{ApiToken, GitHubClient, GitHubError, RetryPolicy};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use testkit::github_api::GitHubApiServer;

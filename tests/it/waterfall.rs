@@ -4,9 +4,9 @@
 
 use std::sync::OnceLock;
 
-use bottle_attest::attestations::parse_attestations;
 use bottle_attest::bottle::DEFAULT_BOTTLE_ROOT;
-use bottle_attest::hashing::sha256_bytes;
+use bottle_attest::bundle::parse_attestations;
+use bottle_attest::digest::sha256_bytes;
 use bottle_attest::policy::{Lookup, Rejection, Verdict};
 use bottle_attest::{BottleFilename, BottleRef, Policy, TrustRoot};
 use chrono::{TimeZone, Utc};

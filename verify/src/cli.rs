@@ -192,7 +192,7 @@ pub(crate) struct LookupArgs {
     pub(crate) deps: bool,
 
     /// The formula JSON API.
-    #[arg(long, value_name = "URL", env = "HOMEBREW_API_DOMAIN", default_value = bottle_attest::formula_api::DEFAULT_FORMULA_API)]
+    #[arg(long, value_name = "URL", env = "HOMEBREW_API_DOMAIN", default_value = bottle_attest_net::formula_api::DEFAULT_FORMULA_API)]
     pub(crate) formula_api: String,
 
     /// Formula JSON from a file (`formula.json`, or one formula's JSON) instead of the API.
@@ -200,7 +200,7 @@ pub(crate) struct LookupArgs {
     pub(crate) formula_json: Option<PathBuf>,
 
     /// The GitHub REST API.
-    #[arg(long, value_name = "URL", default_value = bottle_attest::github::DEFAULT_API_URL)]
+    #[arg(long, value_name = "URL", default_value = bottle_attest_net::github::DEFAULT_API_URL)]
     pub(crate) api_url: String,
 
     /// Where attestations (and `--download`ed bottles) are cached [default:

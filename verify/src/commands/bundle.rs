@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 
 use bottle_attest::digest::Digest;
-use bottle_attest::hashing::sha256_and_sha512_file;
 use bottle_attest::{parse_attestations, verify_bundle_exact};
+use bottle_attest_net::store::hashing::sha256_and_sha512_file;
 use serde_json::json;
 
 use crate::cli::BundleArgs;

@@ -5,11 +5,11 @@
 //! sidecars. Bottles are checked concurrently (bounded by `--jobs`) and reported in order.
 
 use anyhow::Context as _;
-use bottle_attest::attestations::BundleCandidate;
 use bottle_attest::bottle::cache_name;
-use bottle_attest::ghcr::GhcrError;
-use bottle_attest::mirror::is_github_packages;
+use bottle_attest::bottle::is_github_packages;
+use bottle_attest::bundle::BundleCandidate;
 use bottle_attest::parse_attestations;
+use bottle_attest_net::ghcr::GhcrError;
 use futures_util::StreamExt as _;
 
 use super::context::Context;
@@ -124,7 +124,7 @@ async fn check_target(
                 }
                 if let Some((path, text)) = &marker {
                     // Only a cost saving: failing to remember is harmless.
-                    let _ = bottle_attest::cache::write_atomic(path, text.as_bytes());
+                    let _ = bottle_attest_net::store::cache::write_atomic(path, text.as_bytes());
                 }
             }
             if download {

@@ -7,14 +7,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bottle_attest::cache::AttestationCache;
+use bottle_attest::bottle::is_github_packages;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
-use bottle_attest::formula_api::FormulaApi;
-use bottle_attest::ghcr::{GhcrClient, RegistryAuth};
-use bottle_attest::github::{ApiToken, GitHubClient};
-use bottle_attest::mirror::{MirrorClient, is_github_packages};
-use bottle_attest::sources::{AttestationSources, Remote};
 use bottle_attest::{Policy, TrustRoot};
+use bottle_attest_net::formula_api::FormulaApi;
+use bottle_attest_net::ghcr::{GhcrClient, RegistryAuth};
+use bottle_attest_net::github::{ApiToken, GitHubClient};
+use bottle_attest_net::mirror::MirrorClient;
+use bottle_attest_net::sources::{AttestationSources, Remote};
+use bottle_attest_net::store::cache::AttestationCache;
 
 use crate::cli::{AttestationsFrom, LookupArgs};
 

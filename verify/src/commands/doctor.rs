@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bottle_attest::cache::AttestationCache;
+use bottle_attest_net::store::cache::AttestationCache;
 
 use super::context::env;
 use crate::exit::Status;

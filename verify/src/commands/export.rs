@@ -8,9 +8,9 @@
 
 use std::io::Write;
 
-use bottle_attest::cache::{Cached, write_atomic};
-use bottle_attest::mirror::sidecar_path;
 use bottle_attest::policy::Verdict;
+use bottle_attest_net::mirror::sidecar_path;
+use bottle_attest_net::store::cache::{Cached, write_atomic};
 
 use super::context::Context;
 use super::targets;

@@ -16,9 +16,9 @@
 use std::path::{Path, PathBuf};
 
 use bottle_attest::bottle::DEFAULT_BOTTLE_ROOT;
-use bottle_attest::hashing::sha256_file;
-use bottle_attest::mirror::bottle_url;
+use bottle_attest::bottle::bottle_url;
 use bottle_attest::{BottleFilename, BottleRef};
+use bottle_attest_net::store::hashing::sha256_file;
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use bottle_attest::bottle::DEFAULT_BOTTLE_ROOT;
+use bottle_attest::bottle::bottle_url;
 use bottle_attest::digest::Digest;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
-use bottle_attest::hashing::sha256_file;
-use bottle_attest::mirror::bottle_url;
 use bottle_attest::{BottleFilename, BottleRef};
+use bottle_attest_net::store::hashing::sha256_file;
 
 use super::context::{Context, FormulaSource};
 

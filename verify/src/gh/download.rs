@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::path::Path;
 
 use bottle_attest::digest::Digest;
-use bottle_attest::github::GitHubClient;
-use bottle_attest::hashing::{sha256_and_sha512_file, sha256_file};
+use bottle_attest_net::github::GitHubClient;
+use bottle_attest_net::store::hashing::{sha256_and_sha512_file, sha256_file};
 
 use super::cli::DownloadArgs;
 use super::{Failure, Log, host};

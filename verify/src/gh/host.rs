@@ -2,7 +2,7 @@
 //! (`GH_HOST`, `GH_TOKEN`, `GITHUB_TOKEN`, `GH_ENTERPRISE_TOKEN`) read the way gh reads it, plus
 //! one override of ours for tests and mirrors of the API (`BREW_VERIFY_GH_API_URL`).
 
-use bottle_attest::github::{ApiToken, DEFAULT_API_URL};
+use bottle_attest_net::github::{ApiToken, DEFAULT_API_URL};
 
 /// Overrides the API base URL whatever `GH_HOST` says (tests, a proxy of the API).
 pub(crate) const API_URL_VARIABLE: &str = "BREW_VERIFY_GH_API_URL";

@@ -8,7 +8,7 @@
 //! that read gh's output. Everything here is built from a bundle that has already verified.
 
 use bottle_attest::VerifiedBundle;
-use bottle_attest::crypto::TimestampKind;
+use bottle_attest::verify::TimestampKind;
 use serde::Serialize;
 use serde_json::Value;
 

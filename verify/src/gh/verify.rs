@@ -17,11 +17,11 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use bottle_attest::cache::{AttestationCache, Cached};
 use bottle_attest::digest::Digest;
-use bottle_attest::github::GitHubClient;
-use bottle_attest::hashing::{sha256_and_sha512_file, sha256_file};
 use bottle_attest::{BundleCandidate, TrustRoot, parse_attestations, verify_bundle};
+use bottle_attest_net::github::GitHubClient;
+use bottle_attest_net::store::cache::{AttestationCache, Cached};
+use bottle_attest_net::store::hashing::{sha256_and_sha512_file, sha256_file};
 use serde_json::Value;
 
 use super::cli::VerifyArgs;

@@ -43,9 +43,9 @@ pub(crate) fn write(out: &mut impl Write, pass: &Pass) -> std::io::Result<()> {
             out,
             "      - The signature was {} at {} (verified).",
             match t.kind {
-                bottle_attest::crypto::TimestampKind::Transparency =>
+                bottle_attest::verify::TimestampKind::Transparency =>
                     "recorded in the Rekor transparency log",
-                bottle_attest::crypto::TimestampKind::Timestamp =>
+                bottle_attest::verify::TimestampKind::Timestamp =>
                     "timestamped by a trusted timestamp authority",
             },
             t.time.format("%Y-%m-%d %H:%M:%S UTC")

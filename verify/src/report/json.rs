@@ -36,8 +36,8 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
             "certificate": pass.claims,
             "verified_timestamps": pass.timestamps.iter().map(|t| json!({
                 "kind": match t.kind {
-                    bottle_attest::crypto::TimestampKind::Transparency => "transparency-log",
-                    bottle_attest::crypto::TimestampKind::Timestamp => "timestamp-authority",
+                    bottle_attest::verify::TimestampKind::Transparency => "transparency-log",
+                    bottle_attest::verify::TimestampKind::Timestamp => "timestamp-authority",
                 },
                 "time": t.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             })).collect::<Vec<_>>(),

@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bottle_attest::digest::Digest;
-use bottle_attest::hashing::sha256_and_sha512_file;
 use bottle_attest::{TrustRoot, parse_attestations, verify_bundle_exact};
+use bottle_attest_net::store::hashing::sha256_and_sha512_file;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -45,7 +45,7 @@ const REPRESENTATIVE: &[(&str, &str, &str)] = &[
 ];
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus")
 }
 
 #[derive(serde::Deserialize)]

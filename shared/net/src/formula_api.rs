@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::formula::FormulaIndex;
+use bottle_attest::formula::FormulaIndex;
 
 /// Homebrew's formula API (`HOMEBREW_API_DOMAIN` overrides it).
 pub const DEFAULT_FORMULA_API: &str = "https://formulae.brew.sh/api";

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use sigstore_types::Sha256Hash;
 
-use crate::hashing::sha256_bytes;
+use crate::digest::sha256_bytes;
 
 /// Homebrew's default bottle root (`HOMEBREW_BOTTLE_DEFAULT_DOMAIN`).
 pub const DEFAULT_BOTTLE_ROOT: &str = "https://ghcr.io/v2/homebrew/core";
@@ -196,6 +196,41 @@ pub fn cache_name(url: &str, filename: &BottleFilename) -> String {
         hex::encode(sha256_bytes(url.as_bytes()).as_bytes()),
         filename
     )
+}
+
+/// The URL brew downloads `bottle` from when the bottle domain is `domain`: GitHub Packages
+/// roots serve `<root>/<image>/blobs/sha256:<hex>`, any other mirror `<domain>/<file name>`
+/// (percent-encoded as brew's `ERB::Util.url_encode` does).
+pub fn bottle_url(domain: &str, bottle: &BottleRef) -> String {
+    let domain = domain.trim_end_matches('/');
+    if is_github_packages(domain) {
+        bottle.blob_url(domain)
+    } else {
+        let encoded: String = bottle
+            .filename
+            .to_string()
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!("{domain}/{encoded}")
+    }
+}
+
+/// Whether `root` is a GitHub Packages (GHCR) root, as brew's `GitHubPackages::URL_REGEX`
+/// recognises them: `https://ghcr.io/v2/…`. A local OCI registry in tests is recognised by its
+/// `/v2/` path too.
+pub fn is_github_packages(root: &str) -> bool {
+    root.starts_with("https://ghcr.io/v2/")
+        || root.split_once("://").is_some_and(|(_, rest)| {
+            rest.split_once('/')
+                .is_some_and(|(_, path)| path.starts_with("v2/"))
+        })
 }
 
 #[cfg(test)]

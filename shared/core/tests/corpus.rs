@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use bottle_attest::digest::Digest;
-use bottle_attest::hashing::sha256_and_sha512_file;
 use bottle_attest::{TrustRoot, parse_attestations, verify_bundle_exact};
+use bottle_attest_net::store::hashing::sha256_and_sha512_file;
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus")
 }
 
 #[derive(serde::Deserialize)]

@@ -22,12 +22,12 @@ mod identity;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::attestations::BundleCandidate;
 use crate::bottle::{BottleRef, DEFAULT_BOTTLE_ROOT};
-use crate::crypto::{CertificateClaims, VerifiedBundle, VerifiedTimestamp, verify_bundle};
+use crate::bundle::BundleCandidate;
 use crate::digest::Digest;
 use crate::statement::{SLSA_PROVENANCE_V1, Subject};
 use crate::trust::TrustRoot;
+use crate::verify::{CertificateClaims, VerifiedBundle, VerifiedTimestamp, verify_bundle};
 
 pub use attribution::Attributed;
 pub use file::PolicyFileError;

@@ -1,4 +1,4 @@
-//! Streaming SHA-256 of a bottle file: the only file read in this crate.
+//! Streaming SHA-256 of a bottle file.
 //!
 //! Bottles reach hundreds of megabytes, so the file is read in fixed-size chunks and never held
 //! in memory whole.
@@ -60,11 +60,6 @@ pub fn sha256_file(path: &Path) -> Result<Sha256Hash, HashFileError> {
     })
 }
 
-/// SHA-256 of bytes already in memory.
-pub fn sha256_bytes(bytes: &[u8]) -> Sha256Hash {
-    Sha256Hash::new(sha2::Sha256::digest(bytes).into())
-}
-
 /// SHA-256 and SHA-512 of the file at `path` in one streaming pass, for the generic `bundle`
 /// check, which does not know in advance which one a bundle's subjects use.
 pub fn sha256_and_sha512_file(path: &Path) -> Result<(Sha256Hash, Sha512Hash), HashFileError> {
@@ -97,6 +92,7 @@ pub fn sha256_and_sha512_file(path: &Path) -> Result<(Sha256Hash, Sha512Hash), H
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bottle_attest::digest::sha256_bytes;
 
     #[test]
     fn known_vectors() {

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use sha2::Digest as _;
 use sigstore_types::{Sha256Hash, Sha512Hash};
 
 /// The digest of an artifact, tagged with its algorithm so that a SHA-512 value can never be
@@ -111,6 +112,11 @@ impl From<Sha256Hash> for Digest {
     fn from(d: Sha256Hash) -> Self {
         Self::Sha256(d)
     }
+}
+
+/// SHA-256 of bytes already in memory (a URL, a statement, a downloaded document).
+pub fn sha256_bytes(bytes: &[u8]) -> Sha256Hash {
+    Sha256Hash::new(sha2::Sha256::digest(bytes).into())
 }
 
 #[cfg(test)]

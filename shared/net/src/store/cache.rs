@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use sigstore_types::Sha256Hash;
 
-use crate::attestations::{BundleCandidate, parse_attestations};
+use bottle_attest::bundle::{BundleCandidate, parse_attestations};
 
 /// How long a "no attestation" answer is believed. Bundles themselves never expire (they are
 /// verified on every use); an absence might end when an attestation is uploaded.

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::attestations::{BundleCandidate, parse_attestations};
-use crate::bottle::BottleRef;
+use bottle_attest::bottle::BottleRef;
+use bottle_attest::bundle::{BundleCandidate, parse_attestations};
 
 /// Suffix of a sidecar beside its bottle.
 pub const SIDECAR_SUFFIX: &str = ".sigs";
@@ -133,45 +133,10 @@ pub fn sidecar_path(out: &Path, bottle: &BottleRef) -> PathBuf {
     out.join(format!("{}{SIDECAR_SUFFIX}", bottle.filename))
 }
 
-/// The URL brew downloads `bottle` from when the bottle domain is `domain`: GitHub Packages
-/// roots serve `<root>/<image>/blobs/sha256:<hex>`, any other mirror `<domain>/<file name>`
-/// (percent-encoded as brew's `ERB::Util.url_encode` does).
-pub fn bottle_url(domain: &str, bottle: &BottleRef) -> String {
-    let domain = domain.trim_end_matches('/');
-    if is_github_packages(domain) {
-        bottle.blob_url(domain)
-    } else {
-        let encoded: String = bottle
-            .filename
-            .to_string()
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        format!("{domain}/{encoded}")
-    }
-}
-
-/// Whether `root` is a GitHub Packages (GHCR) root, as brew's `GitHubPackages::URL_REGEX`
-/// recognises them: `https://ghcr.io/v2/…`. A local OCI registry in tests is recognised by its
-/// `/v2/` path too.
-pub fn is_github_packages(root: &str) -> bool {
-    root.starts_with("https://ghcr.io/v2/")
-        || root.split_once("://").is_some_and(|(_, rest)| {
-            rest.split_once('/')
-                .is_some_and(|(_, path)| path.starts_with("v2/"))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bottle::DEFAULT_BOTTLE_ROOT;
+    use bottle_attest::bottle::{DEFAULT_BOTTLE_ROOT, bottle_url, is_github_packages};
 
     #[test]
     fn urls_on_ghcr_and_on_a_plain_mirror() {

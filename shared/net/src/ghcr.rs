@@ -37,8 +37,8 @@ use sha2::Digest as _;
 use sigstore_types::Sha256Hash;
 use tokio::io::AsyncWriteExt as _;
 
-use crate::bottle::{BottleFilename, image_name};
-use crate::formula::ResolvedBottle;
+use bottle_attest::bottle::{BottleFilename, image_name};
+use bottle_attest::formula::ResolvedBottle;
 
 /// Bearer token for the registry (brew sends it as `Authorization: Bearer <token>`).
 pub const TOKEN_ENV: &str = "HOMEBREW_DOCKER_REGISTRY_TOKEN";
@@ -722,7 +722,7 @@ impl GhcrClient {
     /// The body streams into a temporary file in `dest`'s directory while being hashed; only a
     /// complete body with the formula's sha256 is synced and renamed onto `dest`. On a mismatch
     /// or a cut-off body the temporary file is removed, so `dest` is either the exact bottle or
-    /// untouched. Homebrew's own cache name for `dest` is [`crate::bottle::cache_name`].
+    /// untouched. Homebrew's own cache name for `dest` is [`bottle_attest::bottle::cache_name`].
     pub async fn download_blob(
         &self,
         bottle: &ResolvedBottle,

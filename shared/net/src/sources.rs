@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use sigstore_types::Sha256Hash;
 
-use crate::attestations::{BundleCandidate, parse_attestations};
-use crate::bottle::BottleRef;
-use crate::cache::{AttestationCache, Cached};
 use crate::github::GitHubClient;
 use crate::mirror::{MirrorClient, SIDECAR_SUFFIX};
-use crate::policy::{Attributed, Lookup, Policy, Source, Verdict};
-use crate::trust::TrustRoot;
+use crate::store::cache::{AttestationCache, Cached};
+use bottle_attest::bottle::BottleRef;
+use bottle_attest::bundle::{BundleCandidate, parse_attestations};
+use bottle_attest::policy::{Attributed, Lookup, Policy, Source, Verdict};
+use bottle_attest::trust::TrustRoot;
 
 /// Where attestations are looked up when they are not cached.
 #[derive(Debug, Clone)]

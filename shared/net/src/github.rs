@@ -37,7 +37,7 @@ use reqwest::header::{CONTENT_LENGTH, HeaderMap, LINK, RETRY_AFTER};
 use serde_json::Value;
 use sigstore_types::{Bundle, Sha256Hash};
 
-use crate::attestations::{BundleCandidate, BundleParseError};
+use bottle_attest::bundle::{BundleCandidate, BundleParseError};
 
 /// The public GitHub API, used when the caller gives no other base URL.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";

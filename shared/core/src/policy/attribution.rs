@@ -13,7 +13,7 @@ use sigstore_types::{Sha256Hash, SignatureContent};
 
 use super::identity::parse_workflow_san;
 use super::{Lookup, Policy};
-use crate::attestations::BundleCandidate;
+use crate::bundle::BundleCandidate;
 use crate::statement::Statement;
 
 /// A pile of bundles sorted for one bottle.

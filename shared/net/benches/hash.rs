@@ -24,7 +24,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bottle_attest::hashing::{sha256_bytes, sha256_file};
+use bottle_attest::digest::sha256_bytes;
+use bottle_attest_net::store::hashing::sha256_file;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
