@@ -12,6 +12,7 @@
 pub mod formula_api;
 pub mod ghcr;
 pub mod github;
+pub mod http;
 pub mod mirror;
 pub mod sources;
 pub mod store;
