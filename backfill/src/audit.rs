@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use bottle_attest::policy::LookupError;
 use bottle_attest::policy::Verdict;
-use bottle_attest_net::github::{ApiToken, GitHubClient};
+use bottle_attest_net::env::Env;
 use bottle_attest_net::sources::{AttestationSources, Remote};
 use chrono::Utc;
 use futures_util::StreamExt as _;
@@ -56,8 +57,8 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
     // Without a cutoff of its own, the audit accepts what was logged before it started.
     let policy = crate::tap::policy(job.policy, job.repo, core_repo, Some(Utc::now()))?;
     let trust = crate::tap::trust_root(job.policy)?;
-    let token = ApiToken::from_env(&|name| std::env::var(name).ok())?;
-    let client = GitHubClient::new(&job.api.api_url, token)?;
+    let http = crate::net::http()?;
+    let client = crate::net::github(&http, &Env::from_process(), &job.api.api_url)?;
     let sources = AttestationSources::new(
         Remote::Api {
             client: Box::new(client.clone()),
@@ -82,13 +83,13 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
             let verdict = match entry.bottle() {
                 Ok(bottle) => {
                     sources
-                        .check(policy, trust, &bottle, &entry.url)
+                        .check(policy, trust, &bottle, &entry.url, None)
                         .await
                         .verdict
                 }
                 Err(e) => Verdict::Unavailable {
                     source: "plan".into(),
-                    error: format!("{e:#}"),
+                    error: LookupError::message(format!("{e:#}")),
                 },
             };
             let stats = client.stats();

@@ -11,6 +11,7 @@ mod cli;
 mod exit;
 mod fsutil;
 mod journal;
+mod net;
 mod plan;
 mod planfile;
 mod progress;

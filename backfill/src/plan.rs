@@ -10,15 +10,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use bottle_attest::bottle::BottleRef;
 use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
 use bottle_attest::policy::{Lookup, Verdict};
 use bottle_attest::statement::SLSA_PROVENANCE_V1;
 use bottle_attest::{Policy, TrustRoot};
-use bottle_attest_net::ghcr::{GhcrClient, RegistryAuth};
-use bottle_attest_net::github::{ApiToken, GitHubClient};
+use bottle_attest_net::env::Env;
+use bottle_attest_net::ghcr::GhcrClient;
+use bottle_attest_net::github::{GitHubClient, Listing};
+use bottle_attest_net::http::{HttpClient, Request, SharedCredential, body};
 use chrono::Utc;
 use futures_util::StreamExt as _;
 
@@ -222,32 +224,20 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
 /// The formula JSON's bytes and how to name it.
 async fn read_formulae(source: &str) -> anyhow::Result<(Vec<u8>, String)> {
     if source.starts_with("https://") || source.starts_with("http://") {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(300))
-            .build()?;
-        let mut last = None;
-        for attempt in 0..3u32 {
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_secs(2u64.pow(attempt))).await;
-            }
-            match client.get(source).send().await {
-                Ok(r) if r.status().is_success() => {
-                    let bytes = r
-                        .bytes()
-                        .await
-                        .with_context(|| format!("cannot read `{source}`"))?;
-                    return Ok((bytes.to_vec(), source.to_owned()));
-                }
-                Ok(r) if r.status().is_server_error() => {
-                    last = Some(anyhow::anyhow!("`{source}`: HTTP {}", r.status()));
-                }
-                Ok(r) => bail!("`{source}`: HTTP {}", r.status()),
-                Err(e) => {
-                    last = Some(anyhow::Error::new(e).context(format!("cannot fetch `{source}`")))
-                }
-            }
+        // Through the shared HTTP layer: its retry policy, and a cap (the whole homebrew-core
+        // formula.json is ~30 MB; a hostile source cannot make us buffer more than the cap).
+        let url = Request::parse_url(source)?;
+        let response = crate::net::http()?
+            .send(
+                Request::get(url, body::FORMULA_INDEX)
+                    .attempt_timeout(std::time::Duration::from_secs(300))
+                    .purpose("formulae"),
+            )
+            .await?;
+        if !response.is_success() {
+            return Err(response.error().into());
         }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("cannot fetch `{source}`")))
+        Ok((response.body.to_vec(), source.to_owned()))
     } else {
         let bytes = std::fs::read(source).with_context(|| format!("cannot read `{source}`"))?;
         Ok((bytes, source.to_owned()))
@@ -261,13 +251,15 @@ struct Checker {
     /// The tap and the policy (backfill source only) its existing attestations must pass.
     tap: Option<(String, Policy, TrustRoot)>,
     registry: Option<std::sync::Mutex<BTreeMap<String, Arc<GhcrClient>>>>,
-    registry_auth: RegistryAuth,
+    http: HttpClient,
+    registry_credential: Option<SharedCredential>,
 }
 
 impl Checker {
     fn new(args: &PlanArgs) -> anyhow::Result<Self> {
-        let token = ApiToken::from_env(&|name| std::env::var(name).ok())?;
-        let github = GitHubClient::new(&args.api.api_url, token)?;
+        let env = Env::from_process();
+        let http = crate::net::http()?;
+        let github = crate::net::github(&http, &env, &args.api.api_url)?;
         let tap = match &args.repo {
             Some(repo) => Some((
                 repo.clone(),
@@ -283,11 +275,14 @@ impl Checker {
             registry: args
                 .check_ghcr
                 .then(|| std::sync::Mutex::new(BTreeMap::new())),
-            registry_auth: if args.check_ghcr {
-                RegistryAuth::from_env()?
+            // Bound to ghcr.io and the hosts named in HOMEBREW_BREW_VERIFY_REGISTRY_HOSTS:
+            // never to a root_url a formula names.
+            registry_credential: if args.check_ghcr {
+                env.registry_credential(&[])?
             } else {
-                RegistryAuth::anonymous()
+                None
             },
+            http,
         })
     }
 
@@ -308,8 +303,9 @@ impl Checker {
                     Some(c) => Arc::clone(c),
                     None => {
                         let c = Arc::new(GhcrClient::new(
+                            self.http.clone(),
                             &resolved.root_url,
-                            self.registry_auth.clone(),
+                            self.registry_credential.clone(),
                         )?);
                         clients.insert(resolved.root_url.clone(), Arc::clone(&c));
                         c
@@ -317,26 +313,31 @@ impl Checker {
                 }
             };
             client
-                .bottle_manifest(resolved)
+                .bottle_manifest(resolved, None)
                 .await
                 .context("the registry does not confirm the formula's digest")?;
         }
         let bottle: &BottleRef = &resolved.bottle;
         let core = self
             .github
-            .attestations(&self.core_repo, &bottle.digest, Some(SLSA_PROVENANCE_V1))
+            .attestations(
+                &self.core_repo,
+                &bottle.digest,
+                Some(SLSA_PROVENANCE_V1),
+                None,
+            )
             .await
             .with_context(|| format!("looking up {} attestations", self.core_repo))?;
-        if !core.is_empty() {
+        if matches!(core, Listing::Found(_)) {
             return Ok(Class::Upstream);
         }
         if let Some((repo, policy, trust)) = &self.tap {
             let found = self
                 .github
-                .attestations(repo, &bottle.digest, Some(SLSA_PROVENANCE_V1))
+                .attestations(repo, &bottle.digest, Some(SLSA_PROVENANCE_V1), None)
                 .await
                 .with_context(|| format!("looking up {repo} attestations"))?;
-            if !found.is_empty() {
+            if let Listing::Found(found) = found {
                 let verdict = policy.evaluate(bottle, trust, |_, _| Lookup::Found(found.clone()));
                 if matches!(verdict, Verdict::Verified(_)) {
                     return Ok(Class::Backfilled);

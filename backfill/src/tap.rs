@@ -95,6 +95,7 @@ fn tap_source(args: &PolicyArgs, repo: &str) -> Source {
         },
         // Like brew's backfill source: the cutoff, not the ref, bounds it.
         refs: RefRule::Any,
+        source_refs: RefRule::Any,
         issuer: GITHUB_ACTIONS_ISSUER.into(),
         source_repository_uri: format!("https://github.com/{repo}"),
         predicate_type: SLSA_PROVENANCE_V1.into(),

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use bottle_attest::statement::SLSA_PROVENANCE_V1;
-use bottle_attest_net::github::{ApiToken, GitHubClient, GitHubError, RetryPolicy};
+use bottle_attest_net::env::Env;
+use bottle_attest_net::github::{GitHubClient, GitHubError};
 use sha2::{Digest as _, Sha256};
 use sigstore_types::{Bundle, SignatureContent};
 
@@ -85,19 +86,20 @@ pub(crate) async fn upload(
         return Ok(Status::Ok);
     }
 
-    let token = ApiToken::from_env(&|name| std::env::var(name).ok())?.ok_or_else(|| {
-        crate::exit::UsageError(
-            "uploading needs a GitHub token with `attestations: write`: set GITHUB_TOKEN".into(),
-        )
-    })?;
-    // Lookups retry and wait out short rate limits; POSTs do neither on their own.
-    let reader = GitHubClient::new(&api.api_url, Some(token.clone()))?;
-    let poster = GitHubClient::new(&api.api_url, Some(token))?
-        .with_retry_policy(RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        })
-        .with_max_rate_limit_wait(Duration::ZERO);
+    let env = Env::from_process();
+    let http = crate::net::http()?;
+    let client = crate::net::github(&http, &env, &api.api_url)?;
+    if !client.is_authenticated() {
+        return Err(crate::exit::UsageError(format!(
+            "uploading needs a GitHub token with `attestations: write` for {}: set GITHUB_TOKEN \
+             (GH_ENTERPRISE_TOKEN for a GitHub Enterprise or other API host)",
+            client.api_url()
+        ))
+        .into());
+    }
+    // Lookups retry and wait out short rate limits; POSTs do neither (the client never
+    // retries an upload: one whose answer was lost may have been stored).
+    let (reader, poster) = (client.clone(), client);
 
     let (journal, state) = Journal::open(journal_path)?;
     let todo = to_upload(state.batches.values(), repo);
@@ -239,7 +241,8 @@ impl Uploader<'_> {
                     return Ok(());
                 }
                 // Refused, so certainly not stored: wait and post again.
-                Err(GitHubError::RateLimited { retry_after, .. }) => {
+                Err(e) if e.retry_after().is_some() => {
+                    let retry_after = e.retry_after().unwrap_or_default();
                     if retry_after > self.max_wait {
                         return Err(Stop::All(anyhow!(
                             "the API asks to wait {} before the next upload, longer than \
@@ -281,9 +284,10 @@ impl Uploader<'_> {
             .ok_or_else(|| anyhow!("the batch has no subject"))?;
         let candidates = self
             .reader
-            .attestations(self.repo, &first.sha256, Some(SLSA_PROVENANCE_V1))
+            .attestations(self.repo, &first.sha256, Some(SLSA_PROVENANCE_V1), None)
             .await
-            .context("cannot tell whether an interrupted upload arrived")?;
+            .context("cannot tell whether an interrupted upload arrived")?
+            .into_candidates();
         let ours = signature_of(bundle);
         Ok(ours.is_some()
             && candidates

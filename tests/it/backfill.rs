@@ -154,7 +154,10 @@ impl World {
         ] {
             cmd.env_remove(var);
         }
-        cmd.env("GITHUB_TOKEN", "kit-token");
+        // The kit's loopback API is "another host" under gh's token rules: GITHUB_TOKEN is
+        // bound to api.github.com, the enterprise variable to any other API host.
+        cmd.env_remove("GITHUB_TOKEN");
+        cmd.env("GH_ENTERPRISE_TOKEN", "kit-token");
         cmd
     }
 

@@ -139,8 +139,12 @@ impl Brew {
             .env("HOMEBREW_CACHE", self.dir.path().join("cache"))
             .env("GH_TOKEN", token)
             .env("GH_HOST", "github.com")
-            .env("BREW_VERIFY_GH_API_URL", self.api.url())
-            .env("BREW_VERIFY_TRUSTED_ROOT", &self.root)
+            .env("HOMEBREW_BREW_VERIFY_API_URL", self.api.url())
+            .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", &self.root)
+            // The loopback API stands in for api.github.com, but under gh's rules GH_TOKEN is
+            // bound to github.com and never goes to another host: the same token is handed
+            // over as the enterprise variable, the one gh sends to any other API host.
+            .env("GH_ENTERPRISE_TOKEN", token)
             .current_dir(self.dir.path().join("tmp"));
         cmd
     }
@@ -467,21 +471,31 @@ fn missing_invalid_and_bad_credentials_are_told_apart_as_brew_does() {
     let BrewOutcome::Missing(stderr) = &outcome else {
         panic!("{outcome:?}")
     };
+    // gh's words (cli/cli `pkg/cmd/attestation/verify/verify.go`): the subject line, then
+    // `Error: no attestations found`, which brew's `/: no attestations found\R/` matches.
     assert!(
         stderr.contains(&format!(
-            "no attestations found for digest sha256:{} in {CORE}",
+            "✗ No attestations found for subject sha256:{}",
             bottle.digest.to_hex()
         )),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("\nError: no attestations found\n"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
-    // …or 404, as it used to.
+    // …or 404, as it used to: gh prints the API's `HTTP 404: Not Found (<url>)`.
     brew.api.set_not_found_for_missing(true);
     let out = brew.verify(&path, CORE, None, TOKEN);
-    assert!(matches!(
-        brew_check_attestation(&out, &bottle, None),
-        BrewOutcome::Missing(_)
-    ));
+    let outcome = brew_check_attestation(&out, &bottle, None);
+    let BrewOutcome::Missing(stderr) = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        stderr.contains("Error: HTTP 404: Not Found (http://"),
+        "{stderr}"
+    );
     brew.api.set_not_found_for_missing(false);
 
     // Bad credentials: HTTP 401 from the API (exit 1, gh's text).

@@ -4,15 +4,21 @@
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bottle_attest::Sha256Hash;
 use bottle_attest::bottle::{BottleFilename, BottleRef, cache_name};
 use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
+use bottle_attest_net::env::{
+    Env, REGISTRY_BASIC_AUTH as BASIC_AUTH_ENV, REGISTRY_TOKEN as TOKEN_ENV,
+};
 use bottle_attest_net::ghcr::{
-    ANNOTATION_BOTTLE_DIGEST, ANNOTATION_BOTTLE_SIZE, BASIC_AUTH_ENV, DEFAULT_MAX_ATTEMPTS,
-    GhcrClient, GhcrError, RegistryAuth, TOKEN_ENV,
+    ANNOTATION_BOTTLE_DIGEST, ANNOTATION_BOTTLE_SIZE, GhcrClient, GhcrError,
+};
+use bottle_attest_net::http::{
+    HttpClient, HttpConfig, NetErrorKind, Request, RetryPolicy, SharedCredential, Silent,
 };
 use bottle_attest_net::store::hashing::sha256_file;
 use testkit::registry::{ALWAYS, Fault, PlatformBottle, PushOptions, PushedBottles, Registry};
@@ -29,11 +35,50 @@ fn block_on<F: Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+/// Attempts per request in these tests.
+const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+
+/// `host:port` of a URL.
+fn authority(url: &str) -> String {
+    let url = Request::parse_url(url).expect("url");
+    format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port_or_known_default().expect("port")
+    )
+}
+
+/// The registry credential the user's environment `pairs` gives, bound (as with
+/// `--registry-host`) to the test registry's loopback host and its token service's host (on
+/// ghcr.io both are `ghcr.io`).
+fn credential_from(registry: &Registry, pairs: &[(&str, &str)]) -> Option<SharedCredential> {
+    Env::from_pairs(pairs.iter().copied())
+        .registry_credential(&[
+            authority(&registry.root_url()),
+            authority(&registry.token_url()),
+        ])
+        .expect("credential")
+}
+
+/// No credential: the anonymous token flow.
+fn anonymous() -> Option<SharedCredential> {
+    None
+}
+
 /// A client on the registry's (proxied) root, retrying quickly.
-fn client(registry: &Registry, auth: RegistryAuth) -> GhcrClient {
-    GhcrClient::new(&registry.root_url(), auth)
-        .expect("client")
-        .with_retry_base_delay(Duration::from_millis(5))
+fn client(registry: &Registry, auth: Option<SharedCredential>) -> GhcrClient {
+    let http = HttpClient::new(HttpConfig {
+        retry: RetryPolicy {
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            ..RetryPolicy::default()
+        },
+        events: Arc::new(Silent),
+        ..HttpConfig::default()
+    })
+    .expect("http");
+    GhcrClient::new(http, &registry.root_url(), auth).expect("client")
 }
 
 fn platforms() -> Vec<PlatformBottle> {
@@ -77,11 +122,11 @@ fn manifests_resolve_for_every_platform_through_the_anonymous_token_flow() {
     let Some(registry) = registry() else { return };
     let pushed = registry.push_bottles("wget", "1.24.5_1", 1, &platforms());
     assert_eq!(pushed.index_tag, "1.24.5_1-1");
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
     for tag in TAGS {
         let bottle = resolved(&pushed, tag);
         assert_eq!(bottle, pushed.bottle(tag).resolved);
-        let manifest = block_on(client.bottle_manifest(&bottle)).expect("manifest resolves");
+        let manifest = block_on(client.bottle_manifest(&bottle, None)).expect("manifest resolves");
         let expected = pushed.bottle(tag);
         assert_eq!(manifest.image, "homebrew/core/wget");
         assert_eq!(manifest.reference, "1.24.5_1-1");
@@ -149,8 +194,8 @@ fn formula_names_map_to_image_names() {
             .url
             .contains("/v2/homebrew/core/openssl/3/blobs/sha256:")
     );
-    let client = client(&registry, RegistryAuth::anonymous());
-    let manifest = block_on(client.bottle_manifest(&bottle)).expect("manifest");
+    let client = client(&registry, anonymous());
+    let manifest = block_on(client.bottle_manifest(&bottle, None)).expect("manifest");
     assert_eq!(manifest.image, "homebrew/core/openssl/3");
     assert_eq!(manifest.reference, "3.3.1");
     assert_eq!(manifest.ref_name, "3.3.1.arm64_sonoma");
@@ -173,13 +218,13 @@ fn download_writes_the_exact_bytes_under_the_cache_name() {
         PlatformBottle::new("x86_64_linux"),
     ];
     let pushed = registry.push_bottles("jq", "1.7.1", 0, &platforms);
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
     let cache = tempfile::tempdir().expect("cache dir");
     for platform in &platforms {
         let bottle = resolved(&pushed, &platform.tag);
         let name = cache_name(&bottle.url, &bottle.bottle.filename);
         let dest = cache.path().join(&name);
-        block_on(client.download_blob(&bottle, &dest)).expect("download");
+        block_on(client.download_blob(&bottle, None, &dest)).expect("download");
         let expected = pushed.bottle(&platform.tag);
         assert_eq!(std::fs::read(&dest).expect("read"), expected.bytes);
         assert_eq!(sha256_file(&dest).expect("hash"), expected.sha256);
@@ -198,8 +243,8 @@ fn a_tampered_manifest_is_refused() {
         ..PushOptions::default()
     };
     let pushed = registry.push_bottles_with("curl", "8.7.1", 0, &platforms(), &options);
-    let client = client(&registry, RegistryAuth::anonymous());
-    let err = block_on(client.bottle_manifest(&resolved(&pushed, "sonoma"))).unwrap_err();
+    let client = client(&registry, anonymous());
+    let err = block_on(client.bottle_manifest(&resolved(&pushed, "sonoma"), None)).unwrap_err();
     let GhcrError::ManifestDigestMismatch {
         image,
         reference,
@@ -224,7 +269,7 @@ fn a_tampered_manifest_is_refused() {
         1
     );
     // The other platforms are intact.
-    block_on(client.bottle_manifest(&resolved(&pushed, "arm64_sonoma"))).expect("intact");
+    block_on(client.bottle_manifest(&resolved(&pushed, "arm64_sonoma"), None)).expect("intact");
 }
 
 #[test]
@@ -235,9 +280,9 @@ fn an_index_pointing_at_another_manifest_is_refused() {
         ..PushOptions::default()
     };
     let pushed = registry.push_bottles_with("git", "2.45.0", 2, &platforms(), &options);
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
     let bottle = resolved(&pushed, "x86_64_linux");
-    let err = block_on(client.bottle_manifest(&bottle)).unwrap_err();
+    let err = block_on(client.bottle_manifest(&bottle, None)).unwrap_err();
     let GhcrError::LayerDigestMismatch {
         expected, found, ..
     } = &err
@@ -258,11 +303,11 @@ fn annotation_and_formula_digest_mismatches_are_refused() {
         ..PushOptions::default()
     };
     let pushed = registry.push_bottles_with("zstd", "1.5.6", 0, &platforms(), &options);
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
 
     // The registry's index names another bottle than the (honest) formula.
     let bottle = resolved(&pushed, "arm64_sonoma");
-    let err = block_on(client.bottle_manifest(&bottle)).unwrap_err();
+    let err = block_on(client.bottle_manifest(&bottle, None)).unwrap_err();
     let GhcrError::DigestAnnotationMismatch {
         expected,
         found: Some(found),
@@ -281,7 +326,7 @@ fn annotation_and_formula_digest_mismatches_are_refused() {
     // The formula names another bottle than the (honest) registry.
     let other = sha256_bytes(b"a bottle the registry never had");
     let bottle = with_digest(&resolved(&pushed, "sonoma"), other);
-    let err = block_on(client.bottle_manifest(&bottle)).unwrap_err();
+    let err = block_on(client.bottle_manifest(&bottle, None)).unwrap_err();
     assert!(
         matches!(&err, GhcrError::DigestAnnotationMismatch { expected, found: Some(found), .. }
             if *expected == other && *found == pushed.bottle("sonoma").sha256.to_hex()),
@@ -293,7 +338,7 @@ fn annotation_and_formula_digest_mismatches_are_refused() {
 fn missing_tags_and_platforms_are_reported() {
     let Some(registry) = registry() else { return };
     let pushed = registry.push_bottles("xz", "5.6.2", 0, &platforms()[..2]);
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
 
     // A version the registry does not have.
     let bottle = resolved(&pushed, "sonoma");
@@ -305,7 +350,7 @@ fn missing_tags_and_platforms_are_reported() {
         ..bottle.clone()
     };
     registry.clear_requests();
-    let err = block_on(client.bottle_manifest(&missing)).unwrap_err();
+    let err = block_on(client.bottle_manifest(&missing, None)).unwrap_err();
     assert!(
         matches!(&err, GhcrError::NotFound { image, reference }
             if image == "homebrew/core/xz" && reference == "9.9.9"),
@@ -322,7 +367,7 @@ fn missing_tags_and_platforms_are_reported() {
         },
         ..bottle.clone()
     };
-    let err = block_on(client.bottle_manifest(&unknown)).unwrap_err();
+    let err = block_on(client.bottle_manifest(&unknown, None)).unwrap_err();
     assert!(matches!(err, GhcrError::NotFound { .. }), "{err:?}");
 
     // A platform the index lacks.
@@ -333,7 +378,7 @@ fn missing_tags_and_platforms_are_reported() {
         },
         ..bottle
     };
-    let err = block_on(client.bottle_manifest(&linux)).unwrap_err();
+    let err = block_on(client.bottle_manifest(&linux, None)).unwrap_err();
     let GhcrError::NoPlatform {
         ref_name,
         available,
@@ -350,7 +395,7 @@ fn missing_tags_and_platforms_are_reported() {
 fn a_truncated_blob_leaves_no_file() {
     let Some(registry) = registry() else { return };
     let pushed = registry.push_bottles("lz4", "1.10.0", 0, &platforms()[..1]);
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
     let bottle = resolved(&pushed, TAGS[0]);
     let cache = tempfile::tempdir().expect("cache dir");
     let dest = cache
@@ -362,10 +407,11 @@ fn a_truncated_blob_leaves_no_file() {
         times: ALWAYS,
         path_contains: "/blobs/".into(),
     });
-    let err = block_on(client.download_blob(&bottle, &dest)).unwrap_err();
+    let err = block_on(client.download_blob(&bottle, None, &dest)).unwrap_err();
     assert!(
-        matches!(&err, GhcrError::Truncated { attempts, received, expected: Some(total), .. }
-            if *attempts == DEFAULT_MAX_ATTEMPTS && received < total),
+        matches!(&err, GhcrError::Net { source, .. }
+            if source.attempts() == DEFAULT_MAX_ATTEMPTS
+                && matches!(source.kind(), NetErrorKind::Transport(_))),
         "{err:?}"
     );
     assert!(err.to_string().contains(&bottle.bottle.digest.to_hex()));
@@ -386,7 +432,7 @@ fn a_truncated_blob_leaves_no_file() {
         times: 1,
         path_contains: "/blobs/".into(),
     });
-    block_on(client.download_blob(&bottle, &dest)).expect("retry succeeds");
+    block_on(client.download_blob(&bottle, None, &dest)).expect("retry succeeds");
     assert_eq!(std::fs::read(&dest).expect("read"), pushed.bottles[0].bytes);
     assert_eq!(registry.count_requests("/blobs/"), 2);
     assert_eq!(entries(cache.path()).len(), 1);
@@ -400,13 +446,13 @@ fn a_blob_with_other_bytes_is_discarded_without_retrying() {
         ..PushOptions::default()
     };
     let pushed = registry.push_bottles_with("bzip2", "1.0.8", 0, &platforms()[..1], &options);
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
     let bottle = resolved(&pushed, TAGS[0]);
     let cache = tempfile::tempdir().expect("cache dir");
     let dest = cache.path().join("bottle.tar.gz");
     // An old file at the destination stays as it was.
     std::fs::write(&dest, b"previous").expect("write");
-    let err = block_on(client.download_blob(&bottle, &dest)).unwrap_err();
+    let err = block_on(client.download_blob(&bottle, None, &dest)).unwrap_err();
     assert!(
         matches!(&err, GhcrError::BlobDigestMismatch { expected, found, .. }
             if *expected == bottle.bottle.digest && found != expected),
@@ -421,7 +467,7 @@ fn a_blob_with_other_bytes_is_discarded_without_retrying() {
 fn server_errors_are_retried_a_bounded_number_of_times() {
     let Some(registry) = registry() else { return };
     let pushed = registry.push_bottles("pcre2", "10.44", 0, &platforms()[..2]);
-    let client = client(&registry, RegistryAuth::anonymous());
+    let client = client(&registry, anonymous());
     let bottle = resolved(&pushed, TAGS[0]);
 
     // 500 twice, then the registry recovers.
@@ -430,7 +476,7 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
         times: 2,
         path_contains: "/manifests/".into(),
     });
-    block_on(client.bottle_manifest(&bottle)).expect("recovers");
+    block_on(client.bottle_manifest(&bottle, None)).expect("recovers");
     // Index: 2 failures + 1 success; platform manifest: 1.
     assert_eq!(registry.count_requests("/manifests/"), 4);
 
@@ -441,9 +487,10 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
         times: ALWAYS,
         path_contains: "/manifests/".into(),
     });
-    let err = block_on(client.bottle_manifest(&resolved(&pushed, TAGS[1]))).unwrap_err();
+    let err = block_on(client.bottle_manifest(&resolved(&pushed, TAGS[1]), None)).unwrap_err();
     assert!(
-        matches!(&err, GhcrError::Http { status: 503, attempts, .. } if *attempts == DEFAULT_MAX_ATTEMPTS),
+        matches!(&err, GhcrError::Net { source, .. }
+            if source.attempts() == DEFAULT_MAX_ATTEMPTS && source.status() == Some(503)),
         "{err:?}"
     );
     assert!(err.to_string().contains("homebrew/core/pcre2:10.44"));
@@ -460,16 +507,10 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
         times: ALWAYS,
         path_contains: "/manifests/".into(),
     });
-    let err = block_on(client.bottle_manifest(&bottle)).unwrap_err();
+    let err = block_on(client.bottle_manifest(&bottle, None)).unwrap_err();
     assert!(
-        matches!(
-            err,
-            GhcrError::Http {
-                status: 400,
-                attempts: 1,
-                ..
-            }
-        ),
+        matches!(&err, GhcrError::Net { source, .. }
+            if source.attempts() == 1 && source.status() == Some(400)),
         "{err:?}"
     );
     assert_eq!(registry.count_requests("/manifests/"), 1);
@@ -483,8 +524,7 @@ fn credentials_are_required_when_the_token_service_refuses_anonymous_pulls() {
     registry.set_anonymous_pull(false);
 
     // No token: the token service says no, and the error says what was presented.
-    let err = block_on(client(&registry, RegistryAuth::anonymous()).bottle_manifest(&bottle))
-        .unwrap_err();
+    let err = block_on(client(&registry, anonymous()).bottle_manifest(&bottle, None)).unwrap_err();
     let GhcrError::Unauthorized { auth, reason, .. } = &err else {
         panic!("expected Unauthorized, got {err:?}");
     };
@@ -493,20 +533,31 @@ fn credentials_are_required_when_the_token_service_refuses_anonymous_pulls() {
     assert!(err.to_string().contains(TOKEN_ENV));
 
     // A bogus bearer token: the registry answers 401.
-    let bogus = RegistryAuth::from_env_map(&|name: &str| {
-        (name == TOKEN_ENV).then(|| "not-a-registry-token".to_owned())
-    })
-    .expect("auth");
-    let err = block_on(client(&registry, bogus).bottle_manifest(&bottle)).unwrap_err();
+    let bogus = credential_from(&registry, &[(TOKEN_ENV, "not-a-registry-token")]);
+    let err = block_on(client(&registry, bogus).bottle_manifest(&bottle, None)).unwrap_err();
     assert!(matches!(&err, GhcrError::Unauthorized { .. }), "{err:?}");
     assert!(!err.to_string().contains("not-a-registry-token"));
 
+    // Valid basic credentials bound to the registry only: the token service on another host
+    // (the realm the registry's challenge names) never sees them, so the pull stays anonymous.
+    let registry_only = Env::from_pairs([(BASIC_AUTH_ENV, registry.basic_auth_token())])
+        .registry_credential(&[authority(&registry.root_url())])
+        .expect("credential");
+    let before = registry.token_requests();
+    let err =
+        block_on(client(&registry, registry_only).bottle_manifest(&bottle, None)).unwrap_err();
+    assert!(
+        matches!(&err, GhcrError::Unauthorized { reason, .. } if reason.contains("anonymous access is disabled")),
+        "{err:?}"
+    );
+    assert!(registry.token_requests() > before);
+
     // Wrong basic credentials: the token service refuses them.
-    let wrong = RegistryAuth::from_env_map(&|name: &str| {
-        (name == BASIC_AUTH_ENV).then(|| "dGVzdGtpdC1wdXNoZXI6d3Jvbmc=".to_owned())
-    })
-    .expect("auth");
-    let err = block_on(client(&registry, wrong).bottle_manifest(&bottle)).unwrap_err();
+    let wrong = credential_from(
+        &registry,
+        &[(BASIC_AUTH_ENV, "dGVzdGtpdC1wdXNoZXI6d3Jvbmc=")],
+    );
+    let err = block_on(client(&registry, wrong).bottle_manifest(&bottle, None)).unwrap_err();
     assert!(
         matches!(&err, GhcrError::Unauthorized { reason, .. } if reason.contains("incorrect username or password")),
         "{err:?}"
@@ -514,11 +565,9 @@ fn credentials_are_required_when_the_token_service_refuses_anonymous_pulls() {
 
     // A valid bearer token from HOMEBREW_DOCKER_REGISTRY_TOKEN is used as is.
     let token = registry.pull_token("homebrew/core/gh");
-    let bearer =
-        RegistryAuth::from_env_map(&|name: &str| (name == TOKEN_ENV).then(|| token.clone()))
-            .expect("auth");
+    let bearer = credential_from(&registry, &[(TOKEN_ENV, &token)]);
     let before = registry.token_requests();
-    block_on(client(&registry, bearer).bottle_manifest(&bottle)).expect("bearer works");
+    block_on(client(&registry, bearer).bottle_manifest(&bottle, None)).expect("bearer works");
     assert_eq!(
         registry.token_requests(),
         before,
@@ -528,14 +577,12 @@ fn credentials_are_required_when_the_token_service_refuses_anonymous_pulls() {
     // Valid basic credentials from HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN go through the
     // token flow.
     let basic = registry.basic_auth_token();
-    let basic =
-        RegistryAuth::from_env_map(&|name: &str| (name == BASIC_AUTH_ENV).then(|| basic.clone()))
-            .expect("auth");
+    let basic = credential_from(&registry, &[(BASIC_AUTH_ENV, &basic)]);
     let client = client(&registry, basic);
-    block_on(client.bottle_manifest(&bottle)).expect("basic works");
+    block_on(client.bottle_manifest(&bottle, None)).expect("basic works");
     let cache = tempfile::tempdir().expect("cache dir");
     let dest = cache.path().join("bottle.tar.gz");
-    block_on(client.download_blob(&bottle, &dest)).expect("download with basic");
+    block_on(client.download_blob(&bottle, None, &dest)).expect("download with basic");
 
     // A token that never reaches the registry (a proxy dropping it) shows as 401, not retried.
     registry.clear_requests();
@@ -543,7 +590,8 @@ fn credentials_are_required_when_the_token_service_refuses_anonymous_pulls() {
         times: ALWAYS,
         path_contains: "/blobs/".into(),
     });
-    let err = block_on(client.download_blob(&bottle, &cache.path().join("again"))).unwrap_err();
+    let err =
+        block_on(client.download_blob(&bottle, None, &cache.path().join("again"))).unwrap_err();
     assert!(matches!(err, GhcrError::Unauthorized { .. }), "{err:?}");
     assert_eq!(registry.count_requests("/blobs/"), 1);
 }

@@ -193,7 +193,14 @@ fn formulae_verify_online_then_from_cache_then_offline() {
     let (out, results) = w.run(&formulae, &["wget", "oldlib", "newlib"]);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(statuses(&results)[1].2, "backfill");
-    assert_eq!(w.api.request_counts().api, cold_api, "warm run hit the API");
+    // Only found attestations are cached: every "none" is asked afresh, because only a fresh
+    // authoritative "none" may open the backfill (issue 10, item 3). oldlib: core again;
+    // newlib: core and backfill again.
+    assert_eq!(
+        w.api.request_counts().api,
+        cold_api + 3,
+        "the warm run asked more than the three \"none\" answers again"
+    );
     assert_eq!(
         w.registry.request_count(),
         registry_cold,
@@ -202,9 +209,15 @@ fn formulae_verify_online_then_from_cache_then_offline() {
 
     // Offline: no socket at all, same verdicts from the cache.
     let registry_before = w.registry.request_count();
+    let api_before = w.api.request_counts().api;
     let (out, results) = w.run(&formulae, &["--offline", "wget", "oldlib"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["status"], "verified", "{out:?}");
+    // oldlib's backfill attestation is cached, but offline nothing can say afresh that
+    // homebrew-core has none: "could not check" (exit 4), never the backfill's word.
+    assert_eq!(results[1]["status"], "error", "{out:?}");
+    assert_eq!(results[1]["source"], "homebrew-core", "{out:?}");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
     assert_eq!(
         w.registry.request_count(),
         registry_before,
@@ -212,7 +225,7 @@ fn formulae_verify_online_then_from_cache_then_offline() {
     );
     assert_eq!(
         w.api.request_counts().api,
-        cold_api,
+        api_before,
         "offline touched the API"
     );
 
@@ -249,8 +262,11 @@ fn download_token_scoping_and_registry_mismatch() {
     let formulae = w.formula_file(&[&wget, &bad]);
     w.api.serve_bundles_by_url(true);
 
+    // The github.com token must not reach the loopback API (another host); the enterprise
+    // token, bound to any non-github.com API host, does.
     let out = workspace_bin("brew-verify")
-        .env("HOMEBREW_GITHUB_API_TOKEN", "ghp_kittoken")
+        .env("HOMEBREW_GITHUB_API_TOKEN", "ghp_githubcomsecret")
+        .env("GH_ENTERPRISE_TOKEN", "ghp_kittoken")
         .env("HOMEBREW_CACHE", w.cache())
         .arg("--json")
         .arg("--trusted-root")
@@ -301,6 +317,8 @@ fn download_token_scoping_and_registry_mismatch() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("ghp_kittoken"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("ghp_kittoken"));
+    let everywhere = format!("{:?}{:?}", w.api.api_requests(), w.api.blob_requests());
+    assert!(!everywhere.contains("ghp_githubcomsecret"), "{everywhere}");
 }
 
 #[test]

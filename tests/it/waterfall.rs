@@ -118,7 +118,7 @@ fn evaluate(b: &BottleRef, core: &[&str], backfill: &[&str]) -> Verdict {
     let policy = Policy::homebrew_core();
     let lookup = |bundles: &[&str]| {
         if bundles.is_empty() {
-            Lookup::NotFound
+            Lookup::AUTHORITATIVE_NONE
         } else {
             found(bundles)
         }
@@ -294,7 +294,10 @@ fn statement_checks() {
         None,
     );
     let v = evaluate(&b, &[&absent], &[]);
-    assert!(matches!(rejection(&v), Rejection::Crypto(_)), "{v:?}");
+    assert!(
+        matches!(rejection(&v), Rejection::AttestsOtherDigest { .. }),
+        "{v:?}"
+    );
 
     // The name is on one subject and the digest on another: not a match.
     let crossed = mint(

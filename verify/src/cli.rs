@@ -225,6 +225,17 @@ pub(crate) struct LookupArgs {
     /// `export-sidecars`).
     #[arg(long, value_name = "DIR")]
     pub(crate) sidecar_dir: Option<PathBuf>,
+
+    /// Give up on one bottle's lookups after this many seconds [default: 20, or
+    /// HOMEBREW_BREW_VERIFY_TIMEOUT].
+    #[arg(long, value_name = "SECS", value_parser = crate::commands::context::parse_timeout)]
+    pub(crate) timeout: Option<std::time::Duration>,
+
+    /// Also send the registry credentials (HOMEBREW_DOCKER_REGISTRY_TOKEN /
+    /// HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN) to this registry host (`host[:port]`,
+    /// repeatable); by default they go to ghcr.io only.
+    #[arg(long = "registry-host", value_name = "HOST")]
+    pub(crate) registry_hosts: Vec<String>,
 }
 
 /// Where attestations are looked up.

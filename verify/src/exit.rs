@@ -47,3 +47,32 @@ impl From<Status> for ExitCode {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct UsageError(pub(crate) String);
+
+/// Output could not be written (a closed pipe, a full disk) after some bottles were judged.
+///
+/// A verifier's exit status is its verdict: `brew-verify … | head` under `pipefail` must not
+/// turn an invalid bottle into success (issue 10, item 8). So the binary exits with the verdict
+/// so far, or 141 (128 + SIGPIPE, what a shell reports for a process killed by a closed pipe)
+/// when nothing failed yet, never 0.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the output: {source}")]
+pub(crate) struct Interrupted {
+    pub(crate) so_far: Status,
+    #[source]
+    source: std::io::Error,
+}
+
+impl Interrupted {
+    pub(crate) fn new(so_far: Status, source: std::io::Error) -> Self {
+        Self { so_far, source }
+    }
+}
+
+/// The exit status for output that broke off: the verdict so far if it already failed, else
+/// 141.
+pub(crate) fn interrupted_code(so_far: Option<Status>) -> std::process::ExitCode {
+    match so_far {
+        Some(status) if status != Status::Ok => status.into(),
+        _ => std::process::ExitCode::from(141),
+    }
+}

@@ -58,7 +58,9 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(err) => {
             if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
+                // Never success: the verdict so far, or 141 (issue 10, item 8).
+                let so_far = err.downcast_ref::<exit::Interrupted>().map(|i| i.so_far);
+                return exit::interrupted_code(so_far);
             }
             report::human::print_error(&err);
             err.downcast_ref::<exit::UsageError>()
@@ -77,7 +79,7 @@ fn invoked_as(program: &std::ffi::OsStr) -> String {
     name.strip_suffix(".exe").map(str::to_owned).unwrap_or(name)
 }
 
-/// `brew-verify … | head` closes stdout early; that is not an error worth a message.
+/// `brew-verify … | head` closes stdout early: not worth a message, but not success either.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause

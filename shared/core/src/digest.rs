@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use sha2::Digest as _;
-use sigstore_types::{Sha256Hash, Sha512Hash};
+pub use sigstore_types::{Sha256Hash, Sha512Hash};
 
 /// The digest of an artifact, tagged with its algorithm so that a SHA-512 value can never be
 /// mistaken for a SHA-256 one.

@@ -57,8 +57,12 @@ pub struct Source {
     pub repository: String,
     /// Which workflow files under `https://github.com/<repository>/.github/workflows/` may sign.
     pub workflows: WorkflowRule,
-    /// Which refs those workflows may run from.
+    /// Which refs those workflows may run from (the ref in the certificate's SAN).
     pub refs: RefRule,
+    /// Which refs the run itself may be for: the certificate's source-repository-ref extension
+    /// (OID 1.3.6.1.4.1.57264.1.14). A main-branch reusable workflow called from a pull
+    /// request's run has `refs/heads/main` in its SAN but `refs/pull/N/merge` here.
+    pub source_refs: RefRule,
     /// The OIDC issuer, matched exactly.
     pub issuer: String,
     /// The certificate's source repository URI (`.1.12`), matched exactly (ASCII case-insensitive,
@@ -105,9 +109,13 @@ impl SubjectRule {
     fn expected_name(&self, bottle: &BottleRef) -> String {
         match self {
             Self::Filename if bottle.filename.is_all() => format!(
-                "{}--{}.* (an :all bottle)",
+                "{}--{}.<any tag>.bottle{}.tar.gz (an :all bottle)",
                 bottle.filename.name(),
-                bottle.filename.version()
+                bottle.filename.version(),
+                match bottle.filename.rebuild() {
+                    0 => String::new(),
+                    n => format!(".{n}"),
+                }
             ),
             Self::Filename => bottle.filename.to_string(),
             Self::CacheName { root } => bottle.cache_name(root),
@@ -116,10 +124,17 @@ impl SubjectRule {
 
     fn matches(&self, bottle: &BottleRef, subject: &Subject) -> bool {
         match self {
-            Self::Filename if bottle.filename.is_all() => {
-                let prefix = format!("{}--{}.", bottle.filename.name(), bottle.filename.version());
-                subject.name.starts_with(&prefix)
-            }
+            // The subject is parsed as a bottle file name and compared part by part: only the
+            // tag may differ. A text prefix would let `allbaz--1.0.1.arm64_sonoma…` stand for
+            // `allbaz--1.0.all…` (issue 11, part 3).
+            Self::Filename if bottle.filename.is_all() => subject
+                .name
+                .parse::<crate::bottle::BottleFilename>()
+                .is_ok_and(|named| {
+                    named.name() == bottle.filename.name()
+                        && named.version() == bottle.filename.version()
+                        && named.rebuild() == bottle.filename.rebuild()
+                }),
             Self::Filename => subject.name == bottle.filename.to_string(),
             Self::CacheName { root } => subject.name == bottle.cache_name(root),
         }
@@ -147,6 +162,11 @@ impl Policy {
                         "refs/heads/master".into(),
                         "refs/heads/main".into(),
                     ]),
+                    // Real core attestations carry the default branch in both places.
+                    source_refs: RefRule::OneOf(vec![
+                        "refs/heads/master".into(),
+                        "refs/heads/main".into(),
+                    ]),
                     issuer: GITHUB_ACTIONS_ISSUER.into(),
                     source_repository_uri: format!("https://github.com/{core}"),
                     predicate_type: SLSA_PROVENANCE_V1.into(),
@@ -161,6 +181,7 @@ impl Policy {
                     // The 2024 runs signed from both `main` and `backfill`; brew does not pin
                     // the ref, and the cutoff is what bounds this source.
                     refs: RefRule::Any,
+                    source_refs: RefRule::Any,
                     issuer: GITHUB_ACTIONS_ISSUER.into(),
                     source_repository_uri: format!("https://github.com/{backfill}"),
                     predicate_type: SLSA_PROVENANCE_V1.into(),
@@ -181,6 +202,7 @@ impl Policy {
             bottle: bottle.clone(),
             next: 0,
             missing: Vec::new(),
+            unconfirmed: None,
             invalid: None,
             decided: None,
         }
@@ -211,15 +233,86 @@ fn backfill_cutoff() -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-/// What looking a source up produced.
+/// What looking a source up produced. The waterfall's rule — a weaker source opens only after
+/// an *authoritative* "none" from every earlier one — depends on telling these apart, so a
+/// lookup says which it is instead of returning a bare list (issue 10, item 2).
 #[derive(Debug, Clone)]
 pub enum Lookup {
     /// Attestations filed under this source for the bottle's digest (possibly unparseable ones).
     Found(Vec<BundleCandidate>),
     /// The source has no attestation for this digest.
-    NotFound,
+    None(Absence),
     /// The lookup itself failed (network, rate limit): nothing can be concluded.
-    Failed(String),
+    Failed(LookupError),
+}
+
+impl Lookup {
+    /// The attestations API (or a sidecar the user chose as the source) answered "none".
+    pub const AUTHORITATIVE_NONE: Self = Self::None(Absence::Authoritative);
+}
+
+/// How much a "none" is worth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Absence {
+    /// The source itself said it has none: the attestations API's empty list or 404 for this
+    /// repository and digest, a sidecar or bundle file the user chose as the source. Only this
+    /// lets a later `earlier-missing` source decide, or a bottle be called *missing*.
+    Authoritative,
+    /// Nothing was found, but not from a place that can speak for the source (a mirror
+    /// consulted only because the API could not be reached, a cached answer): the bottle
+    /// "could not be checked".
+    NotAuthoritative {
+        /// Where the answer came from and why it does not count.
+        why: String,
+    },
+}
+
+/// Why a lookup failed: the network layer's own typed error, carried through the pure core
+/// without the core knowing its type (callers `downcast_ref` it back).
+#[derive(Debug, Clone)]
+pub struct LookupError(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl LookupError {
+    /// Wrap an error.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(error))
+    }
+
+    /// An error that is only a message (a reason from outside the lookup, e.g. a plan entry
+    /// that does not name a bottle).
+    pub fn message(text: impl Into<String>) -> Self {
+        Self::new(MessageError(text.into()))
+    }
+
+    /// The error, as its own type.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref()
+    }
+}
+
+/// The error behind [`LookupError::message`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct MessageError(String);
+
+impl std::fmt::Display for LookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for LookupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// An absence that cannot speak for its source, as the error of an "unavailable" verdict.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no attestation found, but {why}; the bottle could not be checked")]
+pub struct Unconfirmed {
+    /// Why the absence does not count.
+    pub why: String,
 }
 
 /// The evaluation of a policy for one bottle, driven by the caller one source at a time.
@@ -229,8 +322,10 @@ pub struct Waterfall<'p> {
     bottle: BottleRef,
     /// Index of the first source not yet looked at.
     next: usize,
-    /// Sources that had no attestation.
+    /// Sources that authoritatively had no attestation.
     missing: Vec<String>,
+    /// Sources whose "none" came from a place that cannot speak for them.
+    unconfirmed: Option<(String, String)>,
     /// The first source whose attestations all failed, if any.
     invalid: Option<Verdict>,
     /// A final answer: verified, or a lookup that failed.
@@ -253,43 +348,40 @@ impl<'p> Waterfall<'p> {
             return None;
         }
         // A source that applies only when everything before it was missing is skipped once
-        // any earlier source had attestations, even failing ones: that is what stops a
-        // downgrade to the weaker source.
+        // any earlier source had attestations, even failing ones, or answered "none" without
+        // authority: that is what stops a downgrade to the weaker source.
         (self.next..self.policy.sources.len()).find(|&i| match self.policy.sources[i].when {
             When::Always => true,
-            When::EarlierMissing => self.invalid.is_none(),
+            When::EarlierMissing => self.invalid.is_none() && self.unconfirmed.is_none(),
         })
     }
 
     /// Record what the lookup of [`Self::next_source`] found, verifying each attestation.
     pub fn record(&mut self, found: Lookup, trust: &TrustRoot) {
+        let judged = self.judge(found, trust);
+        self.settle(judged);
+    }
+
+    /// Verify what the lookup of [`Self::next_source`] found against that source's rules,
+    /// without recording it yet: a caller holding cached attestations can look again online
+    /// before a failure is settled (a bottle is never called invalid from the cache alone).
+    pub fn judge(&self, found: Lookup, trust: &TrustRoot) -> Judged {
         let Some(index) = self.next_index() else {
-            return;
+            return Judged::None(Absence::Authoritative);
         };
         let source = &self.policy.sources[index];
-        self.next = index + 1;
         let candidates = match found {
-            Lookup::Failed(error) => {
-                self.decided = Some(Verdict::Unavailable {
-                    source: source.name.clone(),
-                    error,
-                });
-                return;
-            }
-            Lookup::NotFound => Vec::new(),
+            Lookup::Failed(error) => return Judged::Failed(error),
+            Lookup::None(absence) => return Judged::None(absence),
+            Lookup::Found(c) if c.is_empty() => return Judged::None(Absence::Authoritative),
             Lookup::Found(c) => c,
         };
-        if candidates.is_empty() {
-            self.missing.push(source.name.clone());
-            return;
-        }
         let mut failures = Vec::new();
         for candidate in &candidates {
             match check_candidate(source, &self.bottle, trust, candidate) {
                 Ok(mut pass) => {
                     pass.source_index = index;
-                    self.decided = Some(Verdict::Verified(Box::new(pass)));
-                    return;
+                    return Judged::Passed(Box::new(pass));
                 }
                 Err(reason) => failures.push(CandidateFailure {
                     origin: candidate.origin.clone(),
@@ -297,22 +389,74 @@ impl<'p> Waterfall<'p> {
                 }),
             }
         }
-        // Keep the first failing source: it is the one a user must look at.
-        self.invalid.get_or_insert(Verdict::Invalid {
-            source: source.name.clone(),
-            failures,
-        });
+        Judged::Rejected(failures)
+    }
+
+    /// Record a judgement of the next source (from [`Self::judge`]).
+    pub fn settle(&mut self, judged: Judged) {
+        let Some(index) = self.next_index() else {
+            return;
+        };
+        let source = &self.policy.sources[index];
+        self.next = index + 1;
+        match judged {
+            Judged::Failed(error) => {
+                self.decided = Some(Verdict::Unavailable {
+                    source: source.name.clone(),
+                    error,
+                });
+            }
+            Judged::None(Absence::Authoritative) => self.missing.push(source.name.clone()),
+            Judged::None(Absence::NotAuthoritative { why }) => {
+                self.unconfirmed.get_or_insert((source.name.clone(), why));
+            }
+            Judged::Passed(pass) => self.decided = Some(Verdict::Verified(pass)),
+            Judged::Rejected(failures) => {
+                // Keep the first failing source: it is the one a user must look at.
+                self.invalid.get_or_insert(Verdict::Invalid {
+                    source: source.name.clone(),
+                    failures,
+                });
+            }
+        }
     }
 
     /// The verdict: verified if a source passed; otherwise invalid if any source had
-    /// attestations; otherwise missing. Sources never recorded count as missing.
+    /// attestations; otherwise "could not check" if some "none" was not authoritative;
+    /// otherwise missing. Sources never recorded count as missing.
     pub fn verdict(mut self) -> Verdict {
         if let Some(v) = self.decided.take().or(self.invalid.take()) {
             return v;
         }
+        if let Some((source, why)) = self.unconfirmed.take() {
+            return Verdict::Unavailable {
+                source,
+                error: LookupError::new(Unconfirmed { why }),
+            };
+        }
         Verdict::Missing {
             sources: self.missing,
         }
+    }
+}
+
+/// One source's lookup, verified (see [`Waterfall::judge`]).
+#[derive(Debug, Clone)]
+pub enum Judged {
+    /// An attestation passed every check.
+    Passed(Box<Pass>),
+    /// There were attestations and every one failed.
+    Rejected(Vec<CandidateFailure>),
+    /// There were none.
+    None(Absence),
+    /// The lookup failed.
+    Failed(LookupError),
+}
+
+impl Judged {
+    /// Whether an attestation passed.
+    pub fn passed(&self) -> bool {
+        matches!(self, Self::Passed(_))
     }
 }
 
@@ -333,12 +477,12 @@ pub enum Verdict {
         /// The sources consulted.
         sources: Vec<String>,
     },
-    /// A lookup failed, so nothing can be said.
+    /// A lookup failed (or found nothing where that proves nothing), so nothing can be said.
     Unavailable {
         /// The source whose lookup failed.
         source: String,
         /// What went wrong.
-        error: String,
+        error: LookupError,
     },
 }
 
@@ -406,6 +550,14 @@ pub enum Rejection {
         /// The ref in the SAN.
         actual: String,
     },
+    /// The run was for a ref the policy does not allow (the source-repository-ref extension).
+    #[error("the run was for ref {actual:?}, expected {expected}")]
+    SourceRef {
+        /// What the policy allows.
+        expected: String,
+        /// The certificate's source repository ref.
+        actual: Option<String>,
+    },
     /// The certificate's source repository is another repository (a fork, say).
     #[error("built from source repository {actual:?}, expected {expected}")]
     SourceRepository {
@@ -439,6 +591,19 @@ pub enum Rejection {
         /// Names of the subjects that carried the digest.
         found: Vec<String>,
     },
+    /// The source attests this very bottle file under another digest: these are not the
+    /// bytes it built. Evidence against the bottle, never a reason to ask a weaker source.
+    #[error(
+        "{source_name} attests `{name}` with another digest ({digest}); these are not the bytes it built"
+    )]
+    AttestsOtherDigest {
+        /// The source.
+        source_name: String,
+        /// The bottle file name the attestation names.
+        name: String,
+        /// The digest it gives that file.
+        digest: String,
+    },
     /// A verified time is after the source's cutoff.
     #[error("logged at {time}, after the cutoff {cutoff}")]
     AfterCutoff {
@@ -460,6 +625,26 @@ fn check_candidate(
         .bundle
         .as_ref()
         .map_err(|e| Rejection::Unreadable(e.to_string()))?;
+    // (0) an attestation that names this exact file with another digest: if it is genuine
+    //     (it verifies for that digest under this source's rules), the source built other bytes.
+    if let Some(other) = other_digest_for_name(bundle, bottle) {
+        let impostor = BottleRef {
+            digest: other,
+            filename: bottle.filename.clone(),
+        };
+        let probe = BundleCandidate {
+            origin: candidate.origin.clone(),
+            bundle: Ok(bundle.clone()),
+        };
+        return Err(match check_candidate(source, &impostor, trust, &probe) {
+            Ok(_) => Rejection::AttestsOtherDigest {
+                source_name: source.name.clone(),
+                name: bottle.filename.to_string(),
+                digest: Digest::Sha256(other).to_string(),
+            },
+            Err(reason) => reason,
+        });
+    }
     // (1) cryptography: chain, SCT, log, signature, and the digest is a subject.
     let verified = verify_bundle(trust, bundle, &Digest::Sha256(bottle.digest))
         .map_err(|e| Rejection::Crypto(e.to_string()))?;
@@ -473,6 +658,19 @@ fn check_candidate(
     }
     // (3) the SAN is an allowed workflow of the source repository, from an allowed ref.
     identity::check(source, claims.identity.as_deref())?;
+    // (3b) the run's own ref obeys the source-ref rule, not only the workflow's.
+    if let RefRule::OneOf(refs) = &source.source_refs {
+        if !claims
+            .source_repository_ref
+            .as_deref()
+            .is_some_and(|r| refs.iter().any(|allowed| allowed == r))
+        {
+            return Err(Rejection::SourceRef {
+                expected: refs.join(" or "),
+                actual: claims.source_repository_ref.clone(),
+            });
+        }
+    }
     // (4) the source repository extension names the repository (a fork has its own URI).
     if !claims
         .source_repository_uri
@@ -528,6 +726,31 @@ fn check_candidate(
     })
 }
 
+/// The digest of a subject named exactly like `bottle` when no subject carries `bottle`'s own
+/// digest (read unverified: the caller verifies before concluding anything).
+fn other_digest_for_name(
+    bundle: &sigstore_types::Bundle,
+    bottle: &BottleRef,
+) -> Option<sigstore_types::Sha256Hash> {
+    let sigstore_types::SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+        return None;
+    };
+    let statement = crate::statement::Statement::from_payload(envelope.payload.as_bytes()).ok()?;
+    if statement
+        .subjects_with_sha256(&bottle.digest)
+        .next()
+        .is_some()
+    {
+        return None;
+    }
+    let name = bottle.filename.to_string();
+    statement
+        .subjects
+        .iter()
+        .find(|s| s.name == name)
+        .and_then(|s| s.sha256)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +758,64 @@ mod tests {
     #[test]
     fn cutoff_constant_parses() {
         assert_eq!(backfill_cutoff().to_rfc3339(), "2024-03-14T00:00:00+00:00");
+    }
+
+    fn wget() -> BottleRef {
+        BottleRef {
+            digest: sigstore_types::Sha256Hash::new([7; 32]),
+            filename: "wget--1.24.5.arm64_sonoma.bottle.tar.gz".parse().unwrap(),
+        }
+    }
+
+    /// Runs the built-in waterfall with `core`'s answer, recording which sources were asked.
+    fn run(core: Lookup) -> (Verdict, Vec<String>) {
+        let trust = TrustRoot::production().unwrap();
+        let policy = Policy::homebrew_core();
+        let mut asked = Vec::new();
+        let mut core = Some(core);
+        let verdict = policy.evaluate(&wget(), &trust, |index, source| {
+            asked.push(source.name.clone());
+            match index {
+                0 => core.take().unwrap(),
+                _ => Lookup::AUTHORITATIVE_NONE,
+            }
+        });
+        (verdict, asked)
+    }
+
+    #[test]
+    fn only_an_authoritative_none_opens_the_backfill() {
+        let (verdict, asked) = run(Lookup::AUTHORITATIVE_NONE);
+        assert_eq!(asked, ["homebrew-core", "backfill"]);
+        assert!(matches!(verdict, Verdict::Missing { ref sources } if sources.len() == 2));
+
+        let (verdict, asked) = run(Lookup::None(Absence::NotAuthoritative {
+            why: "the mirror was only a fallback".into(),
+        }));
+        assert_eq!(
+            asked,
+            ["homebrew-core"],
+            "the backfill must not be consulted"
+        );
+        let Verdict::Unavailable { source, error } = verdict else {
+            panic!("expected unavailable, got {verdict:?}");
+        };
+        assert_eq!(source, "homebrew-core");
+        let unconfirmed = error.downcast_ref::<Unconfirmed>().expect("typed error");
+        assert_eq!(unconfirmed.why, "the mirror was only a fallback");
+    }
+
+    #[test]
+    fn a_failed_lookup_never_opens_the_backfill() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("connection refused")]
+        struct Refused;
+        let (verdict, asked) = run(Lookup::Failed(LookupError::new(Refused)));
+        assert_eq!(asked, ["homebrew-core"]);
+        let Verdict::Unavailable { error, .. } = verdict else {
+            panic!("expected unavailable");
+        };
+        assert!(error.downcast_ref::<Refused>().is_some());
     }
 
     #[test]

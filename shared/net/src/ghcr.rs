@@ -1,11 +1,15 @@
-//! GHCR, Homebrew's bottle registry, through `oci-client`: the image index, the platform
-//! manifest and the bottle blob of one [`ResolvedBottle`].
+//! GHCR, Homebrew's bottle registry (and any OCI registry serving bottles): the image index,
+//! the platform manifest and the bottle blob of one [`ResolvedBottle`], spoken directly over
+//! the one HTTP layer ([`crate::http`]) so that credentials, caps and retries follow the same
+//! rules as every other request.
 //!
 //! What this module owns (DESIGN.md §2):
 //!
-//! - **Credentials** ([`RegistryAuth`]): `HOMEBREW_DOCKER_REGISTRY_TOKEN` (a bearer token sent as
-//!   is), `HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN` (base64 `user:password`), otherwise an
-//!   anonymous pull through the registry's token flow.
+//! - **Credentials**: the user's registry credential (see [`crate::env::Env::registry_credential`])
+//!   is bound to `ghcr.io` and hosts the user named, never to a host taken from a formula's
+//!   `root_url` or a mirror setting. A bearer token is sent as is; basic credentials go only to a
+//!   token service on an allowed host. Without either, the registry's anonymous token flow is
+//!   used. A token a token service mints is bound to the registry it was asked for.
 //! - **Coordinates**: image `<prefix>/<formula name with @→/ and +→x>`, index tag
 //!   `<version>[-<rebuild>]` ([`index_tag`]), platform manifest named
 //!   `<version>.<tag>[.<rebuild>]` ([`platform_ref_name`]).
@@ -13,37 +17,31 @@
 //!   must name the formula's sha256, the manifest it points at must hash to the digest the index
 //!   names, and that manifest's layer must be the formula's sha256.
 //! - **Downloads** ([`GhcrClient::download_blob`]): streamed into a temporary file beside the
-//!   destination while hashing, renamed into place only when the digest matches.
-//! - **Retries**: bounded, with exponential backoff and jitter, for transient failures only
-//!   (5xx, timeouts, connection resets, bodies cut short) — never for 4xx or a digest mismatch.
+//!   destination while hashing, capped at the size the manifest declares, renamed into place
+//!   only when the digest matches.
 //!
-//! What it must not do: decide whether a bottle is trustworthy (that is the policy's job; a
-//! registry is only a place bytes come from), print anything, or ever show a token.
+//! What it must not do: decide whether a bottle is trustworthy (a registry is only a place
+//! bytes come from), print anything, or ever show a token.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
-use base64::Engine as _;
-use futures_util::StreamExt as _;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
-use oci_client::manifest::{OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE, OciDescriptor};
-use oci_client::{Reference, RegistryOperation};
+use bottle_attest::bottle::{BottleFilename, image_name};
+use bottle_attest::digest::sha256_bytes;
+use bottle_attest::formula::ResolvedBottle;
+use reqwest::Url;
+use reqwest::header::{ACCEPT, HeaderValue, WWW_AUTHENTICATE};
 use serde::Deserialize;
 use sha2::Digest as _;
 use sigstore_types::Sha256Hash;
 use tokio::io::AsyncWriteExt as _;
 
-use bottle_attest::bottle::{BottleFilename, image_name};
-use bottle_attest::formula::ResolvedBottle;
-
-/// Bearer token for the registry (brew sends it as `Authorization: Bearer <token>`).
-pub const TOKEN_ENV: &str = "HOMEBREW_DOCKER_REGISTRY_TOKEN";
-/// Base64 of `user:password` for the registry (brew sends it as `Authorization: Basic <token>`).
-pub const BASIC_AUTH_ENV: &str = "HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN";
+use crate::http::{
+    Attempt, BodyCap, Credential, Deadline, HttpClient, NetError, NetErrorKind, Request,
+    SharedCredential, body, retry,
+};
 
 /// Annotation naming a platform manifest inside the index: `<version>.<tag>[.<rebuild>]`.
 pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -54,154 +52,16 @@ pub const ANNOTATION_BOTTLE_SIZE: &str = "sh.brew.bottle.size";
 /// Annotation carrying the bottle's tab (install receipt) as JSON.
 pub const ANNOTATION_TAB: &str = "sh.brew.tab";
 
-/// How long to wait for a TCP (and TLS) connection: long enough for a slow network, short
-/// enough that an unreachable registry fails before the user gives up.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one read may stall. A per-read limit rather than a whole-request one, because a
-/// bottle can be hundreds of megabytes on a slow link and still be making progress.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts per operation (the first try included) when failures are transient.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
-/// Backoff before the first retry; it doubles after each further failure, plus up to 50% jitter
-/// so that many concurrent downloads do not retry in lockstep.
-pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_millis(500);
-/// The longest single backoff, whatever the base delay and attempt.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+const OCI_IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCI_IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// The largest bottle downloaded when no manifest says how large it is: the largest bottles
+/// are a few GiB.
+pub const MAX_BOTTLE: u64 = 8 << 30;
+
 /// Write buffer for downloads: large enough that the blocking-pool round trips of `tokio::fs`
 /// disappear next to hashing.
 const WRITE_BUFFER: usize = 256 * 1024;
-
-const USER_AGENT: &str = concat!("brew-verify/", env!("CARGO_PKG_VERSION"));
-
-/// Which credentials to present to the registry. `Debug` never shows a secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RegistryAuth(AuthKind);
-
-#[derive(Clone, PartialEq, Eq)]
-enum AuthKind {
-    /// The registry's token flow without credentials.
-    Anonymous,
-    /// A token sent as is.
-    Bearer(String),
-    /// Credentials, exchanged for a token through the registry's token flow when it has one.
-    Basic { user: String, password: String },
-}
-
-impl RegistryAuth {
-    /// Anonymous pulls.
-    ///
-    /// brew sends `Authorization: Bearer QQ==` straight to GHCR (a placeholder GHCR accepts for
-    /// public packages). `oci-client` instead does the standard anonymous token flow (`GET /v2/`,
-    /// then the `WWW-Authenticate` realm without credentials, then the pull with that token),
-    /// which GHCR also serves for public packages and which works against any registry or
-    /// mirror, so that is what this does: two extra requests per repository, once per client.
-    pub fn anonymous() -> Self {
-        Self(AuthKind::Anonymous)
-    }
-
-    /// A bearer token sent on every request, as brew does with `HOMEBREW_DOCKER_REGISTRY_TOKEN`.
-    pub fn bearer(token: impl Into<String>) -> Self {
-        Self(AuthKind::Bearer(token.into()))
-    }
-
-    /// A user name and password (or personal access token).
-    pub fn basic(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Self(AuthKind::Basic {
-            user: user.into(),
-            password: password.into(),
-        })
-    }
-
-    /// Credentials from the process environment; see [`RegistryAuth::from_env_map`].
-    pub fn from_env() -> Result<Self, InvalidCredentials> {
-        Self::from_env_map(&|name| std::env::var(name).ok())
-    }
-
-    /// Credentials as brew picks them (`brew.sh`): [`TOKEN_ENV`] first, then
-    /// [`BASIC_AUTH_ENV`], otherwise anonymous. Empty values count as unset, as in brew.
-    ///
-    /// `get` looks a variable up, so that tests need not touch the process environment.
-    pub fn from_env_map(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, InvalidCredentials> {
-        let non_empty = |name: &str| get(name).filter(|value| !value.is_empty());
-        if let Some(token) = non_empty(TOKEN_ENV) {
-            return Ok(Self::bearer(token));
-        }
-        let Some(encoded) = non_empty(BASIC_AUTH_ENV) else {
-            return Ok(Self::anonymous());
-        };
-        let invalid = |why: &'static str| InvalidCredentials {
-            variable: BASIC_AUTH_ENV,
-            why,
-        };
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| invalid("it is not base64"))?;
-        let decoded = String::from_utf8(decoded).map_err(|_| invalid("it is not UTF-8"))?;
-        let (user, password) = decoded
-            .split_once(':')
-            .ok_or_else(|| invalid("it does not decode to `user:password`"))?;
-        Ok(Self::basic(user, password))
-    }
-
-    /// Whether no credentials are presented.
-    pub fn is_anonymous(&self) -> bool {
-        matches!(self.0, AuthKind::Anonymous)
-    }
-
-    /// What was presented, for error messages: never the secret itself.
-    pub fn describe(&self) -> String {
-        match &self.0 {
-            AuthKind::Anonymous => "no credentials (anonymous token flow)".to_owned(),
-            AuthKind::Bearer(_) => format!("the bearer token from {TOKEN_ENV}"),
-            AuthKind::Basic { user, .. } => format!("basic credentials for user `{user}`"),
-        }
-    }
-
-    fn to_oci(&self) -> oci_client::secrets::RegistryAuth {
-        use oci_client::secrets::RegistryAuth as Oci;
-        match &self.0 {
-            AuthKind::Anonymous => Oci::Anonymous,
-            AuthKind::Bearer(token) => Oci::Bearer(token.clone()),
-            AuthKind::Basic { user, password } => Oci::Basic(user.clone(), password.clone()),
-        }
-    }
-
-    /// Whether `oci-client` must run the token flow before its first request. A bearer token
-    /// is used as is and needs no round trip.
-    fn uses_token_flow(&self) -> bool {
-        !matches!(self.0, AuthKind::Bearer(_))
-    }
-}
-
-impl Default for RegistryAuth {
-    fn default() -> Self {
-        Self::anonymous()
-    }
-}
-
-impl fmt::Debug for RegistryAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            AuthKind::Anonymous => f.write_str("RegistryAuth::Anonymous"),
-            AuthKind::Bearer(_) => f.write_str("RegistryAuth::Bearer(<redacted>)"),
-            AuthKind::Basic { user, .. } => f
-                .debug_struct("RegistryAuth::Basic")
-                .field("user", user)
-                .field("password", &"<redacted>")
-                .finish(),
-        }
-    }
-}
-
-/// A credentials variable is set but cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable} is set but unusable: {why}")]
-pub struct InvalidCredentials {
-    /// The environment variable.
-    pub variable: &'static str,
-    /// What is wrong with it (never its value).
-    pub why: &'static str,
-}
 
 /// The bottle root URL is not `http[s]://HOST[:PORT]/v2/PREFIX`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -299,68 +159,30 @@ pub enum GhcrError {
         /// The sha256 of what arrived.
         found: Sha256Hash,
     },
-    /// The blob's body ended early (connection dropped or body shorter than announced).
+    /// The registry or its token service refused access (HTTP 401/403).
     #[error(
-        "the download of `{image}@sha256:{digest}` was cut short after {received} bytes{} ({attempts} attempt(s)): discarded",
-        expected.map(|n| format!(" of {n}")).unwrap_or_default()
-    )]
-    Truncated {
-        /// The repository.
-        image: String,
-        /// The blob's sha256.
-        digest: Sha256Hash,
-        /// Bytes received.
-        received: u64,
-        /// Bytes announced (`Content-Length`), if any.
-        expected: Option<u64>,
-        /// Attempts made.
-        attempts: u32,
-        /// The transport error, when there was one.
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-    /// The registry or its token service refused the credentials (HTTP 401/403).
-    #[error(
-        "the registry refused access to `{image}:{reference}` with {auth}: {reason} (set {TOKEN_ENV} or {BASIC_AUTH_ENV} if the package is private)"
+        "the registry refused access to `{image}:{reference}` with {auth}: {reason} (set HOMEBREW_DOCKER_REGISTRY_TOKEN or HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN if the package is private)"
     )]
     Unauthorized {
         /// The repository.
         image: String,
         /// The tag or digest.
         reference: String,
-        /// What was presented ([`RegistryAuth::describe`]).
+        /// What was presented (never the secret).
         auth: String,
         /// What the registry said.
         reason: String,
     },
-    /// The registry answered with an unexpected HTTP status.
-    #[error(
-        "the registry answered HTTP {status} for `{image}:{reference}` ({attempts} attempt(s)): {message}"
-    )]
-    Http {
+    /// The request failed or the registry answered with an unexpected status, for this image.
+    #[error("the registry, for `{image}:{reference}`: {source}")]
+    Net {
         /// The repository.
         image: String,
         /// The tag or digest.
         reference: String,
-        /// The HTTP status.
-        status: u16,
-        /// The registry's message, if any.
-        message: String,
-        /// Attempts made.
-        attempts: u32,
-    },
-    /// The registry could not be reached, or the connection failed mid-request.
-    #[error("could not reach the registry for `{image}:{reference}` ({attempts} attempt(s))")]
-    Transport {
-        /// The repository.
-        image: String,
-        /// The tag or digest.
-        reference: String,
-        /// Attempts made.
-        attempts: u32,
-        /// The transport error.
+        /// What happened.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: NetError,
     },
     /// The registry answered something that is not a usable index or manifest.
     #[error("the registry's answer for `{image}:{reference}` is not usable: {why}")]
@@ -384,25 +206,22 @@ pub enum GhcrError {
 }
 
 impl GhcrError {
-    /// Whether trying again may help: server errors, timeouts, connection failures and bodies
-    /// cut short. Never a 4xx answer or a digest mismatch: those would fail the same way again,
-    /// and retrying a mismatch would only give an attacker more tries.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Http { status, .. } => (500..600).contains(status),
-            Self::Transport { .. } | Self::Truncated { .. } => true,
-            _ => false,
-        }
+    /// Whether the registry's answer contradicts the formula (a refusal, exit 1), as opposed to
+    /// not being had at all (could not check).
+    pub fn is_contradiction(&self) -> bool {
+        matches!(
+            self,
+            Self::DigestAnnotationMismatch { .. }
+                | Self::LayerDigestMismatch { .. }
+                | Self::ManifestDigestMismatch { .. }
+                | Self::BlobDigestMismatch { .. }
+                | Self::NoPlatform { .. }
+        )
     }
 
-    fn with_attempts(mut self, n: u32) -> Self {
-        if let Self::Http { attempts, .. }
-        | Self::Transport { attempts, .. }
-        | Self::Truncated { attempts, .. } = &mut self
-        {
-            *attempts = n;
-        }
-        self
+    /// Whether trying again may help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Net { source, .. } if source.is_transient())
     }
 }
 
@@ -488,78 +307,91 @@ struct ImageManifest {
     annotations: BTreeMap<String, String>,
 }
 
-/// Names an operation for error messages.
-struct Target<'a> {
-    image: &'a str,
-    reference: &'a str,
-}
-
 /// A client for one bottle root (`https://ghcr.io/v2/homebrew/core`, a mirror, or a local
 /// registry).
 pub struct GhcrClient {
-    oci: oci_client::Client,
+    http: HttpClient,
     root: String,
-    registry: String,
+    /// `scheme://host[:port]/`, where `/v2/…` and token flows start.
+    registry: Url,
     prefix: String,
-    auth: RegistryAuth,
-    max_attempts: u32,
-    retry_base_delay: Duration,
-    /// Repositories whose token `oci-client` already holds (see [`GhcrClient::authenticate`]).
-    authenticated: tokio::sync::Mutex<HashSet<String>>,
+    /// The user's credential (already bound to its hosts; attached only where allowed).
+    credential: Option<SharedCredential>,
+    /// Tokens minted by the registry's token service, per repository.
+    tokens: tokio::sync::Mutex<HashMap<String, Option<SharedCredential>>>,
 }
 
 impl fmt::Debug for GhcrClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GhcrClient")
             .field("root", &self.root)
-            .field("auth", &self.auth)
-            .field("max_attempts", &self.max_attempts)
-            .field("retry_base_delay", &self.retry_base_delay)
+            .field("credential", &self.credential)
             .finish_non_exhaustive()
     }
 }
 
+/// A `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Challenge {
+    pub(crate) realm: String,
+    pub(crate) service: Option<String>,
+    pub(crate) scope: Option<String>,
+}
+
+/// Parse a bearer challenge (RFC 6750 §3); `None` for other schemes or no realm.
+pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
+    let (scheme, params) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut realm = None;
+    let mut service = None;
+    let mut scope = None;
+    let mut rest = params.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim().trim_start_matches(',').trim();
+        let after = after.trim_start();
+        let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "realm" => realm = Some(value.to_owned()),
+            "service" => service = Some(value.to_owned()),
+            "scope" => scope = Some(value.to_owned()),
+            _ => {}
+        }
+        rest = tail.trim_start().trim_start_matches(',').trim_start();
+    }
+    Some(Challenge {
+        realm: realm?,
+        service,
+        scope,
+    })
+}
+
 impl GhcrClient {
     /// A client for the bottle root `root` (`https://HOST[:PORT]/v2/PREFIX`). An `http://` root
-    /// talks plain HTTP (local registries, tests); the registry host is the root's host and the
-    /// repository prefix is the path after `/v2/`.
-    pub fn new(root: &str, auth: RegistryAuth) -> Result<Self, InvalidRoot> {
-        let (protocol, registry, prefix) = parse_root(root)?;
-        let config = ClientConfig {
-            protocol,
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: USER_AGENT,
-            // Platform choice is ours (by annotation), never oci-client's.
-            platform_resolver: None,
-            ..ClientConfig::default()
-        };
-        let oci = oci_client::Client::try_from(config).map_err(|_| InvalidRoot {
-            root: redact_userinfo(root),
-            why: "no HTTP client could be built for it",
-        })?;
+    /// talks plain HTTP (local registries, tests) and gets no credential unless it is loopback.
+    /// `credential` is the user's, bound to the hosts it may go to.
+    pub fn new(
+        http: HttpClient,
+        root: &str,
+        credential: Option<SharedCredential>,
+    ) -> Result<Self, InvalidRoot> {
+        let (registry, prefix) = parse_root(root)?;
         Ok(Self {
-            oci,
+            http,
             root: root.trim_end_matches('/').to_owned(),
             registry,
             prefix,
-            auth,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
-            authenticated: tokio::sync::Mutex::new(HashSet::new()),
+            credential,
+            tokens: tokio::sync::Mutex::new(HashMap::new()),
         })
-    }
-
-    /// Set the delay before the first retry (it doubles after each further failure).
-    pub fn with_retry_base_delay(mut self, delay: Duration) -> Self {
-        self.retry_base_delay = delay;
-        self
-    }
-
-    /// Set how many attempts (first try included) a transient failure gets; at least one.
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
     }
 
     /// The bottle root this client talks to, without a trailing slash.
@@ -577,14 +409,25 @@ impl GhcrClient {
         }
     }
 
+    fn describe_auth(&self) -> String {
+        match &self.credential {
+            Some(c) if c.check(&self.registry).is_ok() => c.source().to_owned(),
+            Some(c) => format!(
+                "no credentials ({} is bound to {}, not this registry)",
+                c.source(),
+                c.hosts().join(", ")
+            ),
+            None => "no credentials (anonymous token flow)".to_owned(),
+        }
+    }
+
     /// Find and check `bottle`'s platform manifest:
     ///
-    /// 1. pull the image index tagged [`index_tag`] (`oci-client` checks the bytes against the
+    /// 1. pull the image index tagged [`index_tag`] (bytes checked against the
     ///    `Docker-Content-Digest` the registry announces);
     /// 2. take the entry whose `org.opencontainers.image.ref.name` is [`platform_ref_name`];
     /// 3. require its `sh.brew.bottle.digest` to be the formula's sha256;
-    /// 4. pull the manifest by the digest the entry names (`oci-client` refuses bytes that do
-    ///    not hash to it, so a tampered manifest stops here);
+    /// 4. pull the manifest by the digest the entry names, refusing bytes that do not hash to it;
     /// 5. require a layer whose digest is `sha256:<formula sha256>` (and the manifest's own
     ///    `sh.brew.bottle.digest`, when present, to agree).
     ///
@@ -593,29 +436,29 @@ impl GhcrClient {
     pub async fn bottle_manifest(
         &self,
         bottle: &ResolvedBottle,
+        deadline: Option<Deadline>,
     ) -> Result<BottleManifest, GhcrError> {
         let file = &bottle.bottle.filename;
         let expected = &bottle.bottle.digest;
         let image = self.repository(file);
         let reference = index_tag(file.version(), file.rebuild());
         let ref_name = platform_ref_name(file.version(), file.tag(), file.rebuild());
+        let malformed = |reference: &str, why: String| GhcrError::Malformed {
+            image: image.clone(),
+            reference: reference.to_owned(),
+            why,
+        };
 
         // (1)
-        let index_ref =
-            Reference::with_tag(self.registry.clone(), image.clone(), reference.clone());
-        let index_target = Target {
-            image: &image,
-            reference: &reference,
-        };
         let index_bytes = self
-            .retrying(|| self.pull_manifest(&index_ref, OCI_IMAGE_INDEX_MEDIA_TYPE, &index_target))
+            .manifest(&image, &reference, OCI_IMAGE_INDEX, None, deadline)
             .await?;
-        let index: ImageIndex =
-            serde_json::from_slice(&index_bytes).map_err(|e| GhcrError::Malformed {
-                image: image.clone(),
-                reference: reference.clone(),
-                why: format!("the image index is not valid JSON: {e}"),
-            })?;
+        let index: ImageIndex = serde_json::from_slice(&index_bytes).map_err(|e| {
+            malformed(
+                &reference,
+                format!("the image index is not valid JSON: {e}"),
+            )
+        })?;
 
         // (2) brew (`Bottle#manifest_annotations`) looks for an entry matching both name and
         // digest; looking up by name first lets a mismatch be reported as such.
@@ -624,18 +467,19 @@ impl GhcrClient {
             .iter()
             .filter(|m| m.annotations.get(ANNOTATION_REF_NAME) == Some(&ref_name))
             .collect();
-        if candidates.is_empty() {
+        let Some(first) = candidates.first() else {
             return Err(GhcrError::NoPlatform {
-                image,
+                image: image.clone(),
                 reference,
                 ref_name,
                 available: index
                     .manifests
                     .iter()
                     .filter_map(|m| m.annotations.get(ANNOTATION_REF_NAME).cloned())
+                    .take(64)
                     .collect(),
             });
-        }
+        };
         // (3)
         let expected_hex = expected.to_hex();
         let Some(entry) = candidates.iter().find(|m| {
@@ -644,43 +488,40 @@ impl GhcrClient {
                 .is_some_and(|d| d.eq_ignore_ascii_case(&expected_hex))
         }) else {
             return Err(GhcrError::DigestAnnotationMismatch {
-                image,
+                image: image.clone(),
                 reference,
                 ref_name,
                 expected: *expected,
-                found: candidates[0]
-                    .annotations
-                    .get(ANNOTATION_BOTTLE_DIGEST)
-                    .cloned(),
+                found: first.annotations.get(ANNOTATION_BOTTLE_DIGEST).cloned(),
             });
         };
 
         // (4)
-        let manifest_digest =
-            parse_sha256_digest(&entry.digest).ok_or_else(|| GhcrError::Malformed {
-                image: image.clone(),
-                reference: reference.clone(),
-                why: format!(
+        let manifest_digest = parse_sha256_digest(&entry.digest).ok_or_else(|| {
+            malformed(
+                &reference,
+                format!(
                     "the index names manifest `{}`, which is not a sha256 digest",
-                    entry.digest
+                    crate::http::human_shorten(&entry.digest)
                 ),
-            })?;
+            )
+        })?;
         let manifest_name = format!("sha256:{manifest_digest}");
-        let manifest_ref =
-            Reference::with_digest(self.registry.clone(), image.clone(), manifest_name.clone());
-        let manifest_target = Target {
-            image: &image,
-            reference: &manifest_name,
-        };
         let manifest_bytes = self
-            .retrying(|| self.pull_manifest(&manifest_ref, OCI_IMAGE_MEDIA_TYPE, &manifest_target))
+            .manifest(
+                &image,
+                &manifest_name,
+                OCI_IMAGE_MANIFEST,
+                Some(&manifest_digest),
+                deadline,
+            )
             .await?;
-        let manifest: ImageManifest =
-            serde_json::from_slice(&manifest_bytes).map_err(|e| GhcrError::Malformed {
-                image: image.clone(),
-                reference: manifest_name.clone(),
-                why: format!("the image manifest is not valid JSON: {e}"),
-            })?;
+        let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+            malformed(
+                &manifest_name,
+                format!("the image manifest is not valid JSON: {e}"),
+            )
+        })?;
 
         // (5)
         let layer_name = format!("sha256:{expected_hex}");
@@ -690,16 +531,21 @@ impl GhcrClient {
             .find(|l| l.digest.eq_ignore_ascii_case(&layer_name))
         else {
             return Err(GhcrError::LayerDigestMismatch {
-                image,
+                image: image.clone(),
                 manifest: manifest_name,
                 expected: *expected,
-                found: manifest.layers.iter().map(|l| l.digest.clone()).collect(),
+                found: manifest
+                    .layers
+                    .iter()
+                    .take(16)
+                    .map(|l| crate::http::human_shorten(&l.digest))
+                    .collect(),
             });
         };
         let own = manifest.annotations.get(ANNOTATION_BOTTLE_DIGEST);
         if own.is_some_and(|own| !own.eq_ignore_ascii_case(&expected_hex)) {
             return Err(GhcrError::DigestAnnotationMismatch {
-                image,
+                image: image.clone(),
                 reference: manifest_name,
                 ref_name,
                 expected: *expected,
@@ -717,256 +563,362 @@ impl GhcrClient {
         })
     }
 
-    /// Download `bottle`'s blob (`<prefix>/<image>/blobs/sha256:<hex>`) to `dest`.
+    /// Download `bottle`'s blob (`<prefix>/<image>/blobs/sha256:<hex>`) to `dest`, reading at
+    /// most `size` bytes (what its manifest declares; [`MAX_BOTTLE`] when unknown).
     ///
     /// The body streams into a temporary file in `dest`'s directory while being hashed; only a
     /// complete body with the formula's sha256 is synced and renamed onto `dest`. On a mismatch
     /// or a cut-off body the temporary file is removed, so `dest` is either the exact bottle or
-    /// untouched. Homebrew's own cache name for `dest` is [`bottle_attest::bottle::cache_name`].
+    /// untouched. A body cut short is fetched again under the retry policy; a mismatch never is.
     pub async fn download_blob(
         &self,
         bottle: &ResolvedBottle,
+        size: Option<u64>,
         dest: &Path,
     ) -> Result<(), GhcrError> {
         let image = self.repository(&bottle.bottle.filename);
-        let digest = &bottle.bottle.digest;
-        let blob_name = format!("sha256:{digest}");
-        let reference = Reference::with_digest(self.registry.clone(), image.clone(), blob_name);
-        self.retrying(|| self.download_once(&reference, &image, digest, dest))
-            .await
+        let expected = bottle.bottle.digest;
+        let blob_name = format!("sha256:{expected}");
+        let net = |source: NetError| GhcrError::Net {
+            image: image.clone(),
+            reference: blob_name.clone(),
+            source,
+        };
+        let url = self
+            .registry
+            .join(&format!("v2/{image}/blobs/{blob_name}"))
+            .map_err(|e| net(NetError::invalid_url(&image, e.to_string())))?;
+        let token = self.token_for(&image, &blob_name, None).await?;
+        let cap = BodyCap::exactly(size.unwrap_or(MAX_BOTTLE), "bottle");
+        let request = Request::get(url.clone(), cap)
+            .credential(token)
+            .purpose("registry_blob");
+        let outcome = retry::run(
+            self.http.retry_policy(),
+            None,
+            None,
+            self.http.events(),
+            &url,
+            |attempt| self.download_once(&request, attempt, &image, expected, size, dest),
+        )
+        .await;
+        match outcome {
+            Ok(result) => result,
+            Err(source) if matches!(source.status(), Some(404)) => Err(GhcrError::NotFound {
+                image,
+                reference: blob_name,
+            }),
+            Err(source) if matches!(source.status(), Some(401 | 403)) => {
+                Err(GhcrError::Unauthorized {
+                    image,
+                    reference: blob_name,
+                    auth: self.describe_auth(),
+                    reason: source.to_string(),
+                })
+            }
+            Err(source) => Err(net(source)),
+        }
     }
 
     async fn download_once(
         &self,
-        reference: &Reference,
+        request: &Request,
+        attempt: u32,
         image: &str,
-        expected: &Sha256Hash,
+        expected: Sha256Hash,
+        size: Option<u64>,
         dest: &Path,
-    ) -> Result<(), GhcrError> {
-        let blob_name = format!("sha256:{expected}");
-        let target = Target {
-            image,
-            reference: &blob_name,
+    ) -> Attempt<Result<(), GhcrError>> {
+        let mut stream = match self.http.open(request, attempt).await {
+            Ok(stream) => stream,
+            Err(e) if e.is_transient() => return Attempt::Retry(e),
+            Err(e) => return Attempt::Done(Err(e)),
         };
-        self.authenticate(reference, &target).await?;
-        let descriptor = OciDescriptor {
-            digest: blob_name.clone(),
-            ..OciDescriptor::default()
+        let announced = stream.content_length.or(size);
+        let mut part = match PartFile::create(dest).await {
+            Ok(part) => part,
+            Err(e) => return Attempt::Done(Ok(Err(e))),
         };
-        let response = self
-            .oci
-            .pull_blob_stream(reference, &descriptor)
-            .await
-            .map_err(|e| self.map_error(e, &target))?;
-        let announced = response.content_length;
-        let mut stream = response.stream;
-
-        let mut part = PartFile::create(dest).await?;
         let mut hasher = sha2::Sha256::new();
         let mut received: u64 = 0;
-        let mut cut_short = None;
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => {
+        loop {
+            match stream.chunk().await {
+                Ok(Some(bytes)) => {
                     hasher.update(&bytes);
                     received += bytes.len() as u64;
-                    part.write(&bytes).await?;
+                    if let Err(e) = part.write(&bytes).await {
+                        return Attempt::Done(Ok(Err(e)));
+                    }
                 }
-                // oci-client's own end-of-stream digest check: the comparison below decides,
-                // with our own error.
-                Err(e) if is_digest_error(&e) => break,
-                Err(e) => {
-                    cut_short = Some(Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
-                    break;
-                }
+                Ok(None) => break,
+                Err(e) if e.is_transient() => return Attempt::Retry(e),
+                Err(e) => return Attempt::Done(Err(e)),
             }
         }
-        let truncated = |source| GhcrError::Truncated {
-            image: image.to_owned(),
-            digest: *expected,
-            received,
-            expected: announced,
-            attempts: 1,
-            source,
-        };
-        if cut_short.is_some() {
-            return Err(truncated(cut_short));
-        }
-        if announced.is_some_and(|n| received < n) {
-            return Err(truncated(None));
+        if let Some(n) = announced.filter(|n| received < *n) {
+            return Attempt::Retry(NetError::new(
+                request.url(),
+                NetErrorKind::Transport(format!(
+                    "the body was cut short after {received} of {n} bytes"
+                )),
+            ));
         }
         let found = Sha256Hash::new(hasher.finalize().into());
-        if &found != expected {
-            return Err(GhcrError::BlobDigestMismatch {
+        if found != expected {
+            return Attempt::Done(Ok(Err(GhcrError::BlobDigestMismatch {
                 image: image.to_owned(),
-                expected: *expected,
+                expected,
                 found,
-            });
+            })));
         }
-        part.persist(dest).await
+        Attempt::Done(Ok(part.persist(dest).await))
     }
 
-    /// Pull one manifest's bytes, refusing bytes that do not match the digest asked for (or,
-    /// by tag, the `Docker-Content-Digest` the registry announces).
-    async fn pull_manifest(
+    /// Pull one manifest's bytes: by digest, refusing bytes that do not hash to it; by tag,
+    /// refusing bytes that do not hash to the `Docker-Content-Digest` the registry announces.
+    async fn manifest(
         &self,
-        reference: &Reference,
-        media_type: &str,
-        target: &Target<'_>,
+        image: &str,
+        reference: &str,
+        accept: &'static str,
+        digest: Option<&Sha256Hash>,
+        deadline: Option<Deadline>,
     ) -> Result<Vec<u8>, GhcrError> {
-        self.authenticate(reference, target).await?;
-        self.oci
-            .pull_manifest_raw(reference, &self.auth.to_oci(), &[media_type])
+        let net = |source: NetError| GhcrError::Net {
+            image: image.to_owned(),
+            reference: reference.to_owned(),
+            source,
+        };
+        let url = self
+            .registry
+            .join(&format!("v2/{image}/manifests/{reference}"))
+            .map_err(|e| net(NetError::invalid_url(reference, e.to_string())))?;
+        let token = self.token_for(image, reference, deadline).await?;
+        let response = self
+            .http
+            .send(
+                Request::get(url, body::OCI_MANIFEST)
+                    .header(ACCEPT, HeaderValue::from_static(accept))
+                    .credential(token)
+                    .deadline(deadline)
+                    .purpose("registry"),
+            )
             .await
-            .map(|(body, _digest)| body.to_vec())
-            .map_err(|e| self.map_error(e, target))
-    }
-
-    /// Run the token flow for `reference`'s repository once per client, explicitly.
-    ///
-    /// `oci-client` would do it by itself on the first request, but it swallows a refusal from
-    /// the token service and sends the request without a token, so the user would see a bare
-    /// 401 from the registry instead of the token service's reason.
-    async fn authenticate(
-        &self,
-        reference: &Reference,
-        target: &Target<'_>,
-    ) -> Result<(), GhcrError> {
-        if !self.auth.uses_token_flow() {
-            return Ok(());
+            .map_err(net)?;
+        match response.status {
+            200..=299 => {}
+            404 => {
+                return Err(GhcrError::NotFound {
+                    image: image.to_owned(),
+                    reference: reference.to_owned(),
+                });
+            }
+            401 | 403 => {
+                return Err(GhcrError::Unauthorized {
+                    image: image.to_owned(),
+                    reference: reference.to_owned(),
+                    auth: self.describe_auth(),
+                    reason: registry_message(response.status, &response.body),
+                });
+            }
+            _ => return Err(net(response.error())),
         }
-        // The lock is never held across the token round trip, so first contacts with many
-        // repositories run concurrently; two racing for one repository both fetch a token,
-        // which is harmless.
-        if self
-            .authenticated
-            .lock()
-            .await
-            .contains(reference.repository())
-        {
-            return Ok(());
-        }
-        let token = self
-            .oci
-            .auth(reference, &self.auth.to_oci(), RegistryOperation::Pull)
-            .await
-            .map_err(|e| self.map_error(e, target))?;
-        // No token: the registry asked for none (or `/v2/` failed and the next request will
-        // show how). Try again next time rather than remember a non-answer.
-        if token.is_some() {
-            self.authenticated
-                .lock()
-                .await
-                .insert(reference.repository().to_owned());
-        }
-        Ok(())
-    }
-
-    /// Run `attempt` until it succeeds, fails for good, or has had `max_attempts` tries.
-    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, GhcrError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, GhcrError>>,
-    {
-        let mut tries = 1;
-        loop {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(e) if e.is_transient() && tries < self.max_attempts => {
-                    tokio::time::sleep(backoff(self.retry_base_delay, tries)).await;
-                    tries += 1;
-                }
-                Err(e) => return Err(e.with_attempts(tries)),
+        let found = sha256_bytes(&response.body);
+        let announced = response.header("docker-content-digest").map(str::to_owned);
+        let expected = match (digest, announced) {
+            (Some(d), _) => Some(format!("sha256:{d}")),
+            (None, Some(header)) if header.starts_with("sha256:") => Some(header),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            if !expected.eq_ignore_ascii_case(&format!("sha256:{found}")) {
+                return Err(GhcrError::ManifestDigestMismatch {
+                    image: image.to_owned(),
+                    reference: reference.to_owned(),
+                    expected: crate::http::human_shorten(&expected),
+                    found: format!("sha256:{found}"),
+                });
             }
         }
+        Ok(response.body)
     }
 
-    fn map_error(&self, error: OciDistributionError, target: &Target<'_>) -> GhcrError {
-        let image = target.image.to_owned();
-        let reference = target.reference.to_owned();
+    /// The credential for `image`'s requests: the user's bearer token as is (where it is
+    /// allowed), else a token from the registry's token service, asked with the user's basic
+    /// credential only if the token service is on a host it is bound to, else none.
+    async fn token_for(
+        &self,
+        image: &str,
+        reference: &str,
+        deadline: Option<Deadline>,
+    ) -> Result<Option<SharedCredential>, GhcrError> {
+        if let Some(c) = &self.credential {
+            if !c.is_basic() && c.check(&self.registry).is_ok() {
+                return Ok(Some(Arc::clone(c)));
+            }
+        }
+        if let Some(known) = self.tokens.lock().await.get(image) {
+            return Ok(known.clone());
+        }
+        let net = |source: NetError| GhcrError::Net {
+            image: image.to_owned(),
+            reference: reference.to_owned(),
+            source,
+        };
         let unauthorized = |reason: String| GhcrError::Unauthorized {
-            image: image.clone(),
-            reference: reference.clone(),
-            auth: self.auth.describe(),
+            image: image.to_owned(),
+            reference: reference.to_owned(),
+            auth: self.describe_auth(),
             reason,
         };
-        let http = |status: u16, message: String| GhcrError::Http {
-            image: image.clone(),
-            reference: reference.clone(),
-            status,
-            message,
-            attempts: 1,
+        let v2 = self
+            .registry
+            .join("v2/")
+            .map_err(|e| net(NetError::invalid_url(image, e.to_string())))?;
+        let probe = self
+            .http
+            .send(
+                Request::get(v2, body::ERROR_BODY)
+                    .deadline(deadline)
+                    .purpose("registry_auth"),
+            )
+            .await
+            .map_err(net)?;
+        let basic = self.credential.as_ref().filter(|c| c.is_basic()).cloned();
+        let token = if probe.is_success() {
+            None
+        } else if probe.status == 401 {
+            let header = probe.header(WWW_AUTHENTICATE.as_str()).unwrap_or_default();
+            match parse_challenge(header) {
+                Some(challenge) => self
+                    .token_from_service(&challenge, image, basic, deadline)
+                    .await
+                    .map_err(|e| match e {
+                        TokenError::Net(e) => net(e),
+                        TokenError::Refused(why) => unauthorized(why),
+                    })?,
+                // A Basic challenge: the user's basic credential, if it may go here.
+                None => basic.filter(|c| c.check(&self.registry).is_ok()),
+            }
+        } else {
+            return Err(net(probe.error()));
         };
-        match error {
-            OciDistributionError::UnauthorizedError { .. } => {
-                unauthorized("HTTP 401 (no valid token)".to_owned())
+        self.tokens
+            .lock()
+            .await
+            .insert(image.to_owned(), token.clone());
+        Ok(token)
+    }
+
+    async fn token_from_service(
+        &self,
+        challenge: &Challenge,
+        image: &str,
+        basic: Option<SharedCredential>,
+        deadline: Option<Deadline>,
+    ) -> Result<Option<SharedCredential>, TokenError> {
+        let mut realm = Request::parse_url(&challenge.realm).map_err(TokenError::Net)?;
+        {
+            let mut query = realm.query_pairs_mut();
+            if let Some(service) = &challenge.service {
+                query.append_pair("service", service);
             }
-            OciDistributionError::AuthenticationFailure(reason) => unauthorized(format!(
-                "its token service refused: {}",
-                truncate_message(&reason)
-            )),
-            OciDistributionError::RegistryError { envelope, .. } => {
-                let message = envelope
-                    .errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                match envelope.errors.first().map(|e| &e.code) {
-                    Some(
-                        OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NameUnknown
-                        | OciErrorCode::BlobUnknown
-                        | OciErrorCode::NotFound,
-                    ) => GhcrError::NotFound { image, reference },
-                    Some(OciErrorCode::Unauthorized | OciErrorCode::Denied) => {
-                        unauthorized(truncate_message(&message))
-                    }
-                    Some(OciErrorCode::Toomanyrequests) => http(429, truncate_message(&message)),
-                    _ => http(400, truncate_message(&message)),
-                }
-            }
-            OciDistributionError::ServerError { code, message, .. } => match code {
-                404 => GhcrError::NotFound { image, reference },
-                401 | 403 => unauthorized(format!("HTTP {code}")),
-                _ => http(code, truncate_message(&message)),
-            },
-            OciDistributionError::DigestError(DigestError::VerificationError {
-                expected,
-                actual,
-            }) => GhcrError::ManifestDigestMismatch {
-                image,
-                reference,
-                expected,
-                found: actual,
-            },
-            OciDistributionError::RequestError(e) => GhcrError::Transport {
-                image,
-                reference,
-                attempts: 1,
-                source: Box::new(e),
-            },
-            other => GhcrError::Malformed {
-                image,
-                reference,
-                why: other.to_string(),
-            },
+            query.append_pair("scope", &format!("repository:{image}:pull"));
         }
+        // The realm comes from the registry's answer: the user's credential goes there only if
+        // it was bound to that host (issue 10, item 1).
+        let credential = basic.filter(|c| c.check(&realm).is_ok());
+        let response = self
+            .http
+            .send(
+                Request::get(realm, body::REGISTRY_TOKEN)
+                    .credential(credential)
+                    .deadline(deadline)
+                    .purpose("registry_auth"),
+            )
+            .await
+            .map_err(TokenError::Net)?;
+        if matches!(response.status, 401 | 403) {
+            return Err(TokenError::Refused(format!(
+                "its token service refused: {}",
+                registry_message(response.status, &response.body)
+            )));
+        }
+        if !response.is_success() {
+            return Err(TokenError::Net(response.error()));
+        }
+        #[derive(Deserialize)]
+        struct TokenAnswer {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&response.body).map_err(|e| {
+            TokenError::Refused(format!("its token service answered something else: {e}"))
+        })?;
+        let Some(token) = answer
+            .token
+            .or(answer.access_token)
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
+        else {
+            return Err(TokenError::Refused(
+                "its token service gave no usable token".into(),
+            ));
+        };
+        let host = crate::http::origin::Origin::of(&self.registry)
+            .map(|o| o.authority())
+            .unwrap_or_default();
+        Ok(Some(Arc::new(Credential::bearer(
+            token,
+            "the registry's token",
+            &[&host],
+        ))))
     }
 }
 
-/// `http[s]://HOST[:PORT]/v2/PREFIX` → protocol, `HOST[:PORT]`, `PREFIX`.
-fn parse_root(root: &str) -> Result<(ClientProtocol, String, String), InvalidRoot> {
+enum TokenError {
+    Net(NetError),
+    Refused(String),
+}
+
+/// A registry's error message: the OCI `{"errors":[{"message"}]}`, else the generic one.
+fn registry_message(status: u16, body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Envelope {
+        errors: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(envelope) if !envelope.errors.is_empty() => crate::http::human_shorten(
+            &envelope
+                .errors
+                .iter()
+                .take(4)
+                .map(|e| format!("{} {}", e.code, e.message).trim().to_owned())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => format!("HTTP {status}: {}", crate::http::message(status, body)),
+    }
+}
+
+/// `http[s]://HOST[:PORT]/v2/PREFIX` → `http[s]://HOST[:PORT]/`, `PREFIX`.
+fn parse_root(root: &str) -> Result<(Url, String), InvalidRoot> {
     let invalid = |why| InvalidRoot {
         root: redact_userinfo(root),
         why,
     };
-    let url = reqwest::Url::parse(root).map_err(|_| invalid("it is not a URL"))?;
-    let protocol = match url.scheme() {
-        "https" => ClientProtocol::Https,
-        "http" => ClientProtocol::Http,
-        _ => return Err(invalid("its scheme is neither https nor http")),
-    };
+    let url = Url::parse(root).map_err(|_| invalid("it is not a URL"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(invalid("its scheme is neither https nor http"));
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid(
             "credentials belong in the environment, not in the URL",
@@ -975,11 +927,9 @@ fn parse_root(root: &str) -> Result<(ClientProtocol, String, String), InvalidRoo
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("it has a query or fragment"));
     }
-    let host = url.host_str().ok_or_else(|| invalid("it has no host"))?;
-    let registry = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    };
+    if url.host().is_none() {
+        return Err(invalid("it has no host"));
+    }
     let path = url.path().trim_end_matches('/');
     let prefix = if path == "/v2" {
         ""
@@ -987,7 +937,9 @@ fn parse_root(root: &str) -> Result<(ClientProtocol, String, String), InvalidRoo
         path.strip_prefix("/v2/")
             .ok_or_else(|| invalid("its path does not start with `/v2/`"))?
     };
-    Ok((protocol, registry, prefix.to_owned()))
+    let mut registry = url.clone();
+    registry.set_path("/");
+    Ok((registry, prefix.to_owned()))
 }
 
 /// `root` with any `user:password@` replaced by `***@`, so that error messages never carry a
@@ -1010,33 +962,6 @@ fn parse_sha256_digest(digest: &str) -> Option<Sha256Hash> {
         return None;
     }
     Sha256Hash::from_hex(hex).ok()
-}
-
-/// The backoff before retry number `tries` (1-based): `base · 2^(tries-1)` plus up to half of
-/// that again as jitter, capped at [`MAX_RETRY_DELAY`].
-fn backoff(base: Duration, tries: u32) -> Duration {
-    use rand::Rng as _;
-    let exponential = base.saturating_mul(1 << tries.saturating_sub(1).min(16));
-    let half_ms = u64::try_from(exponential.as_millis() / 2).unwrap_or(u64::MAX);
-    let jitter = Duration::from_millis(rand::rng().random_range(0..=half_ms));
-    exponential.saturating_add(jitter).min(MAX_RETRY_DELAY)
-}
-
-/// Registry error bodies can be whole HTML pages; keep messages readable.
-fn truncate_message(message: &str) -> String {
-    const LIMIT: usize = 300;
-    let message = message.trim();
-    match message.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &message[..cut]),
-        None => message.to_owned(),
-    }
-}
-
-/// Whether a stream error is oci-client's digest verdict (as opposed to a transport failure).
-fn is_digest_error(error: &std::io::Error) -> bool {
-    error
-        .get_ref()
-        .is_some_and(|inner| inner.downcast_ref::<DigestError>().is_some())
 }
 
 /// A download in progress: a uniquely named file beside the destination, removed on drop
@@ -1152,26 +1077,22 @@ mod tests {
             platform_ref_name("1.24.5_1", "x86_64_linux", 2),
             "1.24.5_1.x86_64_linux.2"
         );
-        // The ref name keeps the version as is.
         assert_eq!(platform_ref_name("2.0+git1", "all", 1), "2.0+git1.all.1");
     }
 
     #[test]
     fn roots_split_into_registry_and_prefix() {
-        let (protocol, registry, prefix) = parse_root("https://ghcr.io/v2/homebrew/core").unwrap();
-        assert_eq!(protocol, ClientProtocol::Https);
+        let (registry, prefix) = parse_root("https://ghcr.io/v2/homebrew/core").unwrap();
         assert_eq!(
             (registry.as_str(), prefix.as_str()),
-            ("ghcr.io", "homebrew/core")
+            ("https://ghcr.io/", "homebrew/core")
         );
-        let (protocol, registry, prefix) =
-            parse_root("http://127.0.0.1:5000/v2/homebrew/core/").unwrap();
-        assert_eq!(protocol, ClientProtocol::Http);
+        let (registry, prefix) = parse_root("http://127.0.0.1:5000/v2/homebrew/core/").unwrap();
         assert_eq!(
             (registry.as_str(), prefix.as_str()),
-            ("127.0.0.1:5000", "homebrew/core")
+            ("http://127.0.0.1:5000/", "homebrew/core")
         );
-        assert_eq!(parse_root("http://localhost:5000/v2").unwrap().2, "");
+        assert_eq!(parse_root("http://localhost:5000/v2").unwrap().1, "");
         assert_eq!(
             redact_userinfo("https://u:secret@ghcr.io/v2/x@y"),
             "https://***@ghcr.io/v2/x@y"
@@ -1189,160 +1110,35 @@ mod tests {
 
     #[test]
     fn repository_maps_formula_names() {
-        let client = GhcrClient::new(
-            "https://ghcr.io/v2/homebrew/core",
-            RegistryAuth::anonymous(),
-        )
-        .unwrap();
+        let http = HttpClient::new(Default::default()).unwrap();
+        let client = GhcrClient::new(http, "https://ghcr.io/v2/homebrew/core", None).unwrap();
         let name: BottleFilename = "openssl@3--3.3.1.arm64_sonoma.bottle.tar.gz"
             .parse()
             .unwrap();
         assert_eq!(client.repository(&name), "homebrew/core/openssl/3");
-        let name: BottleFilename = "libsigc++--3.6.0.sonoma.bottle.tar.gz".parse().unwrap();
-        assert_eq!(client.repository(&name), "homebrew/core/libsigcxx");
-    }
-
-    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     #[test]
-    fn auth_from_env_follows_brew_precedence() {
-        assert!(
-            RegistryAuth::from_env_map(&env(&[]))
-                .unwrap()
-                .is_anonymous()
+    fn challenges_parse() {
+        assert_eq!(
+            parse_challenge(
+                r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:homebrew/core/wget:pull""#
+            ),
+            Some(Challenge {
+                realm: "https://ghcr.io/token".into(),
+                service: Some("ghcr.io".into()),
+                scope: Some("repository:homebrew/core/wget:pull".into()),
+            })
         );
-        assert!(
-            RegistryAuth::from_env_map(&env(&[(TOKEN_ENV, "")]))
-                .unwrap()
-                .is_anonymous()
+        assert_eq!(
+            parse_challenge("bearer realm=https://r.example/t, service=x")
+                .map(|c| (c.realm, c.service)),
+            Some(("https://r.example/t".into(), Some("x".into())))
         );
-        // The token wins over basic credentials, as in brew.sh.
-        let auth = RegistryAuth::from_env_map(&env(&[
-            (TOKEN_ENV, "tok"),
-            (BASIC_AUTH_ENV, "dXNlcjpwYXNz"),
-        ]))
-        .unwrap();
-        assert_eq!(auth, RegistryAuth::bearer("tok"));
-        // base64("user:pa:ss")
-        let auth =
-            RegistryAuth::from_env_map(&env(&[(BASIC_AUTH_ENV, "dXNlcjpwYTpzcw==")])).unwrap();
-        assert_eq!(auth, RegistryAuth::basic("user", "pa:ss"));
-        for bad in ["not base64!", "bm9jb2xvbg=="] {
-            let err = RegistryAuth::from_env_map(&env(&[(BASIC_AUTH_ENV, bad)])).unwrap_err();
-            assert_eq!(err.variable, BASIC_AUTH_ENV);
-            assert!(!err.to_string().contains(bad));
-        }
-    }
-
-    #[test]
-    fn secrets_never_show() {
-        let bearer = RegistryAuth::bearer("s3cr3t-token");
-        let basic = RegistryAuth::basic("brew", "s3cr3t-pass");
-        for auth in [&bearer, &basic] {
-            for text in [format!("{auth:?}"), auth.describe()] {
-                assert!(!text.contains("s3cr3t"), "{text}");
-            }
-        }
-        assert!(format!("{basic:?}").contains("brew"));
-        let client = GhcrClient::new("https://ghcr.io/v2/homebrew/core", bearer).unwrap();
-        assert!(!format!("{client:?}").contains("s3cr3t"));
-    }
-
-    #[test]
-    fn only_transient_failures_are_retried() {
-        let http = |status| GhcrError::Http {
-            image: "i".into(),
-            reference: "r".into(),
-            status,
-            message: String::new(),
-            attempts: 1,
-        };
-        assert!(http(500).is_transient());
-        assert!(http(503).is_transient());
-        assert!(!http(404).is_transient());
-        assert!(!http(429).is_transient());
-        let mismatch = GhcrError::BlobDigestMismatch {
-            image: "i".into(),
-            expected: Sha256Hash::new([0; 32]),
-            found: Sha256Hash::new([1; 32]),
-        };
-        assert!(!mismatch.is_transient());
-        assert!(matches!(
-            http(502).with_attempts(3),
-            GhcrError::Http { attempts: 3, .. }
-        ));
-    }
-
-    #[test]
-    fn registry_answers_map_to_error_kinds() {
-        use oci_client::errors::{OciEnvelope, OciError};
-        let client = GhcrClient::new(
-            "https://ghcr.io/v2/homebrew/core",
-            RegistryAuth::anonymous(),
-        )
-        .unwrap();
-        let target = Target {
-            image: "homebrew/core/wget",
-            reference: "1.0",
-        };
-        let map = |e| client.map_error(e, &target);
-        let server = |code| OciDistributionError::ServerError {
-            code,
-            url: "u".into(),
-            message: "m".into(),
-        };
-        assert!(matches!(map(server(404)), GhcrError::NotFound { .. }));
-        assert!(matches!(map(server(403)), GhcrError::Unauthorized { .. }));
-        let err = map(server(502));
-        assert!(matches!(err, GhcrError::Http { status: 502, .. }) && err.is_transient());
-        let envelope = |code| OciDistributionError::RegistryError {
-            envelope: OciEnvelope {
-                errors: vec![OciError {
-                    code,
-                    message: "nope".into(),
-                    detail: serde_json::Value::Null,
-                }],
-            },
-            url: "u".into(),
-        };
-        assert!(matches!(
-            map(envelope(OciErrorCode::ManifestUnknown)),
-            GhcrError::NotFound { .. }
-        ));
-        assert!(matches!(
-            map(envelope(OciErrorCode::Denied)),
-            GhcrError::Unauthorized { .. }
-        ));
-        assert!(matches!(
-            map(OciDistributionError::UnauthorizedError { url: "u".into() }),
-            GhcrError::Unauthorized { .. }
-        ));
-        let err = map(OciDistributionError::DigestError(
-            DigestError::VerificationError {
-                expected: "sha256:aa".into(),
-                actual: "sha256:bb".into(),
-            },
-        ));
-        assert!(matches!(err, GhcrError::ManifestDigestMismatch { .. }) && !err.is_transient());
-        let text = err.to_string();
-        assert!(text.contains("homebrew/core/wget:1.0") && text.contains("sha256:bb"));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        for tries in 1..=3 {
-            let d = backoff(base, tries);
-            let floor = base * (1 << (tries - 1));
-            assert!(d >= floor && d <= floor + floor / 2, "{tries}: {d:?}");
-        }
-        assert_eq!(backoff(Duration::from_secs(60), 5), MAX_RETRY_DELAY);
+        assert_eq!(parse_challenge(r#"Basic realm="x""#), None);
+        assert_eq!(parse_challenge("Bearer service=\"x\""), None);
+        assert_eq!(parse_challenge("Bearer realm=\"unterminated"), None);
+        assert_eq!(parse_challenge(""), None);
     }
 
     #[test]
@@ -1350,8 +1146,18 @@ mod tests {
         let hex = "a".repeat(64);
         assert!(parse_sha256_digest(&format!("sha256:{hex}")).is_some());
         assert!(parse_sha256_digest(&hex).is_none());
-        assert!(parse_sha256_digest(&format!("sha512:{hex}")).is_none());
         assert!(parse_sha256_digest("sha256:abc").is_none());
+        assert!(parse_sha256_digest(&format!("sha512:{hex}")).is_none());
+    }
+
+    #[test]
+    fn registry_messages_are_short() {
+        let body = br#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#;
+        assert_eq!(
+            registry_message(403, body),
+            "DENIED requested access to the resource is denied"
+        );
+        assert_eq!(registry_message(502, b"<html>"), "HTTP 502: Bad Gateway");
     }
 
     #[tokio::test]

@@ -1,18 +1,27 @@
 //! `bottle-attest-net`: everything brew-verify and brew-backfill do that touches the outside
 //! world, on top of the pure core (`bottle-attest`).
 //!
-//! - The network, one client per service: [`ghcr`] (registry), [`github`] (attestations API),
-//!   [`mirror`] (sidecars), [`formula_api`]; orchestrated per policy source by [`sources`].
-//! - Files: [`store`] (the attestation cache, atomic writes, streaming hashes of bottle files).
+//! - [`http`]: the one HTTP client (host-bound credentials, redirects, streamed caps, one retry
+//!   policy, typed errors). Every request of the crate goes through it.
+//! - The services, one module each: [`ghcr`] (registry), [`github`] (attestations API),
+//!   [`mirror`] (sidecars), [`formula_api`].
+//! - [`checker`]: [`checker::BottleChecker`], the one pipeline from a bottle to a verdict, with
+//!   attestation lookups per policy source in [`sources`] and argument resolution in
+//!   [`resolve`].
+//! - [`store`]: the attestation cache, atomic writes into private directories, streaming hashes.
+//! - [`env`]: every environment variable read, in one place.
 //!
 //! The core decides; this crate fetches and stores. It never prints.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod checker;
+pub mod env;
 pub mod formula_api;
 pub mod ghcr;
 pub mod github;
 pub mod http;
 pub mod mirror;
+pub mod resolve;
 pub mod sources;
 pub mod store;

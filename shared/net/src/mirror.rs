@@ -6,122 +6,49 @@
 //! "no attestation here", never "no such bottle".
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bottle_attest::bottle::BottleRef;
 use bottle_attest::bundle::{BundleCandidate, parse_attestations};
 
+use crate::http::{Deadline, HttpClient, NetError, Request, body};
+
 /// Suffix of a sidecar beside its bottle.
 pub const SIDECAR_SUFFIX: &str = ".sigs";
 
-/// Largest sidecar read: a few bundles per bottle are a few tens of kilobytes.
-const MAX_SIDECAR: usize = 16 << 20;
-
-/// Per-request timeout.
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Attempts for a transient failure (5xx, timeouts, resets).
-const ATTEMPTS: u32 = 3;
-
-/// A sidecar could not be fetched.
-#[derive(Debug, thiserror::Error)]
-pub enum MirrorError {
-    /// The mirror answered with an unexpected status.
-    #[error("mirror answered HTTP {status} for `{url}`")]
-    Status {
-        /// The sidecar URL.
-        url: String,
-        /// The status.
-        status: u16,
-    },
-    /// The request failed (connection, timeout) after retries.
-    #[error("cannot fetch `{url}`")]
-    Transport {
-        /// The sidecar URL.
-        url: String,
-        /// The cause.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The sidecar is larger than any real one.
-    #[error("sidecar `{url}` is larger than {MAX_SIDECAR} bytes")]
-    TooLarge {
-        /// The sidecar URL.
-        url: String,
-    },
-}
-
-/// Fetches sidecars from a mirror. It never carries a GitHub or registry token: a mirror is
-/// another host.
+/// Fetches sidecars from a mirror. It never carries a credential: a mirror is another host.
 #[derive(Debug, Clone)]
 pub struct MirrorClient {
-    http: reqwest::Client,
-    retry_base: Duration,
+    http: HttpClient,
 }
 
 impl MirrorClient {
-    /// A client with its own connection pool and no credentials.
-    pub fn new() -> Result<Self, reqwest::Error> {
-        Ok(Self {
-            http: reqwest::Client::builder().timeout(TIMEOUT).build()?,
-            retry_base: Duration::from_millis(250),
-        })
+    /// A client on the shared HTTP layer.
+    pub fn new(http: HttpClient) -> Self {
+        Self { http }
     }
 
-    /// Shorten retry waits (tests).
-    pub fn with_retry_base(mut self, base: Duration) -> Self {
-        self.retry_base = base;
-        self
-    }
-
-    /// The bundles in `<bottle_url>.sigs`; `None` when the mirror has no sidecar (404).
+    /// The bundles in `<bottle_url>.sigs`; `None` when the mirror has no sidecar (404). Whether
+    /// that "none" speaks for a policy source is the caller's call: only when the user chose
+    /// the mirror as the place attestations come from.
     pub async fn sidecar(
         &self,
         bottle_url: &str,
-    ) -> Result<Option<Vec<BundleCandidate>>, MirrorError> {
-        let url = format!("{bottle_url}{SIDECAR_SUFFIX}");
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let transient = match self.http.get(&url).send().await {
-                Ok(resp) if resp.status() == reqwest::StatusCode::NOT_FOUND => return Ok(None),
-                Ok(resp) if resp.status().is_success() => {
-                    if resp
-                        .content_length()
-                        .is_some_and(|n| n > MAX_SIDECAR as u64)
-                    {
-                        return Err(MirrorError::TooLarge { url });
-                    }
-                    match resp.bytes().await {
-                        Ok(body) if body.len() > MAX_SIDECAR => {
-                            return Err(MirrorError::TooLarge { url });
-                        }
-                        Ok(body) => return Ok(Some(parse_attestations(&url, &body))),
-                        Err(source) => Err(MirrorError::Transport {
-                            url: url.clone(),
-                            source,
-                        }),
-                    }
-                }
-                Ok(resp) if resp.status().is_server_error() => Err(MirrorError::Status {
-                    url: url.clone(),
-                    status: resp.status().as_u16(),
-                }),
-                Ok(resp) => {
-                    return Err(MirrorError::Status {
-                        url,
-                        status: resp.status().as_u16(),
-                    });
-                }
-                Err(source) => Err(MirrorError::Transport {
-                    url: url.clone(),
-                    source,
-                }),
-            };
-            if attempt >= ATTEMPTS {
-                return transient;
-            }
-            tokio::time::sleep(self.retry_base * 2u32.pow(attempt - 1)).await;
+        deadline: Option<Deadline>,
+    ) -> Result<Option<Vec<BundleCandidate>>, NetError> {
+        let raw = format!("{bottle_url}{SIDECAR_SUFFIX}");
+        let url = Request::parse_url(&raw)?;
+        let response = self
+            .http
+            .send(
+                Request::get(url, body::SIDECAR)
+                    .deadline(deadline)
+                    .purpose("sidecar"),
+            )
+            .await?;
+        match response.status {
+            404 => Ok(None),
+            _ if response.is_success() => Ok(Some(parse_attestations(&raw, &response.body))),
+            _ => Err(response.error()),
         }
     }
 }

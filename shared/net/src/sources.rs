@@ -1,23 +1,33 @@
-//! Where a policy source's attestations come from, in order of preference: the cache, then the
-//! GitHub attestations API or a mirror's sidecar. This is the orchestration between the policy
-//! (pure) and the clients (network); it decides nothing about trust.
+//! Where a policy source's attestations come from: the cache, then the GitHub attestations API
+//! or a mirror's sidecar. This is the orchestration between the policy (pure) and the clients
+//! (network); it decides nothing about trust, but it does say how much each answer is worth:
+//!
+//! - **Found** bundles are verified whatever their origin (cache, API, mirror, files).
+//! - **None** is authoritative only from the source itself — the attestations API's empty list
+//!   or 404 for that repository and digest — or from a place the user chose as the source
+//!   (`--attestations-from mirror`, `--sidecar-dir`). A mirror asked only because the API
+//!   could not be reached speaks for no one: its "none" is "could not check" (issue 10, item 2).
+//! - **Failed** lookups are "could not check" and never open a weaker source.
+//! - Online, cached bundles that do not pass are fetched again and the entry replaced before
+//!   anything is concluded; a bottle is never called invalid from the cache alone (item 3).
 //!
 //! `--offline` never opens a socket: a source with nothing cached is "could not check", never
-//! "missing", because absence of a cache entry proves nothing.
+//! "missing", because the absence of a cache entry proves nothing.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::Utc;
-use sigstore_types::Sha256Hash;
-
-use crate::github::GitHubClient;
-use crate::mirror::{MirrorClient, SIDECAR_SUFFIX};
-use crate::store::cache::{AttestationCache, Cached};
 use bottle_attest::bottle::BottleRef;
 use bottle_attest::bundle::{BundleCandidate, parse_attestations};
-use bottle_attest::policy::{Attributed, Lookup, Policy, Source, Verdict};
+use bottle_attest::policy::{
+    Absence, Attributed, Judged, Lookup, LookupError, Policy, Source, Verdict, Waterfall,
+};
 use bottle_attest::trust::TrustRoot;
+
+use crate::github::{GitHubClient, Listing};
+use crate::http::{Deadline, NetError};
+use crate::mirror::{MirrorClient, SIDECAR_SUFFIX};
+use crate::store::cache::AttestationCache;
 
 /// Where attestations are looked up when they are not cached.
 #[derive(Debug, Clone)]
@@ -25,14 +35,14 @@ pub enum Remote {
     /// Nowhere: `--offline`.
     None,
     /// The GitHub attestations API; when it cannot be reached and a mirror is configured, the
-    /// mirror's sidecars.
+    /// mirror's sidecars (whose "none" then proves nothing).
     Api {
         /// The API client (boxed: it is much larger than the other variants).
         client: Box<GitHubClient>,
         /// Fallback when the API is unreachable.
         mirror: Option<MirrorClient>,
     },
-    /// A mirror's `<bottle url>.sigs` sidecars only.
+    /// A mirror's `<bottle url>.sigs` sidecars, chosen by the user as the source.
     Mirror(MirrorClient),
 }
 
@@ -45,6 +55,8 @@ pub struct LookupCounts {
     pub api_lookups: AtomicU64,
     /// Sidecars fetched.
     pub sidecar_fetches: AtomicU64,
+    /// Cached entries that did not pass and were fetched again.
+    pub cache_refreshes: AtomicU64,
 }
 
 /// Attestation lookups for the policy's sources.
@@ -61,8 +73,30 @@ pub struct AttestationSources {
 pub struct Checked {
     /// The policy's verdict.
     pub verdict: Verdict,
-    /// Bundles about this digest from repositories outside the policy (mirror sidecars).
+    /// Bundles about this digest from repositories outside the policy (mirror sidecars),
+    /// with the one repository each names.
     pub ignored: Vec<(String, String)>,
+}
+
+/// A sidecar could not be read from `--sidecar-dir`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read `{}`", path.display())]
+pub struct SidecarFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Offline, with nothing cached for a source.
+#[derive(Debug, thiserror::Error)]
+#[error("--offline and nothing cached for {digest} in {repository}")]
+pub struct NothingCached {
+    /// The bottle's digest.
+    pub digest: String,
+    /// The source's repository.
+    pub repository: String,
 }
 
 impl AttestationSources {
@@ -86,6 +120,11 @@ impl AttestationSources {
         &self.counts
     }
 
+    /// Whether lookups may use the network.
+    pub fn is_online(&self) -> bool {
+        !matches!(self.remote, Remote::None)
+    }
+
     /// Run the policy's waterfall for `bottle`, looking each source up only when the waterfall
     /// reaches it. `bottle_url` is where the bottle is served (its sidecar sits beside it).
     pub async fn check(
@@ -94,16 +133,23 @@ impl AttestationSources {
         trust: &TrustRoot,
         bottle: &BottleRef,
         bottle_url: &str,
+        deadline: Option<Deadline>,
     ) -> Checked {
         // A sidecar (remote or local) holds every source's bundles at once: fetch and file it
         // under sources at most once per bottle.
         let mut sidecar = Sidecar::default();
         let mut waterfall = policy.start(bottle);
         while let Some((index, source)) = waterfall.next_source_indexed() {
-            let lookup = self
-                .lookup(policy, index, source, bottle, bottle_url, &mut sidecar)
-                .await;
-            waterfall.record(lookup, trust);
+            let ctx = Ctx {
+                policy,
+                index,
+                source,
+                bottle,
+                bottle_url,
+                deadline,
+            };
+            let judged = self.judge(&ctx, &waterfall, trust, &mut sidecar).await;
+            waterfall.settle(judged);
         }
         Checked {
             verdict: waterfall.verdict(),
@@ -111,116 +157,144 @@ impl AttestationSources {
         }
     }
 
-    async fn lookup(
+    /// The cache first; online, a cached entry that does not pass is looked up again.
+    async fn judge(
         &self,
-        policy: &Policy,
-        index: usize,
-        source: &Source,
-        bottle: &BottleRef,
-        bottle_url: &str,
+        ctx: &Ctx<'_>,
+        waterfall: &Waterfall<'_>,
+        trust: &TrustRoot,
         sidecar: &mut Sidecar,
-    ) -> Lookup {
-        let digest = &bottle.digest;
+    ) -> Judged {
         let mut cache_error = None;
         if let Some(cache) = &self.cache {
-            match cache.get(&source.repository, digest, Utc::now()) {
-                Ok(Some(Cached::Found(c))) => {
+            match cache.get(&ctx.source.repository, &ctx.bottle.digest) {
+                Ok(Some(cached)) => {
                     self.counts.cache_hits.fetch_add(1, Ordering::Relaxed);
-                    return Lookup::Found(c);
-                }
-                Ok(Some(Cached::Missing(_))) => {
-                    self.counts.cache_hits.fetch_add(1, Ordering::Relaxed);
-                    return Lookup::NotFound;
+                    let judged = waterfall.judge(Lookup::Found(cached), trust);
+                    if judged.passed() || !self.is_online() {
+                        return judged;
+                    }
+                    self.counts.cache_refreshes.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(None) => {}
                 // An unreadable cache is not fatal while the remote can still answer; offline,
                 // its reason is the answer.
-                Err(e) => cache_error = Some(e.to_string()),
+                Err(e) => cache_error = Some(LookupError::new(e)),
             }
         }
-        let lookup = match &self.remote {
+        let lookup = self.remote_lookup(ctx, sidecar, cache_error).await;
+        self.remember(ctx.source, ctx.bottle, &lookup);
+        waterfall.judge(lookup, trust)
+    }
+
+    async fn remote_lookup(
+        &self,
+        ctx: &Ctx<'_>,
+        sidecar: &mut Sidecar,
+        cache_error: Option<LookupError>,
+    ) -> Lookup {
+        match &self.remote {
             Remote::None => {
                 let Some(dir) = &self.sidecar_dir else {
                     return Lookup::Failed(cache_error.unwrap_or_else(|| {
-                        format!(
-                            "--offline and nothing cached for {} in {}",
-                            digest_str(digest),
-                            source.repository
-                        )
+                        LookupError::new(NothingCached {
+                            digest: format!("sha256:{}", ctx.bottle.digest.to_hex()),
+                            repository: ctx.source.repository.clone(),
+                        })
                     }));
                 };
                 if sidecar.filed.is_none() {
-                    sidecar.file(policy, digest, read_local_sidecar(dir, bottle));
+                    let read = read_local_sidecar(dir, ctx.bottle);
+                    sidecar.file(ctx.policy, ctx.bottle, read);
                 }
-                // Local files are not copied into the cache.
-                return sidecar.take(index);
+                // The user chose this directory as the source: its "none" is authoritative.
+                sidecar.take(ctx.index, None)
             }
             Remote::Mirror(mirror) => {
-                self.sidecar_lookup(mirror, policy, index, bottle, bottle_url, sidecar)
-                    .await
+                self.sidecar_lookup(mirror, ctx, sidecar).await;
+                sidecar.take(ctx.index, None)
             }
             Remote::Api { client, mirror } => {
                 self.counts.api_lookups.fetch_add(1, Ordering::Relaxed);
-                match client
-                    .attestations(&source.repository, digest, Some(&source.predicate_type))
-                    .await
-                {
-                    Ok(c) if c.is_empty() => Lookup::NotFound,
-                    Ok(c) => Lookup::Found(c),
-                    // The API is unreachable and the bottles come from a mirror: its sidecars
-                    // are the next best source (they are verified all the same).
-                    Err(e) => match mirror {
-                        Some(mirror) if e.is_transient() => {
-                            self.sidecar_lookup(mirror, policy, index, bottle, bottle_url, sidecar)
-                                .await
+                let answer = client
+                    .attestations(
+                        &ctx.source.repository,
+                        &ctx.bottle.digest,
+                        Some(&ctx.source.predicate_type),
+                        ctx.deadline,
+                    )
+                    .await;
+                match answer {
+                    Ok(Listing::Found(found)) => {
+                        let share = ctx.policy.share_of(ctx.index, found);
+                        if share.is_empty() {
+                            Lookup::AUTHORITATIVE_NONE
+                        } else {
+                            Lookup::Found(share)
                         }
-                        _ => Lookup::Failed(e.to_string()),
+                    }
+                    Ok(Listing::None { .. }) => Lookup::AUTHORITATIVE_NONE,
+                    // The API is unreachable and the bottles come from a mirror: its sidecars
+                    // may hold the bundles (verified all the same), but its silence speaks for
+                    // no one.
+                    Err(e) => match (mirror, e.net()) {
+                        (Some(mirror), Some(net)) if net.is_unreachable() || e.is_transient() => {
+                            self.sidecar_lookup(mirror, ctx, sidecar).await;
+                            let why = format!(
+                                "the attestations API could not be reached ({net}) and the \
+                                 mirror's sidecar, consulted instead, cannot speak for {}",
+                                ctx.source.repository
+                            );
+                            match sidecar.take(ctx.index, Some(why)) {
+                                Lookup::Failed(_) => Lookup::Failed(LookupError::new(e)),
+                                other => other,
+                            }
+                        }
+                        _ => Lookup::Failed(LookupError::new(e)),
                     },
                 }
             }
-        };
-        self.remember(source, digest, &lookup);
-        lookup
+        }
     }
 
-    /// Source `index`'s share of the mirror's sidecar for `bottle`, fetched on first use.
-    async fn sidecar_lookup(
-        &self,
-        mirror: &MirrorClient,
-        policy: &Policy,
-        index: usize,
-        bottle: &BottleRef,
-        bottle_url: &str,
-        sidecar: &mut Sidecar,
-    ) -> Lookup {
+    /// Fetch and file the mirror's sidecar for this bottle, once.
+    async fn sidecar_lookup(&self, mirror: &MirrorClient, ctx: &Ctx<'_>, sidecar: &mut Sidecar) {
         if sidecar.filed.is_none() {
             self.counts.sidecar_fetches.fetch_add(1, Ordering::Relaxed);
-            let fetched = mirror.sidecar(bottle_url).await.map_err(|e| e.to_string());
-            sidecar.file(policy, &bottle.digest, fetched);
+            let fetched = mirror
+                .sidecar(ctx.bottle_url, ctx.deadline)
+                .await
+                .map_err(|e: NetError| LookupError::new(e));
+            sidecar.file(ctx.policy, ctx.bottle, fetched);
         }
-        sidecar.take(index)
     }
 
-    /// Store a remote answer. Unreadable bundles are not cached, so that a corrupted response
-    /// is fetched again rather than remembered.
-    fn remember(&self, source: &Source, digest: &Sha256Hash, lookup: &Lookup) {
-        let Some(cache) = &self.cache else { return };
-        // A failure to write the cache only costs a later network request.
-        let _ = match lookup {
-            Lookup::Found(candidates) => {
-                let bundles: Vec<String> = candidates
-                    .iter()
-                    .filter_map(|c| c.bundle.as_ref().ok()?.to_json().ok())
-                    .collect();
-                if bundles.len() != candidates.len() {
-                    return;
-                }
-                cache.put_found(&source.repository, digest, &bundles)
-            }
-            Lookup::NotFound => cache.put_missing(&source.repository, digest, Utc::now()),
-            Lookup::Failed(_) => return,
+    /// Store found bundles, replacing the entry. Absences are never stored (see the module
+    /// docs), nor are answers with unreadable bundles (so a corrupted response is fetched
+    /// again rather than remembered).
+    fn remember(&self, source: &Source, bottle: &BottleRef, lookup: &Lookup) {
+        let (Some(cache), Lookup::Found(candidates)) = (&self.cache, lookup) else {
+            return;
         };
+        let bundles: Vec<String> = candidates
+            .iter()
+            .filter_map(|c| c.bundle.as_ref().ok()?.to_json().ok())
+            .collect();
+        if bundles.len() == candidates.len() {
+            // A failure to write the cache only costs a later network request.
+            let _ = cache.put(&source.repository, &bottle.digest, &bundles);
+        }
     }
+}
+
+/// One source's lookup in context.
+struct Ctx<'a> {
+    policy: &'a Policy,
+    index: usize,
+    source: &'a Source,
+    bottle: &'a BottleRef,
+    bottle_url: &'a str,
+    deadline: Option<Deadline>,
 }
 
 /// One bottle's sidecar, once fetched: its bundles filed under the policy's sources.
@@ -228,7 +302,7 @@ impl AttestationSources {
 struct Sidecar {
     /// `None` until fetched; then the filed bundles, "no sidecar" (`Ok(None)`), or why it
     /// could not be had.
-    filed: Option<Result<Option<Attributed>, String>>,
+    filed: Option<Result<Option<Attributed>, LookupError>>,
     /// Bundles about this bottle from repositories outside the policy.
     ignored: Vec<(String, String)>,
 }
@@ -237,36 +311,38 @@ impl Sidecar {
     fn file(
         &mut self,
         policy: &Policy,
-        digest: &Sha256Hash,
-        fetched: Result<Option<Vec<BundleCandidate>>, String>,
+        bottle: &BottleRef,
+        fetched: Result<Option<Vec<BundleCandidate>>, LookupError>,
     ) {
         self.filed = Some(fetched.map(|pile| {
             pile.map(|pile| {
-                let mut attributed = policy.attribute(digest, &pile);
+                let mut attributed = policy.attribute(bottle, &pile);
                 self.ignored.append(&mut attributed.ignored);
                 attributed
             })
         }));
     }
 
-    fn take(&mut self, index: usize) -> Lookup {
-        match &mut self.filed {
+    /// Source `index`'s share. `unconfirmed`: why a "none" here does not count (a fallback);
+    /// `None` when the user chose the sidecar as the source.
+    fn take(&mut self, index: usize, unconfirmed: Option<String>) -> Lookup {
+        let found = match &mut self.filed {
             Some(Ok(Some(attributed))) => attributed.take(index),
-            Some(Err(e)) => Lookup::Failed(e.clone()),
-            Some(Ok(None)) | None => Lookup::NotFound,
+            Some(Err(e)) => return Lookup::Failed(e.clone()),
+            Some(Ok(None)) | None => Lookup::AUTHORITATIVE_NONE,
+        };
+        match (found, unconfirmed) {
+            (Lookup::None(_), Some(why)) => Lookup::None(Absence::NotAuthoritative { why }),
+            (found, _) => found,
         }
     }
 }
 
-fn digest_str(d: &Sha256Hash) -> String {
-    format!("sha256:{}", hex::encode(d.as_bytes()))
-}
-
-/// `<dir>/<bottle file name>.sigs`, as `export-sidecars` writes it. Absent = missing.
+/// `<dir>/<bottle file name>.sigs`, as `export-sidecars` writes it. Absent = none.
 fn read_local_sidecar(
     dir: &std::path::Path,
     bottle: &BottleRef,
-) -> Result<Option<Vec<BundleCandidate>>, String> {
+) -> Result<Option<Vec<BundleCandidate>>, LookupError> {
     let path = dir.join(format!("{}{SIDECAR_SUFFIX}", bottle.filename));
     match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(parse_attestations(
@@ -274,6 +350,6 @@ fn read_local_sidecar(
             &bytes,
         ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+        Err(source) => Err(LookupError::new(SidecarFileError { path, source })),
     }
 }

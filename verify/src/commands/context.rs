@@ -1,110 +1,125 @@
 //! Turning flags and Homebrew's environment into the values a check runs with (the second
-//! stage of argument parsing): the policy, the trusted root, the attestation sources, the
-//! registry clients and where formulae come from.
+//! stage of argument parsing): the one [`BottleChecker`] and the formula [`Resolver`].
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use bottle_attest::bottle::is_github_packages;
-use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
-use bottle_attest::{Policy, TrustRoot};
+use bottle_attest::Policy;
+use bottle_attest::bundle::{BundleCandidate, parse_attestations};
+use bottle_attest::formula::FormulaIndex;
+use bottle_attest_net::checker::{BottleChecker, CheckerConfig, Registry};
+use bottle_attest_net::env::{Env, TokenOrder};
 use bottle_attest_net::formula_api::FormulaApi;
-use bottle_attest_net::ghcr::{GhcrClient, RegistryAuth};
-use bottle_attest_net::github::{ApiToken, GitHubClient};
+use bottle_attest_net::github::GitHubClient;
+use bottle_attest_net::http::{HttpClient, HttpConfig};
 use bottle_attest_net::mirror::MirrorClient;
+use bottle_attest_net::resolve::{FormulaSource, Resolver};
 use bottle_attest_net::sources::{AttestationSources, Remote};
 use bottle_attest_net::store::cache::AttestationCache;
 
 use crate::cli::{AttestationsFrom, LookupArgs};
-
-/// Process environment lookups, in one place so that tests of the binary control them.
-pub(crate) fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
+use crate::exit::UsageError;
+use crate::report::events::StderrEvents;
 
 /// Everything a check needs, resolved.
 pub(crate) struct Context {
-    pub(crate) policy: Policy,
-    pub(crate) trust: TrustRoot,
-    pub(crate) sources: AttestationSources,
-    pub(crate) offline: bool,
-    /// Where formulae come from.
-    pub(crate) formulae: FormulaSource,
+    pub(crate) env: Env,
+    pub(crate) checker: BottleChecker,
+    pub(crate) resolver: Resolver,
     /// Bottle tags to check for formula names; empty = all tags.
     pub(crate) tags: Vec<String>,
-    pub(crate) deps: bool,
     /// A mirror's bottle root, when bottles are not fetched from the formula's own root.
     pub(crate) bottle_domain: Option<String>,
-    /// Homebrew's download cache, for `--download`.
-    pub(crate) downloads: PathBuf,
-    /// The attestation cache, if used.
-    pub(crate) cache: Option<AttestationCache>,
-    registry_auth: RegistryAuth,
-    ghcr: std::sync::Mutex<BTreeMap<String, Arc<GhcrClient>>>,
-}
-
-/// Where formula JSON comes from.
-pub(crate) enum FormulaSource {
-    File(FormulaIndex),
-    Api(FormulaApi),
-    /// Offline without `--formula-json`: formula names cannot be resolved.
-    None,
+    /// Homebrew's download cache.
+    pub(crate) downloads: Option<PathBuf>,
 }
 
 impl Context {
-    pub(crate) fn new(args: &LookupArgs) -> anyhow::Result<Self> {
+    /// Build the checker from the flags. `pile`: `--bundle` files, read already.
+    pub(crate) fn new(
+        args: &LookupArgs,
+        pile: Option<Vec<BundleCandidate>>,
+        jobs: usize,
+        quiet: bool,
+    ) -> anyhow::Result<Self> {
+        let env = Env::from_process();
         let trust = super::load_trust_root(args.trusted_root.as_deref())?;
-        let policy = match &args.policy {
-            None => Policy::homebrew_core(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read policy `{}`", path.display()))?;
-                Policy::from_file_text(&path.display().to_string(), &text)
-                    .with_context(|| format!("policy `{}`", path.display()))?
+        let policy = load_policy(args.policy.as_deref())?;
+        let timeout = match args.timeout {
+            Some(secs) => secs,
+            None => env.timeout()?,
+        };
+        if let Some(dir) = &args.sidecar_dir {
+            if !dir.is_dir() {
+                return Err(UsageError(format!(
+                    "--sidecar-dir `{}` is not a directory",
+                    dir.display()
+                ))
+                .into());
             }
+        }
+        // Homebrew's cache (for downloads) and the attestation cache inside it. Neither is
+        // ever guessed from the working directory.
+        let homebrew_cache = env.homebrew_cache().ok();
+        let cache = if args.no_cache {
+            None
+        } else {
+            let root = env
+                .cache_dir(args.cache_dir.clone())
+                .context("the attestation cache")?;
+            Some(AttestationCache::open(&root).context("the attestation cache")?)
         };
-        let homebrew_cache = AttestationCache::default_root(&env)
-            .and_then(|p| p.parent().map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(".brew-verify-cache"));
-        let cache_root = args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(|| homebrew_cache.join("brew-verify"));
         let downloads = match &args.cache_dir {
-            Some(dir) => dir.join("downloads"),
-            None => homebrew_cache.join("downloads"),
+            Some(dir) => Some(dir.join("downloads")),
+            None => homebrew_cache.map(|c| c.join("downloads")),
         };
-        let cache = (!args.no_cache).then(|| AttestationCache::new(cache_root));
         let bottle_domain = args
             .bottle_domain
             .as_ref()
             .map(|d| d.trim_end_matches('/').to_owned())
             .filter(|d| !d.is_empty());
-        let mirror_domain = bottle_domain.as_ref().filter(|d| !is_github_packages(d));
-        let remote = if args.offline {
-            Remote::None
+        let offline = args.offline || pile.is_some();
+        let http = if offline {
+            None
         } else {
-            let mirror = match mirror_domain {
-                Some(_) => Some(MirrorClient::new().context("building the mirror HTTP client")?),
-                None => None,
-            };
-            match args.attestations_from {
-                AttestationsFrom::Mirror => Remote::Mirror(match mirror {
-                    Some(m) => m,
-                    None => MirrorClient::new().context("building the mirror HTTP client")?,
-                }),
-                AttestationsFrom::Api => {
-                    let token = ApiToken::from_env(&env)?;
-                    Remote::Api {
-                        client: Box::new(GitHubClient::new(&args.api_url, token)?),
-                        mirror,
+            Some(HttpClient::new(HttpConfig {
+                events: Arc::new(StderrEvents::new(quiet)),
+                ..HttpConfig::default()
+            })?)
+        };
+        let remote = match &http {
+            None => Remote::None,
+            Some(http) => {
+                let mirror_domain = bottle_domain
+                    .as_ref()
+                    .filter(|d| !bottle_attest::bottle::is_github_packages(d));
+                match args.attestations_from {
+                    AttestationsFrom::Mirror => Remote::Mirror(MirrorClient::new(http.clone())),
+                    AttestationsFrom::Api => {
+                        let api = bottle_attest_net::http::Request::parse_url(&args.api_url)
+                            .map_err(|e| UsageError(format!("--api-url: {e}")))?;
+                        let credential = env.github_credential(&api, TokenOrder::Homebrew)?;
+                        Remote::Api {
+                            client: Box::new(GitHubClient::new(
+                                http.clone(),
+                                &args.api_url,
+                                credential,
+                            )?),
+                            mirror: mirror_domain.map(|_| MirrorClient::new(http.clone())),
+                        }
                     }
                 }
             }
         };
-        let sources = AttestationSources::new(remote, cache.clone(), args.sidecar_dir.clone());
+        let registry = match &http {
+            Some(http) if pile.is_none() => Some(Registry {
+                http: http.clone(),
+                credential: env.registry_credential(&args.registry_hosts)?,
+            }),
+            _ => None,
+        };
         let formulae = match &args.formula_json {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -114,10 +129,13 @@ impl Context {
                         .with_context(|| format!("`{}` is not formula JSON", path.display()))?,
                 )
             }
-            None if args.offline => FormulaSource::None,
-            None => FormulaSource::Api(
-                FormulaApi::new(&args.formula_api).context("building the formula API client")?,
-            ),
+            None => match &http {
+                None => FormulaSource::None,
+                Some(http) => FormulaSource::Api(
+                    FormulaApi::new(http.clone(), &args.formula_api)
+                        .map_err(|e| UsageError(format!("--formula-api: {e}")))?,
+                ),
+            },
         };
         let tags = if args.all_tags {
             Vec::new()
@@ -126,41 +144,66 @@ impl Context {
         } else {
             args.bottle_tags.clone()
         };
-        Ok(Self {
+        let sources = AttestationSources::new(remote, cache.clone(), args.sidecar_dir.clone());
+        let checker = BottleChecker::new(CheckerConfig {
             policy,
             trust,
             sources,
-            offline: args.offline,
+            pile,
+            registry,
+            cache,
+            bottle_domain: bottle_domain.clone(),
+            downloads: downloads.clone(),
+            timeout,
+        });
+        let resolver = Resolver {
             formulae,
-            tags,
+            tags: tags.clone(),
             deps: args.deps,
+            bottle_domain: bottle_domain.clone(),
+            jobs,
+            timeout,
+        };
+        Ok(Self {
+            env,
+            checker,
+            resolver,
+            tags,
             bottle_domain,
             downloads,
-            cache,
-            registry_auth: RegistryAuth::from_env_map(&env)?,
-            ghcr: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
+}
 
-    /// Where `bottle` is served from: the mirror when one is configured, else the formula's
-    /// root.
-    pub(crate) fn bottle_root<'a>(&'a self, bottle: &'a ResolvedBottle) -> &'a str {
-        self.bottle_domain.as_deref().unwrap_or(&bottle.root_url)
-    }
-
-    /// The registry client for GitHub Packages root `root` (one per root, so tokens are reused).
-    pub(crate) fn ghcr(&self, root: &str) -> anyhow::Result<Arc<GhcrClient>> {
-        let mut clients = self
-            .ghcr
-            .lock()
-            .map_err(|_| anyhow::anyhow!("registry client lock poisoned"))?;
-        if let Some(c) = clients.get(root) {
-            return Ok(c.clone());
+/// The built-in homebrew-core policy, or a policy file.
+pub(crate) fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
+    match path {
+        None => Ok(Policy::homebrew_core()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read policy `{}`", path.display()))?;
+            Ok(Policy::from_file_text(&path.display().to_string(), &text)
+                .with_context(|| format!("policy `{}`", path.display()))?)
         }
-        let client = Arc::new(GhcrClient::new(root, self.registry_auth.clone())?);
-        clients.insert(root.to_owned(), Arc::clone(&client));
-        Ok(client)
     }
+}
+
+/// Every `--bundle` file, parsed. A file that cannot be read stops the run: every verdict
+/// depends on what it holds.
+pub(crate) fn read_bundles(paths: &[PathBuf]) -> anyhow::Result<Vec<BundleCandidate>> {
+    let mut pile = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read bundle file `{}`", path.display()))?;
+        pile.extend(parse_attestations(&path.display().to_string(), &bytes));
+    }
+    Ok(pile)
+}
+
+/// Parse `--timeout` (seconds).
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
+    bottle_attest_net::env::parse_seconds(text)
+        .ok_or_else(|| format!("`{text}` is not a number of seconds (0 < N ≤ 86400)"))
 }
 
 /// This machine's bottle tag.

@@ -10,18 +10,16 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bottle_attest_net::store::cache::AttestationCache;
-
-use super::context::env;
 use crate::exit::Status;
 use crate::gh::{host, passthrough};
+use bottle_attest_net::env::{self as vars, Env, TokenOrder};
 
 /// brew's own `PATH` while it runs (`bin/brew` resets it before adding its shims).
 const BREW_INTERNAL_PATH: &str = "/usr/bin:/bin:/usr/sbin:/sbin";
 
 /// `$HOMEBREW_PREFIX`, else the default prefix for this platform.
-pub(crate) fn homebrew_prefix() -> PathBuf {
-    if let Some(p) = env("HOMEBREW_PREFIX") {
+pub(crate) fn homebrew_prefix(env: &Env) -> PathBuf {
+    if let Some(p) = env.get("HOMEBREW_PREFIX") {
         return PathBuf::from(p);
     }
     PathBuf::from(if cfg!(target_os = "macos") {
@@ -36,7 +34,7 @@ pub(crate) fn homebrew_prefix() -> PathBuf {
 }
 
 /// The `gh` brew's `ensure_executable!("gh")` would pick, and how it was found.
-fn brew_gh() -> Option<(PathBuf, &'static str)> {
+fn brew_gh(env: &Env) -> Option<(PathBuf, &'static str)> {
     let first_on = |path: &std::ffi::OsStr| {
         passthrough::candidates(Some(path))
             .into_iter()
@@ -46,11 +44,11 @@ fn brew_gh() -> Option<(PathBuf, &'static str)> {
     if let Some(p) = first_on(std::ffi::OsStr::new(BREW_INTERNAL_PATH)) {
         return Some((p, "brew's internal PATH (/usr/bin:/bin:/usr/sbin:/sbin)"));
     }
-    let user_path = std::env::var_os("HOMEBREW_PATH").or_else(|| std::env::var_os("PATH"));
-    if let Some(p) = user_path.as_deref().and_then(first_on) {
+    let user_path = env.get("HOMEBREW_PATH").or_else(|| env.get("PATH"));
+    if let Some(p) = user_path.map(std::ffi::OsStr::new).and_then(first_on) {
         return Some((p, "your PATH"));
     }
-    let prefix = homebrew_prefix();
+    let prefix = homebrew_prefix(env);
     for (p, how) in [
         (prefix.join("opt/gh/bin/gh"), "$HOMEBREW_PREFIX/opt/gh/bin"),
         (prefix.join("bin/gh"), "$HOMEBREW_PREFIX/bin"),
@@ -69,13 +67,14 @@ fn is_us(path: &Path) -> bool {
 }
 
 pub(crate) fn run() -> anyhow::Result<Status> {
+    let env = Env::from_process();
     let mut out = std::io::stdout().lock();
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     writeln!(out, "brew-verify {} ({me})", env!("CARGO_PKG_VERSION"))?;
 
-    let brew_gh = brew_gh();
+    let brew_gh = brew_gh(&env);
     let ours = brew_gh.as_ref().is_some_and(|(p, _)| is_us(p));
     match &brew_gh {
         Some((path, how)) => {
@@ -95,7 +94,7 @@ pub(crate) fn run() -> anyhow::Result<Status> {
             "gh brew would run:   none found (brew would install the gh formula first)"
         )?,
     }
-    let real = passthrough::next_real_gh(std::env::var_os("PATH").as_deref(), &[]);
+    let real = passthrough::next_real_gh(env.get("PATH").map(std::ffi::OsStr::new), &[]);
     writeln!(
         out,
         "other gh commands:   {}",
@@ -112,7 +111,7 @@ pub(crate) fn run() -> anyhow::Result<Status> {
     writeln!(
         out,
         "install hook:        HOMEBREW_VERIFY_ATTESTATIONS {}",
-        if env("HOMEBREW_VERIFY_ATTESTATIONS").is_some() {
+        if env.get("HOMEBREW_VERIFY_ATTESTATIONS").is_some() {
             "is set: `brew install` verifies every bottle it pours"
         } else {
             "is not set: only `brew verify` checks bottles"
@@ -120,10 +119,10 @@ pub(crate) fn run() -> anyhow::Result<Status> {
     )?;
 
     // brew refuses to run gh without a credential (`GitHub::API.credentials`).
-    let credential = if env("HOMEBREW_GITHUB_API_TOKEN").is_some() {
+    let credential = if env.get(vars::HOMEBREW_GITHUB_API_TOKEN).is_some() {
         "HOMEBREW_GITHUB_API_TOKEN is set".to_owned()
     } else {
-        let gh_for_token = gh_for_auth_token();
+        let gh_for_token = gh_for_auth_token(&env);
         match gh_for_token.as_deref().map(gh_auth_token_works) {
             Some(true) => format!(
                 "`gh auth token` answers (from {})",
@@ -141,25 +140,43 @@ pub(crate) fn run() -> anyhow::Result<Status> {
     writeln!(out, "credentials brew sees: {credential}")?;
 
     let api_url = host::api_url(None, &env);
-    let token = match host::token(&api_url, &env) {
-        Ok(Some((_, from))) => format!("a token from {from}"),
-        Ok(None) => "no token (public repositories need none)".into(),
-        Err(e) => format!("unusable: {e:#}"),
+    let token = match bottle_attest_net::http::Request::parse_url(&api_url) {
+        Err(e) => format!("unusable API URL: {e}"),
+        Ok(url) => match env.github_credential(&url, TokenOrder::Gh) {
+            Ok(Some(c)) => format!(
+                "a token from {}, sent to {} only",
+                c.source(),
+                c.hosts().join(", ")
+            ),
+            Ok(None) => "no token (public repositories need none)".into(),
+            Err(e) => format!("unusable: {e}"),
+        },
     };
     writeln!(out, "gh mode's API:       {api_url}, {token}")?;
+    let registry = match env.registry_credential(&[]) {
+        Ok(Some(c)) => format!("{}, sent to {} only", c.source(), c.hosts().join(", ")),
+        Ok(None) => "none (anonymous pulls)".into(),
+        Err(e) => format!("unusable: {e}"),
+    };
+    writeln!(out, "registry credentials: {registry}")?;
 
-    let root = match env("BREW_VERIFY_TRUSTED_ROOT") {
-        Some(path) => format!("{path} (BREW_VERIFY_TRUSTED_ROOT)"),
+    let root = match env.get(vars::TRUSTED_ROOT) {
+        Some(path) => format!("{path} ({})", vars::TRUSTED_ROOT),
         None => "the embedded Sigstore public-good root (no network needed)".into(),
     };
     writeln!(out, "trusted root:        {root}")?;
-    let cache = AttestationCache::default_root(&env)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "none (HOMEBREW_CACHE and HOME unset)".into());
+    let cache = match env.cache_dir(None) {
+        Ok(p) => match bottle_attest_net::store::atomic::check_private(&p) {
+            Ok(()) => p.display().to_string(),
+            Err(e) if p.exists() => format!("{} (unusable: {e})", p.display()),
+            Err(_) => format!("{} (created on first use, mode 0700)", p.display()),
+        },
+        Err(e) => format!("none: {e}"),
+    };
     writeln!(out, "attestation cache:   {cache}")?;
 
     if !ours {
-        let dir = super::install_shim::default_dir()
+        let dir = super::install_shim::default_dir(&env)
             .map(|d| d.display().to_string())
             .unwrap_or_else(|| "DIR".into());
         writeln!(
@@ -174,8 +191,8 @@ pub(crate) fn run() -> anyhow::Result<Status> {
 
 /// The gh `GitHub::API.github_cli_token` runs: `$HOMEBREW_PREFIX/opt/gh/bin` first, then brew's
 /// internal PATH.
-fn gh_for_auth_token() -> Option<PathBuf> {
-    let opt = homebrew_prefix().join("opt/gh/bin/gh");
+fn gh_for_auth_token(env: &Env) -> Option<PathBuf> {
+    let opt = homebrew_prefix(env).join("opt/gh/bin/gh");
     if opt.exists() {
         return Some(opt);
     }

@@ -10,13 +10,14 @@ use std::io::Write;
 
 use bottle_attest::policy::Verdict;
 use bottle_attest_net::mirror::sidecar_path;
-use bottle_attest_net::store::cache::{Cached, write_atomic};
+use bottle_attest_net::store::atomic::write_atomic;
 
 use super::context::Context;
 use super::targets;
 use crate::cli::ExportArgs;
 use crate::exit::{Status, UsageError};
 use crate::report::human::Style;
+use crate::report::{Outcome, with_causes};
 
 pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
     if args.lookup.no_cache {
@@ -34,11 +35,14 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
         return Err(UsageError(format!("`{path}`: export-sidecars takes formula names")).into());
     }
     super::runtime()?.block_on(async {
-        let ctx = Context::new(&args.lookup)?;
+        let ctx = Context::new(&args.lookup, None, 8, false)?;
         let cache = ctx
-            .cache
-            .clone()
+            .checker
+            .cache()
+            .cloned()
             .ok_or_else(|| anyhow::anyhow!("no attestation cache"))?;
+        std::fs::create_dir_all(&args.out)
+            .map_err(|e| anyhow::anyhow!("cannot create `{}`: {e}", args.out.display()))?;
         let style = Style::for_stdout();
         let mut out = std::io::stdout().lock();
         let mut status = Status::Ok;
@@ -48,16 +52,42 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
                 Ok(t) => t,
                 Err(u) => {
                     status = status.worst(Status::CouldNotCheck);
-                    writeln!(out, "{}: {}: {}", style.error(), u.input, u.error)?;
+                    writeln!(
+                        out,
+                        "{}: {}: {}",
+                        style.error(),
+                        u.input,
+                        with_causes(&u.error)
+                    )?;
                     continue;
                 }
             };
-            let checked = ctx
-                .sources
-                .check(&ctx.policy, &ctx.trust, &target.bottle, &target.url)
-                .await;
+            let checked = ctx.checker.check(&target, false).await;
             let label = target.bottle.filename.to_string();
-            match checked.verdict {
+            let verdict = match checked.outcome {
+                Outcome::Verdict(v) => v,
+                Outcome::Refused(e) => {
+                    status = status.worst(Status::Invalid);
+                    writeln!(
+                        out,
+                        "{}: {label}: refused: {}",
+                        style.error(),
+                        with_causes(e.as_ref())
+                    )?;
+                    continue;
+                }
+                Outcome::Error(e) => {
+                    status = status.worst(Status::CouldNotCheck);
+                    writeln!(
+                        out,
+                        "{}: {label}: {}",
+                        style.error(),
+                        with_causes(e.as_ref())
+                    )?;
+                    continue;
+                }
+            };
+            match verdict {
                 Verdict::Verified(_) => {}
                 Verdict::Invalid { source, .. } => {
                     status = status.worst(Status::Invalid);
@@ -81,19 +111,16 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
                     status = status.worst(Status::CouldNotCheck);
                     writeln!(
                         out,
-                        "{}: {label}: could not look up {source}: {error}",
-                        style.error()
+                        "{}: {label}: could not look up {source}: {}",
+                        style.error(),
+                        with_causes(&error)
                     )?;
                     continue;
                 }
             }
             let mut bundles = Vec::new();
-            for source in &ctx.policy.sources {
-                if let Ok(Some(Cached::Found(found))) = cache.get(
-                    &source.repository,
-                    &target.bottle.digest,
-                    chrono::Utc::now(),
-                ) {
+            for source in &ctx.checker.policy().sources {
+                if let Ok(Some(found)) = cache.get(&source.repository, &target.bottle.digest) {
                     for candidate in found {
                         if let Ok(bundle) = candidate.bundle {
                             bundles.push(serde_json::to_value(&*bundle)?);

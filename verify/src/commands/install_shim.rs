@@ -10,17 +10,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::context::env;
 use crate::cli::InstallShimArgs;
 use crate::exit::{Status, UsageError};
+use bottle_attest_net::env::Env;
 
 /// Where the link goes without DIR: `$XDG_DATA_HOME/brew-verify/bin`, else
 /// `~/.local/share/brew-verify/bin`.
-pub(crate) fn default_dir() -> Option<PathBuf> {
-    if let Some(data) = env("XDG_DATA_HOME") {
+pub(crate) fn default_dir(env: &Env) -> Option<PathBuf> {
+    if let Some(data) = env.get("XDG_DATA_HOME") {
         return Some(PathBuf::from(data).join("brew-verify").join("bin"));
     }
-    env("HOME").map(|home| {
+    env.get("HOME").map(|home| {
         PathBuf::from(home)
             .join(".local")
             .join("share")
@@ -30,7 +30,8 @@ pub(crate) fn default_dir() -> Option<PathBuf> {
 }
 
 pub(crate) fn run(args: &InstallShimArgs) -> anyhow::Result<Status> {
-    let dir = match args.dir.clone().or_else(default_dir) {
+    let env = Env::from_process();
+    let dir = match args.dir.clone().or_else(|| default_dir(&env)) {
         Some(d) => d,
         None => {
             return Err(UsageError(
@@ -106,7 +107,10 @@ fn make_link(exe: &Path, link: &Path) -> anyhow::Result<()> {
 
 /// Whether `dir` is the first `PATH` entry that has a `gh`.
 fn on_path_first(dir: &Path) -> bool {
-    let Some(path) = std::env::var_os("PATH") else {
+    let Some(path) = Env::from_process()
+        .get("PATH")
+        .map(std::ffi::OsString::from)
+    else {
         return false;
     };
     std::env::split_paths(&path)

@@ -22,11 +22,17 @@ use bottle_attest_net::store::hashing::sha256_file;
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 
-use super::context::{Context, FormulaSource, env};
+use super::context::Context;
 use crate::cli::{CheckArgs, ProvenanceArgs};
 use crate::exit::Status;
 use crate::progress::Progress;
 use crate::report::{BottleReport, Outcome, Reporter};
+use bottle_attest_net::checker::Target;
+use bottle_attest_net::env::Env;
+use bottle_attest_net::http::Deadline;
+use bottle_attest_net::resolve::FormulaSource;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The parts of an install receipt (`Tab`) read here.
 #[derive(Debug, Deserialize)]
@@ -72,11 +78,16 @@ pub(crate) fn run(args: ProvenanceArgs) -> anyhow::Result<Status> {
 }
 
 /// `$HOMEBREW_CELLAR`, else `$HOMEBREW_PREFIX/Cellar`.
-fn cellar() -> PathBuf {
-    env("HOMEBREW_CELLAR")
+fn cellar(env: &Env) -> PathBuf {
+    env.get("HOMEBREW_CELLAR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| super::doctor::homebrew_prefix().join("Cellar"))
+        .unwrap_or_else(|| super::doctor::homebrew_prefix(env).join("Cellar"))
 }
+
+/// A keg that cannot be planned, as an error of its report.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PlanError(String);
 
 /// Every keg with an install receipt, by name then version.
 fn kegs(cellar: &Path) -> anyhow::Result<Vec<Keg>> {
@@ -120,35 +131,51 @@ fn kegs(cellar: &Path) -> anyhow::Result<Vec<Keg>> {
     Ok(out)
 }
 
-/// Bottles of `keg` still in the download cache, this machine's tags first.
+/// The bottle files in Homebrew's download cache (`<64 hex>--<bottle file name>`), by
+/// formula name and version. The directory is read once per run, not once per keg.
+type DownloadIndex = BTreeMap<(String, String), Vec<(PathBuf, BottleFilename)>>;
+
+fn download_index(downloads: Option<&Path>) -> DownloadIndex {
+    let mut index = DownloadIndex::new();
+    let Some(entries) = downloads.and_then(|d| std::fs::read_dir(d).ok()) else {
+        return index;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some((hash, rest)) = file.split_once("--") else {
+            continue;
+        };
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let Ok(parsed) = rest.parse::<BottleFilename>() else {
+            continue;
+        };
+        index
+            .entry((parsed.name().to_owned(), parsed.version().to_owned()))
+            .or_default()
+            .push((e.path(), parsed));
+    }
+    index
+}
+
+/// The bottle of `keg` still in the download cache, this machine's tags first.
 fn cached_bottle(
-    downloads: &Path,
+    index: &DownloadIndex,
     keg: &Keg,
     tags: &[String],
 ) -> Option<(PathBuf, BottleFilename)> {
-    let entries = std::fs::read_dir(downloads).ok()?;
-    let mut found: Vec<(PathBuf, BottleFilename)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let file = e.file_name().to_string_lossy().into_owned();
-            // `<64 hex>--<bottle file name>`
-            let (hash, rest) = file.split_once("--")?;
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            let parsed: BottleFilename = rest.parse().ok()?;
-            (parsed.name() == keg.name && parsed.version() == keg.version)
-                .then(|| (e.path(), parsed))
+    let found = index.get(&(keg.name.clone(), keg.version.clone()))?;
+    found
+        .iter()
+        .min_by_key(|(_, f)| {
+            (
+                !tags.iter().any(|t| t == f.tag()),
+                f.tag() != "all",
+                std::cmp::Reverse(f.rebuild()),
+            )
         })
-        .collect();
-    found.sort_by_key(|(_, f)| {
-        (
-            !tags.iter().any(|t| t == f.tag()),
-            f.tag() != "all",
-            std::cmp::Reverse(f.rebuild()),
-        )
-    });
-    found.into_iter().next()
+        .cloned()
 }
 
 enum Plan {
@@ -161,7 +188,7 @@ enum Plan {
     Fail(String),
 }
 
-async fn plan(ctx: &Context, keg: &Keg, downloads: &Path, custom_policy: bool) -> Plan {
+async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy: bool) -> Plan {
     if !keg.poured_from_bottle {
         return Plan::Skip("built from source: no bottle to verify".into());
     }
@@ -185,9 +212,12 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &Path, custom_policy: bool) -
             Err(e) => Plan::Fail(format!("{e}: {}", e.source)),
         };
     }
-    let index = match &ctx.formulae {
+    let index = match &ctx.resolver.formulae {
         FormulaSource::File(index) => index.clone(),
-        FormulaSource::Api(api) => match api.formula(&keg.name).await {
+        FormulaSource::Api(api) => match api
+            .formula(&keg.name, Some(Deadline::after(ctx.resolver.timeout)))
+            .await
+        {
             Ok(index) => index,
             Err(e) => return Plan::Fail(e.to_string()),
         },
@@ -213,7 +243,7 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &Path, custom_policy: bool) -
     let tag = ctx.tags.first().map(String::as_str).unwrap_or_default();
     match formula.bottle_for(tag) {
         Ok(resolved) => Plan::Check {
-            url: bottle_url(ctx.bottle_root(&resolved), &resolved.bottle),
+            url: bottle_url(ctx.checker.bottle_root(&resolved), &resolved.bottle),
             bottle: resolved.bottle,
             from: "the formula API".into(),
         },
@@ -222,10 +252,10 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &Path, custom_policy: bool) -
 }
 
 async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
-    let ctx = Context::new(&args.lookup)?;
-    let cellar = cellar();
+    let ctx = Context::new(&args.lookup, None, usize::from(args.jobs), args.quiet)?;
+    let cellar = cellar(&ctx.env);
     let kegs = kegs(&cellar)?;
-    let downloads = ctx.downloads.clone();
+    let downloads = download_index(ctx.downloads.as_deref());
     let say = |text: &str| {
         if !args.quiet {
             eprintln_safe(text);
@@ -249,31 +279,25 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
                     Ok(BottleReport {
                         input: label.clone(),
                         bottle: None,
-                        outcome: Outcome::Error(error),
+                        outcome: Outcome::Error(Arc::new(PlanError(error))),
                         ignored: Vec::new(),
                     }),
                     None,
                 ),
                 Plan::Check { bottle, url, from } => {
-                    let checked = ctx_ref
-                        .sources
-                        .check(&ctx_ref.policy, &ctx_ref.trust, &bottle, &url)
-                        .await;
                     let debug = format!(
                         "{label}: {} (sha256:{}) from {from}",
                         bottle.filename,
                         bottle.digest.to_hex()
                     );
-                    (
-                        label.clone(),
-                        Ok(BottleReport {
-                            input: label.clone(),
-                            bottle: Some(bottle),
-                            outcome: Outcome::Verdict(checked.verdict),
-                            ignored: checked.ignored,
-                        }),
-                        Some(debug),
-                    )
+                    let target = Target {
+                        input: label.clone(),
+                        bottle,
+                        url,
+                        resolved: None,
+                    };
+                    let report = ctx_ref.checker.check(&target, false).await;
+                    (label.clone(), Ok(report), Some(debug))
                 }
             };
             progress_ref.advance(&label);
@@ -298,8 +322,8 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
                 }
             }
             Ok(report) => {
-                status = status.worst(report.status());
-                if args.quiet && report.status() == Status::Ok {
+                status = status.worst(crate::report::status(&report));
+                if args.quiet && crate::report::status(&report) == Status::Ok {
                     continue;
                 }
                 progress.suspend(|| reporter.bottle(&report))?;

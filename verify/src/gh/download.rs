@@ -6,7 +6,10 @@ use std::io::Write as _;
 use std::path::Path;
 
 use bottle_attest::digest::Digest;
-use bottle_attest_net::github::GitHubClient;
+use bottle_attest::digest::Sha256Hash;
+use bottle_attest_net::env::{Env, TokenOrder};
+use bottle_attest_net::github::{GitHubClient, Listing};
+use bottle_attest_net::http::{Deadline, HttpClient, HttpConfig, Request};
 use bottle_attest_net::store::hashing::{sha256_and_sha512_file, sha256_file};
 
 use super::cli::DownloadArgs;
@@ -37,21 +40,11 @@ pub(crate) fn run(args: &DownloadArgs, _log: &mut Log) -> Result<(), Failure> {
             "the attestations API is searched by SHA-256 here; use --digest-alg sha256".into(),
         ));
     };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = Env::from_process();
     let api_url = host::api_url(args.hostname.as_deref(), &env);
-    let token = host::token(&api_url, &env)
-        .map_err(|e| fail(format!("{e:#}")))?
-        .map(|(t, _)| t);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let candidates = runtime
-        .block_on(async {
-            let client = GitHubClient::new(&api_url, token)?;
-            client.attestations(repo, &sha, None).await
-        })
-        .map_err(|e| fail(format!("failed to fetch attestations: {e}")))?;
+    let listing = fetch(&api_url, repo, &sha, args.predicate_type.as_deref(), &env)
+        .map_err(|e| fail(format!("failed to fetch attestations: {e:#}")))?;
+    let candidates = listing.into_candidates();
     let label = format!("{}:{}", digest.algorithm(), digest.hex());
     let mut out = std::io::stdout().lock();
     if candidates.is_empty() {
@@ -93,4 +86,27 @@ pub(crate) fn run(args: &DownloadArgs, _log: &mut Log) -> Result<(), Failure> {
          The trusted metadata is now available at {file}\n"
     );
     Ok(())
+}
+
+/// The API lookup, on a small runtime, within `HOMEBREW_BREW_VERIFY_TIMEOUT`.
+fn fetch(
+    api_url: &str,
+    repo: &str,
+    sha: &Sha256Hash,
+    predicate_type: Option<&str>,
+    env: &Env,
+) -> anyhow::Result<Listing> {
+    let url = Request::parse_url(api_url)?;
+    let credential = env.github_credential(&url, TokenOrder::Gh)?;
+    let deadline = Deadline::after(env.timeout()?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let http = HttpClient::new(HttpConfig::default())?;
+        let client = GitHubClient::new(http, api_url, credential)?;
+        Ok(client
+            .attestations(repo, sha, predicate_type, Some(deadline))
+            .await?)
+    })
 }

@@ -74,20 +74,29 @@ pub(crate) fn main(args: Vec<OsString>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            if let Some(headline) = &failure.headline {
+            let (headline, error) = failure.texts();
+            if let Some(headline) = &headline {
                 log.line(headline);
             }
-            let _ = writeln!(std::io::stderr(), "\nError: {}", failure.error);
+            let _ = writeln!(std::io::stderr(), "\nError: {error}");
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
 /// A failed command: gh prints a `✗ …` headline, then `Error: …`.
+///
+/// brew reads gh's stderr to tell "missing" (the only outcome that lets it try the backfill)
+/// from everything else: `HTTP 404: Not Found` anywhere, or a line ending in
+/// `: no attestations found` (Homebrew/brew `Library/Homebrew/attestation.rb`,
+/// `check_attestation`: `/: no attestations found\R/`). Only a [`Failure::missing`] may say
+/// either; any other failure's text is [`defused`] so that a server's error message or a
+/// certificate's claims can never turn "invalid" into "missing".
 #[derive(Debug)]
 pub(crate) struct Failure {
     headline: Option<String>,
     error: String,
+    missing: bool,
 }
 
 impl Failure {
@@ -95,6 +104,7 @@ impl Failure {
         Self {
             headline: None,
             error: error.into(),
+            missing: false,
         }
     }
 
@@ -102,8 +112,35 @@ impl Failure {
         Self {
             headline: Some(headline.into()),
             error: error.into(),
+            missing: false,
         }
     }
+
+    /// The authoritative "none": printed in the words brew reads as missing.
+    fn missing(headline: impl Into<String>, error: impl Into<String>) -> Self {
+        Self {
+            missing: true,
+            ..Self::with_headline(headline, error)
+        }
+    }
+
+    /// The headline and the error as printed.
+    fn texts(&self) -> (Option<String>, String) {
+        if self.missing {
+            (self.headline.clone(), self.error.clone())
+        } else {
+            (self.headline.as_deref().map(defused), defused(&self.error))
+        }
+    }
+}
+
+/// `text` with brew's two "missing" markers broken: `HTTP 404: Not Found` becomes
+/// `HTTP 404 (Not Found)`, and every `no attestations found` is followed by a full stop, so that
+/// no line break (Ruby's `\R` also takes `\r`, `\v`, `\f`, U+0085, U+2028 and U+2029) can
+/// come right after it.
+fn defused(text: &str) -> String {
+    text.replace("HTTP 404: Not Found", "HTTP 404 (Not Found)")
+        .replace("no attestations found", "no attestations found.")
 }
 
 /// gh's diagnostic lines: stderr, never stdout (stdout carries only the JSON).
@@ -124,6 +161,54 @@ impl Log {
     fn line(&mut self, text: &str) {
         if self.to_stderr {
             let _ = writeln!(std::io::stderr(), "{text}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// brew's matchers, as in `attestation.rb`: `HTTP 404: Not Found`, or
+    /// `/: no attestations found\R/`.
+    fn brew_reads_missing(stderr: &str) -> bool {
+        const LINE_BREAKS: [char; 8] = [
+            '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}', '\n',
+        ];
+        let marker = ": no attestations found";
+        stderr.contains("HTTP 404: Not Found")
+            || stderr.match_indices(marker).any(|(i, _)| {
+                stderr[i + marker.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| LINE_BREAKS.contains(&c))
+            })
+    }
+
+    fn printed(f: &Failure) -> String {
+        let (h, e) = f.texts();
+        format!("{}\n\nError: {e}\n", h.unwrap_or_default())
+    }
+
+    #[test]
+    fn only_missing_failures_read_as_missing_to_brew() {
+        let missing = Failure::missing(
+            "✗ No attestations found for subject x",
+            "no attestations found",
+        );
+        assert!(brew_reads_missing(&printed(&missing)));
+        let hostile = [
+            "bundle_url `https://x/`: HTTP 404: Not Found",
+            "certificate says: no attestations found",
+            "a: no attestations found\r\nmore",
+            "a: no attestations found \u{2028}",
+        ];
+        for text in hostile {
+            let failure = Failure::with_headline("✗ Sigstore verification failed", text);
+            assert!(
+                !brew_reads_missing(&printed(&failure)),
+                "{text:?} leaked as missing"
+            );
         }
     }
 }

@@ -19,8 +19,10 @@ use std::path::Path;
 
 use bottle_attest::digest::Digest;
 use bottle_attest::{BundleCandidate, TrustRoot, parse_attestations, verify_bundle};
-use bottle_attest_net::github::GitHubClient;
-use bottle_attest_net::store::cache::{AttestationCache, Cached};
+use bottle_attest_net::env::{self as vars, Env, TokenOrder};
+use bottle_attest_net::github::{GitHubClient, Listing};
+use bottle_attest_net::http::{Deadline, HttpClient, HttpConfig, Request};
+use bottle_attest_net::store::cache::AttestationCache;
 use bottle_attest_net::store::hashing::{sha256_and_sha512_file, sha256_file};
 use serde_json::Value;
 
@@ -28,13 +30,6 @@ use super::cli::VerifyArgs;
 use super::output::{CertificateSummary, TimeSources, result_json};
 use super::policy::Criteria;
 use super::{Failure, Log, host};
-
-/// Set to `1` to neither read nor write brew-verify's attestation cache in gh mode.
-pub(crate) const NO_CACHE_VARIABLE: &str = "BREW_VERIFY_GH_NO_CACHE";
-
-/// A `trusted_root.json` to use when `--custom-trusted-root` is not given: brew never passes
-/// that flag, so a GitHub Enterprise root (or a test root) is set here.
-pub(crate) const TRUSTED_ROOT_VARIABLE: &str = "BREW_VERIFY_TRUSTED_ROOT";
 
 pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
     if args.artifact.starts_with("oci://") || args.bundle_from_oci {
@@ -62,9 +57,10 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             ));
         }
     };
-    let root_from_env = std::env::var_os(TRUSTED_ROOT_VARIABLE)
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from);
+    // brew passes only HOMEBREW_* variables (and GH_TOKEN, GH_HOST) to gh, so every setting
+    // of ours is read from a HOMEBREW_BREW_VERIFY_* variable (DESIGN.md §3).
+    let env = Env::from_process();
+    let root_from_env = env.get(vars::TRUSTED_ROOT).map(std::path::PathBuf::from);
     let (trust, times) = trust_root(
         args.custom_trusted_root
             .as_deref()
@@ -119,39 +115,45 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
              (or --owner with --bundle)",
         ));
     };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let cache = match (env(NO_CACHE_VARIABLE), digest.sha256()) {
-        (None, Some(sha)) => AttestationCache::default_root(&env)
-            .map(AttestationCache::new)
-            .map(|c| (c, *sha)),
+    let cache = match (env.flag(vars::NO_CACHE), digest.sha256()) {
+        (false, Some(sha)) => match env.cache_dir(None).map(AttestationCache::open) {
+            Ok(Ok(cache)) => Some((cache, *sha)),
+            // A cache we cannot use (no home, or a directory someone else could write) costs
+            // a lookup, never a verdict; say why once.
+            Ok(Err(e)) => {
+                log.line(&format!(
+                    "brew-verify: not using the attestation cache: {e}"
+                ));
+                None
+            }
+            Err(_) => None,
+        },
         _ => None,
     };
 
-    // Cached bundles first: if one passes, no socket is opened.
+    // Cached bundles first: if one passes, no socket is opened. Only attestations that were
+    // found are ever cached; "none" is always asked afresh.
     if let Some((cache, sha)) = &cache {
-        if let Ok(Some(Cached::Found(cached))) = cache.get(repo, sha, chrono::Utc::now()) {
-            if !cached.is_empty() {
-                let mut quiet = Log::sink();
-                if let Ok(results) = ctx.evaluate(cached.clone(), &mut quiet, false) {
-                    log.line(&format!(
-                        "Loaded {} from brew-verify's cache ({})",
-                        plural(cached.len(), "attestation"),
-                        cache.root().display()
-                    ));
-                    log.line(&format!(
-                        "\nThe following policy criteria will be enforced:\n{}",
-                        criteria.describe()
-                    ));
-                    return ctx.finish(args, results, log);
-                }
+        if let Ok(Some(cached)) = cache.get(repo, sha) {
+            let mut quiet = Log::sink();
+            if let Ok(results) = ctx.evaluate(cached.clone(), &mut quiet, false) {
+                log.line(&format!(
+                    "Loaded {} from brew-verify's cache ({})",
+                    plural(cached.len(), "attestation"),
+                    cache.root().display()
+                ));
+                log.line(&format!(
+                    "\nThe following policy criteria will be enforced:\n{}",
+                    criteria.describe()
+                ));
+                return ctx.finish(args, results, log);
             }
         }
     }
 
     let api_url = host::api_url(args.hostname.as_deref(), &env);
-    let fetched = fetch(&api_url, repo, &digest, &env);
-    let candidates = match fetched {
-        Ok(c) => c,
+    let listing = match fetch(&api_url, repo, &digest, &criteria.predicate_type, &env) {
+        Ok(listing) => listing,
         Err(e) => {
             return Err(Failure::with_headline(
                 "✗ Loading attestations from GitHub API failed",
@@ -159,16 +161,27 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             ));
         }
     };
-    if candidates.is_empty() {
-        return Err(Failure::with_headline(
-            format!("✗ No attestations found for subject {label}"),
-            format!(
-                "failed to fetch attestations from {repo}: no attestations found for digest \
-                 {label} in {repo}"
-            ),
-        ));
-    }
-    let mut candidates = candidates;
+    let mut candidates = match listing {
+        Listing::Found(candidates) => candidates,
+        // gh's texts for the API's two "none" answers, the only ones brew reads as missing
+        // (Homebrew/brew `Library/Homebrew/attestation.rb`, `check_attestation`: stderr
+        // contains `HTTP 404: Not Found` or matches `/: no attestations found\R/`).
+        Listing::None { not_found: true } => {
+            return Err(Failure::missing(
+                "✗ Loading attestations from GitHub API failed",
+                format!(
+                    "HTTP 404: Not Found ({})",
+                    listing_url(&api_url, repo, &digest, &criteria.predicate_type)
+                ),
+            ));
+        }
+        Listing::None { not_found: false } => {
+            return Err(Failure::missing(
+                format!("✗ No attestations found for subject {label}"),
+                "no attestations found",
+            ));
+        }
+    };
     candidates.truncate(ctx.limit);
     if let Some((cache, sha)) = &cache {
         let docs: Vec<String> = candidates
@@ -178,7 +191,7 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             .collect();
         if !docs.is_empty() {
             // A cache that cannot be written only costs a lookup next time.
-            let _ = cache.put_found(repo, sha, &docs);
+            let _ = cache.put(repo, sha, &docs);
         }
     }
     log.line(&format!(
@@ -187,6 +200,24 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
     ));
     let results = ctx.evaluate(candidates, log, true)?;
     ctx.finish(args, results, log)
+}
+
+/// The URL gh names in its 404 message (`pkg/cmd/attestation/api/client.go`): the listing
+/// request, with the query it sent.
+fn listing_url(api_url: &str, repo: &str, digest: &Digest, predicate_type: &str) -> String {
+    let mut url = format!(
+        "{}/repos/{repo}/attestations/{}:{}?per_page=100",
+        api_url.trim_end_matches('/'),
+        digest.algorithm(),
+        digest.hex()
+    );
+    if let Ok(mut parsed) = Request::parse_url(&url) {
+        parsed
+            .query_pairs_mut()
+            .append_pair("predicate_type", predicate_type);
+        url = parsed.to_string();
+    }
+    url
 }
 
 struct Ctx<'a> {
@@ -219,10 +250,14 @@ impl Ctx<'_> {
             })
             .collect();
         if filtered.is_empty() {
-            return Err(Failure::with_headline(
+            // gh says `no attestations found with predicate type: T`, which brew would read
+            // as "invalid"; none of the wanted type is "missing", so end the line the way
+            // brew recognises (`/: no attestations found\R/`).
+            return Err(Failure::missing(
                 format!("✗ No attestations found with predicate type: {wanted}"),
                 format!(
-                    "no attestations found with predicate type {wanted} for digest {}",
+                    "none of the attestations for {} has predicate type {wanted}: no \
+                     attestations found",
                     self.label
                 ),
             ));
@@ -408,25 +443,32 @@ fn trust_root(custom: Option<&Path>) -> Result<(TrustRoot, TimeSources), Failure
     }
 }
 
-/// The API lookup, on a small runtime.
+/// The API lookup (asking only for `predicate_type`, as gh does), on a small runtime, within
+/// `HOMEBREW_BREW_VERIFY_TIMEOUT`.
 fn fetch(
     api_url: &str,
     repo: &str,
     digest: &Digest,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Vec<BundleCandidate>> {
+    predicate_type: &str,
+    env: &Env,
+) -> anyhow::Result<Listing> {
     let Some(sha) = digest.sha256() else {
         anyhow::bail!(
             "the attestations API is searched by SHA-256 here; use --digest-alg sha256 or --bundle"
         );
     };
-    let token = host::token(api_url, env)?.map(|(t, _)| t);
+    let url = Request::parse_url(api_url)?;
+    let credential = env.github_credential(&url, TokenOrder::Gh)?;
+    let deadline = Deadline::after(env.timeout()?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = GitHubClient::new(api_url, token)?;
-        Ok(client.attestations(repo, sha, None).await?)
+        let http = HttpClient::new(HttpConfig::default())?;
+        let client = GitHubClient::new(http, api_url, credential)?;
+        Ok(client
+            .attestations(repo, sha, Some(predicate_type), Some(deadline))
+            .await?)
     })
 }
 

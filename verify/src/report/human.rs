@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 
 use bottle_attest::policy::{Pass, Verdict};
 
-use super::{BottleReport, Outcome, explain};
+use super::{BottleReport, Outcome, explain, label, with_causes};
 
 /// ANSI styling, decided once per stream.
 #[derive(Clone, Copy)]
@@ -58,7 +58,7 @@ pub(crate) fn bottle(
     explain_it: bool,
 ) -> std::io::Result<()> {
     let style = Style::for_stdout();
-    let label = report.label();
+    let label = label(report);
     match &report.outcome {
         Outcome::Verdict(Verdict::Verified(pass)) => {
             writeln!(out, "{}", style.heading(&format!("Verified {label}")))?;
@@ -88,15 +88,26 @@ pub(crate) fn bottle(
         Outcome::Verdict(Verdict::Unavailable { source, error }) => {
             writeln!(
                 out,
-                "{}: {label}: could not look up {source}: {error}",
-                style.error()
+                "{}: {label}: could not look up {source}: {}",
+                style.error(),
+                with_causes(error)
             )?;
         }
         Outcome::Error(error) => {
-            writeln!(out, "{}: {label}: {error}", style.error())?;
+            writeln!(
+                out,
+                "{}: {label}: {}",
+                style.error(),
+                with_causes(error.as_ref())
+            )?;
         }
         Outcome::Refused(why) => {
-            writeln!(out, "{}: {label}: refused: {why}", style.error())?;
+            writeln!(
+                out,
+                "{}: {label}: refused: {}",
+                style.error(),
+                with_causes(why.as_ref())
+            )?;
         }
     }
     for (origin, repo) in &report.ignored {
@@ -120,7 +131,7 @@ fn summary_line(pass: &Pass) -> String {
     let commit = c
         .source_repository_digest
         .as_deref()
-        .map(|d| format!(", commit {}", &d[..d.len().min(12)]))
+        .map(|d| format!(", commit {}", prefix_chars(d, 12)))
         .unwrap_or_default();
     let logged = pass
         .timestamps
@@ -132,6 +143,26 @@ fn summary_line(pass: &Pass) -> String {
         None => c.identity.clone().unwrap_or_default(),
     };
     format!("{} attestation, signed by {who}{logged}", pass.source)
+}
+
+/// The first `n` characters of `text` (never a byte slice: certificate claims are attacker
+/// text and may hold any Unicode; issue 10, item 6).
+pub(crate) fn prefix_chars(text: &str, n: usize) -> &str {
+    match text.char_indices().nth(n) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+/// An argument for a message: at most 200 characters, control characters escaped.
+pub(crate) fn shorten_arg(arg: &str) -> String {
+    let clean: String = arg.chars().flat_map(char::escape_default).collect();
+    let cut = prefix_chars(&clean, 200);
+    if cut.len() < clean.len() {
+        format!("{cut}… ({} more characters)", clean.chars().count() - 200)
+    } else {
+        clean
+    }
 }
 
 /// `N verified, N invalid, N missing, N could not be checked` after several bottles.
@@ -159,5 +190,22 @@ pub(crate) fn print_error(err: &anyhow::Error) {
     let _ = writeln!(stderr, "{}: {err}", style.error());
     for cause in err.chain().skip(1) {
         let _ = writeln!(stderr, "  Caused by: {cause}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_with_any_unicode_never_panic() {
+        assert_eq!(prefix_chars("ééééééééééééééé", 12), "éééééééééééé");
+        assert_eq!(prefix_chars("\u{10FFFF}a", 12), "\u{10FFFF}a");
+        assert_eq!(prefix_chars("abc", 12), "abc");
+        assert_eq!(prefix_chars("", 12), "");
+        let long = "x".repeat(10_000);
+        assert!(shorten_arg(&long).starts_with(&"x".repeat(200)));
+        assert!(shorten_arg(&long).len() < 300);
+        assert_eq!(shorten_arg("a\nb"), "a\\nb");
     }
 }

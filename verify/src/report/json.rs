@@ -24,7 +24,7 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
         "input": report.input,
         "bottle": bottle,
         "status": status_word(report),
-        "exit_code": report.status() as u8,
+        "exit_code": super::status(report) as u8,
     });
     let extra = match &report.outcome {
         Outcome::Verdict(Verdict::Verified(pass)) => json!({
@@ -51,10 +51,10 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
         }),
         Outcome::Verdict(Verdict::Missing { sources }) => json!({ "sources_checked": sources }),
         Outcome::Verdict(Verdict::Unavailable { source, error }) => {
-            json!({ "source": source, "error": error })
+            json!({ "source": source, "error": super::with_causes(error) })
         }
-        Outcome::Error(error) => json!({ "error": error }),
-        Outcome::Refused(why) => json!({ "error": why }),
+        Outcome::Error(error) => json!({ "error": super::with_causes(error.as_ref()) }),
+        Outcome::Refused(why) => json!({ "error": super::with_causes(why.as_ref()) }),
     };
     if let (Value::Object(o), Value::Object(e)) = (&mut obj, extra) {
         o.extend(e);

@@ -1,58 +1,53 @@
 //! What the user sees: Homebrew-style text, or JSON lines (schema in the README).
 
+pub(crate) mod events;
 pub(crate) mod explain;
 pub(crate) mod human;
 pub(crate) mod json;
 
 use std::io::Write;
 
-use bottle_attest::BottleRef;
 use bottle_attest::policy::Verdict;
 
 use crate::exit::Status;
 
-/// The result for one BOTTLE argument.
-pub(crate) struct BottleReport {
-    /// The argument as given.
-    pub(crate) input: String,
-    /// The bottle, when the argument could be resolved.
-    pub(crate) bottle: Option<BottleRef>,
-    pub(crate) outcome: Outcome,
-    /// Bundles about this digest from repositories outside the policy.
-    pub(crate) ignored: Vec<(String, String)>,
+pub(crate) use bottle_attest_net::checker::{Outcome, Report as BottleReport};
+
+/// The exit status a bottle's report stands for.
+pub(crate) fn status(report: &BottleReport) -> Status {
+    match &report.outcome {
+        Outcome::Verdict(Verdict::Verified(_)) => Status::Ok,
+        Outcome::Verdict(Verdict::Invalid { .. }) | Outcome::Refused(_) => Status::Invalid,
+        Outcome::Verdict(Verdict::Missing { .. }) => Status::Missing,
+        Outcome::Verdict(Verdict::Unavailable { .. }) | Outcome::Error(_) => Status::CouldNotCheck,
+    }
 }
 
-pub(crate) enum Outcome {
-    Verdict(Verdict),
-    /// The registry contradicts the formula: the bytes on offer are not the ones it names.
-    Refused(String),
-    /// The bottle could not be checked at all.
-    Error(String),
+/// `file name (sha256:…)`, or the raw argument when it could not be resolved.
+pub(crate) fn label(report: &BottleReport) -> String {
+    match &report.bottle {
+        Some(b) => format!(
+            "{} (sha256:{})",
+            b.filename,
+            hex::encode(b.digest.as_bytes())
+        ),
+        None => human::shorten_arg(&report.input),
+    }
 }
 
-impl BottleReport {
-    pub(crate) fn status(&self) -> Status {
-        match &self.outcome {
-            Outcome::Verdict(Verdict::Verified(_)) => Status::Ok,
-            Outcome::Verdict(Verdict::Invalid { .. }) | Outcome::Refused(_) => Status::Invalid,
-            Outcome::Verdict(Verdict::Missing { .. }) => Status::Missing,
-            Outcome::Verdict(Verdict::Unavailable { .. }) | Outcome::Error(_) => {
-                Status::CouldNotCheck
-            }
+/// An error and its causes on one line: `cannot write x: permission denied`.
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
         }
+        cause = c.source();
     }
-
-    /// `file name (sha256:…)`, or the raw argument when it could not be resolved.
-    pub(crate) fn label(&self) -> String {
-        match &self.bottle {
-            Some(b) => format!(
-                "{} (sha256:{})",
-                b.filename,
-                hex::encode(b.digest.as_bytes())
-            ),
-            None => self.input.clone(),
-        }
-    }
+    text
 }
 
 /// Writes reports as they come, in the chosen format, and a summary at the end.
@@ -74,7 +69,7 @@ impl Reporter {
     }
 
     pub(crate) fn bottle(&mut self, report: &BottleReport) -> std::io::Result<()> {
-        let slot = match report.status() {
+        let slot = match status(report) {
             Status::Ok => 0,
             Status::Invalid => 1,
             Status::Missing => 2,

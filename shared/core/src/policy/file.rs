@@ -46,6 +46,8 @@ struct RawSource {
     #[serde(default)]
     refs: Option<Vec<String>>,
     #[serde(default)]
+    source_refs: Option<Vec<String>>,
+    #[serde(default)]
     issuer: Option<String>,
     #[serde(default)]
     source_repository: Option<String>,
@@ -143,13 +145,24 @@ impl RawSource {
                 WorkflowRule::OneOf(list)
             }
         };
-        let refs = match self.refs {
-            None => RefRule::Any,
-            Some(list) if list.is_empty() => {
-                return Err(invalid("`refs` is empty; omit it to allow any ref".into()));
+        let ref_rule = |key: &str, list: Option<Vec<String>>| match list {
+            None => Ok(None),
+            Some(list) if list.is_empty() => Err(invalid(format!(
+                "`{key}` is empty; omit it to allow any ref"
+            ))),
+            Some(list) => {
+                if let Some(bad) = list.iter().find(|r| !r.starts_with("refs/")) {
+                    return Err(invalid(format!(
+                        "`{key}` holds {bad:?}: refs are full refs, such as refs/heads/{} or refs/tags/…",
+                        bad.trim_start_matches('/')
+                    )));
+                }
+                Ok(Some(RefRule::OneOf(list)))
             }
-            Some(list) => RefRule::OneOf(list),
         };
+        let refs = ref_rule("refs", self.refs)?.unwrap_or(RefRule::Any);
+        // The run's ref defaults to the workflow's: both must be the default branch for core.
+        let source_refs = ref_rule("source_refs", self.source_refs)?.unwrap_or(refs.clone());
         let subject = match self.subject.unwrap_or(RawSubject::Filename) {
             RawSubject::Filename => SubjectRule::Filename,
             RawSubject::CacheName => SubjectRule::CacheName {
@@ -171,6 +184,7 @@ impl RawSource {
             repository: self.repository,
             workflows,
             refs,
+            source_refs,
             issuer: self
                 .issuer
                 .unwrap_or_else(|| GITHUB_ACTIONS_ISSUER.to_owned()),

@@ -150,7 +150,7 @@ impl Credential {
             });
         };
         let authority = origin.authority();
-        if !self.hosts.iter().any(|h| *h == authority) {
+        if !self.hosts.contains(&authority) {
             return Err(CredentialRefusal::WrongHost {
                 from: self.source.clone(),
                 allowed: self.hosts.join(", "),
@@ -236,12 +236,23 @@ mod tests {
 
     #[test]
     fn secrets_never_show() {
-        let c = Credential::basic("me", "hunter2", "HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN", &["ghcr.io"]);
+        let c = Credential::basic(
+            "me",
+            "hunter2",
+            "HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN",
+            &["ghcr.io"],
+        );
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        let refusal = c.check(&url("https://evil.example/")).unwrap_err().to_string();
+        let refusal = c
+            .check(&url("https://evil.example/"))
+            .unwrap_err()
+            .to_string();
         assert!(!refusal.contains("hunter2"));
-        assert!(refusal.contains("HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN"), "{refusal}");
+        assert!(
+            refusal.contains("HOMEBREW_DOCKER_REGISTRY_BASIC_AUTH_TOKEN"),
+            "{refusal}"
+        );
         assert!(c.header_value().unwrap().is_sensitive());
     }
 }

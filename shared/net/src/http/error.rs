@@ -7,8 +7,14 @@ use super::credential::CredentialRefusal;
 
 /// A request that did not produce a usable answer. The URL is shown without its query (blob
 /// URLs carry access signatures there) and never with a credential.
+///
+/// Boxed: it travels inside every network error of the crate, and a small `Err` keeps the
+/// happy path's `Result`s small.
 #[derive(Debug, Clone)]
-pub struct NetError {
+pub struct NetError(Box<Details>);
+
+#[derive(Debug, Clone)]
+struct Details {
     url: String,
     host: String,
     attempts: u32,
@@ -69,52 +75,52 @@ pub enum NetErrorKind {
 
 impl NetError {
     pub(crate) fn new(url: &reqwest::Url, kind: NetErrorKind) -> Self {
-        Self {
+        Self(Box::new(Details {
             url: redact(url),
             host: host_of(url),
             attempts: 1,
             kind,
-        }
+        }))
     }
 
     /// An error about a URL that did not even parse.
     pub(crate) fn invalid_url(raw: &str, why: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Details {
             url: "<invalid URL>".into(),
             host: String::new(),
             attempts: 0,
             kind: NetErrorKind::InvalidUrl(format!("`{}`: {}", shorten(raw, 200), why.into())),
-        }
+        }))
     }
 
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
-        self.attempts = attempts;
+        self.0.attempts = attempts;
         self
     }
 
     /// What went wrong.
     pub fn kind(&self) -> &NetErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The request's URL (without query string).
     pub fn url(&self) -> &str {
-        &self.url
+        &self.0.url
     }
 
     /// The host (`host[:port]`).
     pub fn host(&self) -> &str {
-        &self.host
+        &self.0.host
     }
 
     /// Attempts made.
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.0.attempts
     }
 
     /// The HTTP status, when the server answered with an error status.
     pub fn status(&self) -> Option<u16> {
-        match self.kind {
+        match self.0.kind {
             NetErrorKind::Status { status, .. } => Some(status),
             _ => None,
         }
@@ -123,7 +129,7 @@ impl NetError {
     /// Whether trying again (later) may help: transport failures, timeouts, 5xx, 429, rate
     /// limits. Never a 4xx verdict, an oversized body or a refused credential.
     pub fn is_transient(&self) -> bool {
-        match &self.kind {
+        match &self.0.kind {
             NetErrorKind::Dns(_)
             | NetErrorKind::Refused
             | NetErrorKind::ConnectTimeout(_)
@@ -139,7 +145,7 @@ impl NetError {
     /// Whether the host could not be reached at all (as opposed to answering badly).
     pub fn is_unreachable(&self) -> bool {
         matches!(
-            self.kind,
+            self.0.kind,
             NetErrorKind::Dns(_)
                 | NetErrorKind::Refused
                 | NetErrorKind::ConnectTimeout(_)
@@ -152,7 +158,7 @@ impl NetError {
 
     /// What the user can do about it.
     pub fn hint(&self) -> Option<&'static str> {
-        match &self.kind {
+        match &self.0.kind {
             NetErrorKind::Dns(_)
             | NetErrorKind::Refused
             | NetErrorKind::ConnectTimeout(_)
@@ -181,7 +187,7 @@ impl NetError {
     }
 
     fn cause(&self) -> String {
-        match &self.kind {
+        match &self.0.kind {
             NetErrorKind::Dns(why) => format!("could not resolve the host (DNS: {why})"),
             NetErrorKind::Refused => "the connection was refused".into(),
             NetErrorKind::ConnectTimeout(t) => {
@@ -193,10 +199,9 @@ impl NetError {
             NetErrorKind::Status { status, message } => {
                 format!("HTTP {status}: {}", shorten(message, 300))
             }
-            NetErrorKind::RateLimited { retry_after, .. } => format!(
-                "rate limit exceeded: try again in {}",
-                human(*retry_after)
-            ),
+            NetErrorKind::RateLimited { retry_after, .. } => {
+                format!("rate limit exceeded: try again in {}", human(*retry_after))
+            }
             NetErrorKind::TooLarge { limit, what } => {
                 format!("the {what} is larger than {} (refused)", bytes(*limit))
             }
@@ -213,9 +218,9 @@ impl NetError {
 
 impl fmt::Display for NetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}`: {}", self.url, self.cause())?;
-        if self.attempts > 1 {
-            write!(f, " (after {} attempts)", self.attempts)?;
+        write!(f, "`{}`: {}", self.0.url, self.cause())?;
+        if self.0.attempts > 1 {
+            write!(f, " (after {} attempts)", self.0.attempts)?;
         }
         Ok(())
     }
@@ -323,13 +328,28 @@ mod tests {
     #[test]
     fn only_transient_failures_are_transient() {
         let url = reqwest::Url::parse("https://x.example/").unwrap();
-        let status = |s| NetError::new(&url, NetErrorKind::Status { status: s, message: String::new() });
+        let status = |s| {
+            NetError::new(
+                &url,
+                NetErrorKind::Status {
+                    status: s,
+                    message: String::new(),
+                },
+            )
+        };
         assert!(status(502).is_transient());
         assert!(status(429).is_transient());
         assert!(!status(404).is_transient());
         assert!(!status(401).is_transient());
         assert!(
-            !NetError::new(&url, NetErrorKind::TooLarge { limit: 1, what: "x" }).is_transient()
+            !NetError::new(
+                &url,
+                NetErrorKind::TooLarge {
+                    limit: 1,
+                    what: "x"
+                }
+            )
+            .is_transient()
         );
     }
 
@@ -337,7 +357,10 @@ mod tests {
     fn durations_read_plainly() {
         assert_eq!(human(Duration::from_secs(1830)), "30 minutes 30 seconds");
         assert_eq!(human(Duration::from_millis(1500)), "2 seconds");
-        assert_eq!(human(Duration::from_secs(3600 * 2 + 61)), "2 hours 1 minute");
+        assert_eq!(
+            human(Duration::from_secs(3600 * 2 + 61)),
+            "2 hours 1 minute"
+        );
         assert_eq!(shorten("ééééé", 2), "éé…");
     }
 }

@@ -31,7 +31,13 @@ use reqwest::{Method, Url};
 
 pub use body::BodyCap;
 pub use credential::{Credential, CredentialRefusal, SharedCredential};
+pub(crate) use error::redact;
 pub use error::{NetError, NetErrorKind, human};
+
+/// Shorten text taken from an answer for a message (on a character boundary).
+pub fn human_shorten(text: &str) -> String {
+    error::shorten(text, 200)
+}
 pub use ratelimit::RateLimitStatus;
 pub use retry::{Attempt, Deadline, NetEvents, PauseReason, RetryEvent, RetryPolicy, Silent};
 
@@ -132,6 +138,7 @@ pub struct Request {
     cap: BodyCap,
     retry: Option<RetryPolicy>,
     deadline: Option<Deadline>,
+    attempt_timeout: Option<Duration>,
     purpose: &'static str,
 }
 
@@ -164,6 +171,7 @@ impl Request {
             cap,
             retry: None,
             deadline: None,
+            attempt_timeout: None,
             purpose: "other",
         }
     }
@@ -206,6 +214,13 @@ impl Request {
     /// Give up at this deadline, whatever attempts remain.
     pub fn deadline(mut self, deadline: Option<Deadline>) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// Bound one attempt by `length` instead of the client's attempt timeout (large documents
+    /// such as a whole formula index; the read timeout still ends a stalled transfer).
+    pub fn attempt_timeout(mut self, length: Duration) -> Self {
+        self.attempt_timeout = Some(length);
         self
     }
 
@@ -343,11 +358,9 @@ impl HttpClient {
     }
 
     fn record_rate_limit(&self, url: &Url, headers: &RateLimitHeaders) {
-        if let (Some(status), Some(origin), Ok(mut stats)) = (
-            headers.status(),
-            origin::Origin::of(url),
-            self.stats.lock(),
-        ) {
+        if let (Some(status), Some(origin), Ok(mut stats)) =
+            (headers.status(), origin::Origin::of(url), self.stats.lock())
+        {
             stats.rate_limit.insert(origin.authority(), status);
         }
     }
@@ -363,7 +376,11 @@ impl HttpClient {
         let result = retry::run(
             &policy,
             request.deadline,
-            Some(self.config.attempt_timeout),
+            Some(
+                request
+                    .attempt_timeout
+                    .unwrap_or(self.config.attempt_timeout),
+            ),
             &counting,
             &request.url,
             |n| self.attempt(&request, n),
@@ -388,7 +405,11 @@ impl HttpClient {
         let limits = RateLimitHeaders::from_headers(&headers);
         self.record_rate_limit(&url, &limits);
         let success = (200..300).contains(&status);
-        let cap = if success { request.cap } else { body::ERROR_BODY };
+        let cap = if success {
+            request.cap
+        } else {
+            body::ERROR_BODY
+        };
         let body = if success {
             match body::read_capped(response, cap).await {
                 Ok(body) => body,
@@ -553,7 +574,9 @@ impl NetEvents for CountingEvents<'_> {
 async fn read_prefix(mut response: reqwest::Response, limit: u64) -> Vec<u8> {
     let mut out = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
-        let room = usize::try_from(limit).unwrap_or(usize::MAX).saturating_sub(out.len());
+        let room = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(out.len());
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if out.len() as u64 >= limit {
             break;
@@ -562,11 +585,16 @@ async fn read_prefix(mut response: reqwest::Response, limit: u64) -> Vec<u8> {
     out
 }
 
-/// The server's message: GitHub's (and registries') `{"message"}`, else the reason phrase.
+/// The server's message: GitHub's (and registries') `{"message"}`, a Docker token service's
+/// `{"details"}` or an OAuth `{"error_description"}`, else the reason phrase.
 pub fn message(status: u16, body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("message")?.as_str().map(|m| error::shorten(m, 300)))
+        .and_then(|v| {
+            ["message", "details", "error_description"]
+                .iter()
+                .find_map(|key| v.get(*key)?.as_str().map(|m| error::shorten(m, 300)))
+        })
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| {
             reqwest::StatusCode::from_u16(status)

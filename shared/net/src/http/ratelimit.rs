@@ -144,12 +144,17 @@ mod tests {
             ("x-ratelimit-reset", "1700000100"),
             ("retry-after", "30"),
         ]);
-        assert_eq!((h.limit, h.remaining, h.reset), (Some(60), Some(0), Some(1_700_000_100)));
+        assert_eq!(
+            (h.limit, h.remaining, h.reset),
+            (Some(60), Some(0), Some(1_700_000_100))
+        );
         assert_eq!(h.retry_after, Some(RetryAfter::Seconds(30)));
         let date = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
         assert_eq!(
             date.retry_after,
-            Some(RetryAfter::At(Utc.with_ymd_and_hms(2015, 10, 21, 7, 28, 0).unwrap()))
+            Some(RetryAfter::At(
+                Utc.with_ymd_and_hms(2015, 10, 21, 7, 28, 0).unwrap()
+            ))
         );
         assert_eq!(headers(&[("retry-after", "soon")]).retry_after, None);
     }
@@ -170,9 +175,15 @@ mod tests {
             rate_limit_wait(403, &primary, "API rate limit exceeded", now),
             Some(Duration::from_secs(100))
         );
-        assert_eq!(rate_limit_wait(429, &headers(&[]), "", now), Some(Duration::from_secs(60)));
+        assert_eq!(
+            rate_limit_wait(429, &headers(&[]), "", now),
+            Some(Duration::from_secs(60))
+        );
         let budget = headers(&[("x-ratelimit-remaining", "5")]);
-        assert_eq!(rate_limit_wait(403, &budget, "Resource not accessible", now), None);
+        assert_eq!(
+            rate_limit_wait(403, &budget, "Resource not accessible", now),
+            None
+        );
         assert_eq!(rate_limit_wait(200, &primary, "", now), None);
         assert!(rate_limit_jitter(Duration::from_secs(60), 1.0) <= Duration::from_secs(1));
     }

@@ -275,7 +275,10 @@ mod tests {
     struct Recorder(Mutex<Vec<(u32, u32)>>);
     impl NetEvents for Recorder {
         fn retrying(&self, e: &RetryEvent<'_>) {
-            self.0.lock().unwrap().push((e.next_attempt, e.max_attempts));
+            self.0
+                .lock()
+                .unwrap()
+                .push((e.next_attempt, e.max_attempts));
         }
     }
 
@@ -283,13 +286,8 @@ mod tests {
     async fn transient_failures_are_retried_and_reported() {
         let calls = AtomicU32::new(0);
         let events = Recorder(Mutex::new(Vec::new()));
-        let result: Result<u32, _> = run(
-            &RetryPolicy::default(),
-            None,
-            None,
-            &events,
-            &url(),
-            |n| {
+        let result: Result<u32, _> =
+            run(&RetryPolicy::default(), None, None, &events, &url(), |n| {
                 calls.fetch_add(1, Ordering::Relaxed);
                 async move {
                     if n < 3 {
@@ -298,9 +296,8 @@ mod tests {
                         Attempt::Done(Ok(n))
                     }
                 }
-            },
-        )
-        .await;
+            })
+            .await;
         assert_eq!(result.unwrap(), 3);
         assert_eq!(*events.0.lock().unwrap(), vec![(2, 4), (3, 4)]);
     }
@@ -308,19 +305,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn verdicts_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = run(&RetryPolicy::default(), None, None, &Silent, &url(), |_| {
-            calls.fetch_add(1, Ordering::Relaxed);
-            async {
-                Attempt::Done(Err(NetError::new(
-                    &url(),
-                    NetErrorKind::Status {
-                        status: 404,
-                        message: "Not Found".into(),
-                    },
-                )))
-            }
-        })
-        .await;
+        let result: Result<(), _> =
+            run(&RetryPolicy::default(), None, None, &Silent, &url(), |_| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                async {
+                    Attempt::Done(Err(NetError::new(
+                        &url(),
+                        NetErrorKind::Status {
+                            status: 404,
+                            message: "Not Found".into(),
+                        },
+                    )))
+                }
+            })
+            .await;
         assert_eq!(result.unwrap_err().status(), Some(404));
         assert_eq!(calls.load(Ordering::Relaxed), 1);
     }
@@ -348,18 +346,25 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn long_rate_limits_fail_at_once() {
-        let result: Result<(), _> = run(&RetryPolicy::default(), None, None, &Silent, &url(), |_| async {
-            Attempt::RateLimited {
-                wait: Duration::from_secs(3600),
-                error: NetError::new(
-                    &url(),
-                    NetErrorKind::RateLimited {
-                        retry_after: Duration::from_secs(3600),
-                        authenticated: false,
-                    },
-                ),
-            }
-        })
+        let result: Result<(), _> = run(
+            &RetryPolicy::default(),
+            None,
+            None,
+            &Silent,
+            &url(),
+            |_| async {
+                Attempt::RateLimited {
+                    wait: Duration::from_secs(3600),
+                    error: NetError::new(
+                        &url(),
+                        NetErrorKind::RateLimited {
+                            retry_after: Duration::from_secs(3600),
+                            authenticated: false,
+                        },
+                    ),
+                }
+            },
+        )
         .await;
         assert!(matches!(
             result.unwrap_err().kind(),

@@ -1,85 +1,49 @@
 //! The attestation cache: bundles fetched for a digest, stored so that a second run needs no
-//! network and `--offline` works. One of the two modules of this crate that touch files.
+//! network and `--offline` works.
 //!
 //! Layout, under the cache root (`$HOMEBREW_CACHE/brew-verify` by default):
 //!
 //! ```text
 //! attestations/<owner>/<repo>/sha256-<hex>.jsonl     bundles, one per line (as `gh attestation download`)
-//! attestations/<owner>/<repo>/sha256-<hex>.missing   the source had none, at the time written inside
+//! registry/sha256-<hex>                              a registry check that passed
 //! ```
 //!
-//! Files are written to a temporary name in the same directory, fsynced and renamed into place,
-//! so a reader never sees half a file. The cache is not trusted: every bundle read from it is
-//! verified again, and a tampered entry can only make a bottle fail (or, for a forged
-//! `.missing`, fall back to a source whose own rules — the backfill cutoff — still apply, exactly
-//! as if the API had answered "none").
+//! What the cache is trusted with, and what not (issue 10, item 3):
+//!
+//! - Every bundle read back is verified again; a tampered entry can only fail.
+//! - Only *found* bundles are stored. "None found" is never stored: absence is exactly what a
+//!   downgrade to a weaker source needs, so it must come fresh from the source itself.
+//! - Online, a cached entry that does not pass is fetched again and replaced before anything
+//!   is concluded from it (the caller does that; [`AttestationCache::put`] replaces).
+//! - The root is created with mode 0700 and refused when another user owns it or group or
+//!   others may write to it, as ssh does with its files; there is no fallback to the working
+//!   directory.
+//!
+//! Files are written atomically ([`super::atomic::write_atomic`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Duration, Utc};
+use bottle_attest::bundle::{BundleCandidate, parse_attestations};
 use sigstore_types::Sha256Hash;
 
-use bottle_attest::bundle::{BundleCandidate, parse_attestations};
+use super::atomic::{StoreError, private_dir, remove_stale_temporaries, write_atomic};
 
-/// How long a "no attestation" answer is believed. Bundles themselves never expire (they are
-/// verified on every use); an absence might end when an attestation is uploaded.
-pub const MISSING_TTL: Duration = Duration::hours(24);
+/// Largest cache entry read back: a few bundles are tens of KiB; a bigger file is not ours.
+const MAX_ENTRY: u64 = 64 << 20;
 
-/// What the cache knows about one (repository, digest).
-#[derive(Debug, Clone)]
-pub enum Cached {
-    /// Bundles stored for it.
-    Found(Vec<BundleCandidate>),
-    /// The source had none when last asked, at this time (still within [`MISSING_TTL`]).
-    Missing(DateTime<Utc>),
-}
-
-/// The cache could not be read or written.
-#[derive(Debug, thiserror::Error)]
-#[error("attestation cache `{}`: {action}", path.display())]
-pub struct CacheError {
-    /// The file or directory.
-    pub path: PathBuf,
-    /// What was being done.
-    pub action: &'static str,
-    /// The I/O failure.
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// An attestation cache rooted at a directory.
+/// An attestation cache rooted at a directory that passed the ownership checks.
 #[derive(Debug, Clone)]
 pub struct AttestationCache {
     root: PathBuf,
 }
 
 impl AttestationCache {
-    /// A cache rooted at `root` (created on first write).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
-    }
-
-    /// The default root: `$HOMEBREW_CACHE/brew-verify`, else Homebrew's own default cache
-    /// (`~/Library/Caches/Homebrew` on macOS, `$XDG_CACHE_HOME/Homebrew` or `~/.cache/Homebrew`
-    /// elsewhere) plus `brew-verify`.
-    pub fn default_root(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        let homebrew_cache = env("HOMEBREW_CACHE")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                let home = PathBuf::from(env("HOME").filter(|h| !h.is_empty())?);
-                Some(if cfg!(target_os = "macos") {
-                    home.join("Library/Caches/Homebrew")
-                } else {
-                    env("XDG_CACHE_HOME")
-                        .filter(|v| !v.is_empty())
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| home.join(".cache"))
-                        .join("Homebrew")
-                })
-            })?;
-        Some(homebrew_cache.join("brew-verify"))
+    /// Open (creating it 0700 if needed) the cache at `root`, refusing a directory someone
+    /// else could write into.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        private_dir(&root)?;
+        Ok(Self { root })
     }
 
     /// The cache root.
@@ -87,14 +51,14 @@ impl AttestationCache {
         &self.root
     }
 
-    fn entry(&self, repo: &str, digest: &Sha256Hash, ext: &str) -> PathBuf {
+    fn entry(&self, repo: &str, digest: &Sha256Hash) -> PathBuf {
         // Repository names are `owner/name` of [A-Za-z0-9._-]; anything else is mapped to `_`
         // so that a hostile policy file cannot point the cache outside its root.
         let safe: String = repo
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/') {
-                    c
+                    c.to_ascii_lowercase()
                 } else {
                     '_'
                 }
@@ -108,55 +72,39 @@ impl AttestationCache {
         self.root
             .join("attestations")
             .join(safe)
-            .join(format!("sha256-{}.{ext}", hex::encode(digest.as_bytes())))
+            .join(format!("sha256-{}.jsonl", hex::encode(digest.as_bytes())))
     }
 
-    /// What is cached for `repo` and `digest`, if anything usable.
+    /// The bundles stored for `repo` and `digest`, if any.
     pub fn get(
         &self,
         repo: &str,
         digest: &Sha256Hash,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Cached>, CacheError> {
-        let found = self.entry(repo, digest, "jsonl");
-        match std::fs::read(&found) {
-            Ok(bytes) => {
-                let origin = found.display().to_string();
-                return Ok(Some(Cached::Found(parse_attestations(&origin, &bytes))));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+    ) -> Result<Option<Vec<BundleCandidate>>, StoreError> {
+        let path = self.entry(repo, digest);
+        let bytes = match read_capped(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(CacheError {
-                    path: found,
+                return Err(StoreError::Io {
+                    path,
                     action: "reading",
                     source,
                 });
             }
-        }
-        let missing = self.entry(repo, digest, "missing");
-        match std::fs::read_to_string(&missing) {
-            Ok(text) => Ok(DateTime::parse_from_rfc3339(text.trim())
-                .ok()
-                .map(|t| t.with_timezone(&Utc))
-                .filter(|t| *t <= now && now - *t < MISSING_TTL)
-                .map(Cached::Missing)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(CacheError {
-                path: missing,
-                action: "reading",
-                source,
-            }),
-        }
+        };
+        let origin = path.display().to_string();
+        Ok(Some(parse_attestations(&origin, &bytes)).filter(|c| !c.is_empty()))
     }
 
-    /// Store the bundles found for `repo` and `digest` (each a JSON document), replacing a
-    /// stored absence.
-    pub fn put_found(
+    /// Store the bundles found for `repo` and `digest` (each a JSON document), replacing what
+    /// was there.
+    pub fn put(
         &self,
         repo: &str,
         digest: &Sha256Hash,
         bundles: &[String],
-    ) -> Result<(), CacheError> {
+    ) -> Result<(), StoreError> {
         let mut text = String::new();
         for b in bundles {
             // One document per line: JSON Lines, as `gh attestation download` writes.
@@ -165,52 +113,44 @@ impl AttestationCache {
             text.push_str(&line.to_string());
             text.push('\n');
         }
-        write_atomic(&self.entry(repo, digest, "jsonl"), text.as_bytes())?;
-        remove_if_present(&self.entry(repo, digest, "missing"))
+        let path = self.entry(repo, digest);
+        self.write(&path, text.as_bytes())
     }
 
-    /// Store that `repo` had no attestation for `digest` at `now`.
-    pub fn put_missing(
-        &self,
-        repo: &str,
-        digest: &Sha256Hash,
-        now: DateTime<Utc>,
-    ) -> Result<(), CacheError> {
-        write_atomic(
-            &self.entry(repo, digest, "missing"),
-            now.to_rfc3339().as_bytes(),
-        )
+    /// A small marker file under the root (e.g. a registry check that passed), read back.
+    pub fn marker(&self, name: &str) -> Option<String> {
+        let path = self.root.join(name);
+        read_capped(&path)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
     }
-}
 
-fn remove_if_present(path: &Path) -> Result<(), CacheError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(CacheError {
-            path: path.to_owned(),
-            action: "removing",
-            source,
-        }),
+    /// Write a marker file under the root.
+    pub fn put_marker(&self, name: &str, text: &str) -> Result<(), StoreError> {
+        self.write(&self.root.join(name), text.as_bytes())
+    }
+
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        if let Some(dir) = path.parent() {
+            private_dir(dir)?;
+            remove_stale_temporaries(dir);
+        }
+        write_atomic(path, bytes)
     }
 }
 
-/// Write `bytes` to `path` so that readers see the old file or the whole new one, never part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
-    let err = |action, source| CacheError {
-        path: path.to_owned(),
-        action,
-        source,
-    };
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| err("creating the directory of", e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| err("creating a temporary file for", e))?;
-    tmp.write_all(bytes).map_err(|e| err("writing", e))?;
-    tmp.as_file().sync_all().map_err(|e| err("syncing", e))?;
-    tmp.persist(path)
-        .map_err(|e| err("renaming into place", e.error))?;
-    Ok(())
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ENTRY + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_ENTRY {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB; not a cache entry of ours",
+            MAX_ENTRY >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -222,53 +162,41 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_and_expires_absences() {
+    fn round_trips_and_replaces() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = AttestationCache::new(dir.path());
-        let now = Utc::now();
-        assert!(cache.get("a/b", &digest(), now).unwrap().is_none());
-        cache.put_missing("a/b", &digest(), now).unwrap();
-        assert!(matches!(
-            cache.get("a/b", &digest(), now).unwrap(),
-            Some(Cached::Missing(_))
-        ));
-        assert!(
-            cache
-                .get("a/b", &digest(), now + MISSING_TTL)
-                .unwrap()
-                .is_none()
-        );
+        let cache = AttestationCache::open(dir.path().join("c")).unwrap();
+        assert!(cache.get("a/b", &digest()).unwrap().is_none());
         cache
-            .put_found("a/b", &digest(), &["{\"mediaType\": \"x\"}".into()])
+            .put("a/b", &digest(), &["{\"mediaType\": \"x\"}".into()])
             .unwrap();
-        let Some(Cached::Found(c)) = cache.get("a/b", &digest(), now).unwrap() else {
-            panic!("expected found")
-        };
-        assert_eq!(c.len(), 1);
-        // The absence was replaced.
-        assert!(!cache.entry("a/b", &digest(), "missing").exists());
+        assert_eq!(cache.get("a/b", &digest()).unwrap().unwrap().len(), 1);
+        cache
+            .put("A/B", &digest(), &["{\"a\":1}".into(), "{\"b\":2}".into()])
+            .unwrap();
+        assert_eq!(cache.get("a/b", &digest()).unwrap().unwrap().len(), 2);
     }
 
     #[test]
     fn hostile_repository_names_stay_inside_the_root() {
-        let cache = AttestationCache::new("/cache");
-        let p = cache.entry("../../etc/passwd", &digest(), "jsonl");
+        let dir = tempfile::tempdir().unwrap();
+        let cache = AttestationCache::open(dir.path()).unwrap();
+        let p = cache.entry("../../etc/passwd", &digest());
         assert!(
-            p.starts_with("/cache/attestations/etc/passwd"),
+            p.starts_with(dir.path().join("attestations/etc/passwd")),
             "{}",
             p.display()
         );
     }
 
+    #[cfg(unix)]
     #[test]
-    fn default_root_follows_homebrew() {
-        let env = |k: &str| match k {
-            "HOMEBREW_CACHE" => Some("/hb".to_owned()),
-            _ => None,
-        };
-        assert_eq!(
-            AttestationCache::default_root(&env),
-            Some(PathBuf::from("/hb/brew-verify"))
-        );
+    fn a_writable_cache_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("c");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = AttestationCache::open(&root).unwrap_err();
+        assert!(matches!(err, StoreError::Insecure { .. }), "{err}");
     }
 }

@@ -1,4 +1,6 @@
-//! Files: the attestation cache, atomic writes, and streaming hashes of bottle files.
+//! Files: the attestation cache, atomic writes into private directories, and streaming hashes
+//! of bottle files.
 
+pub mod atomic;
 pub mod cache;
 pub mod hashing;

@@ -1,0 +1,310 @@
+//! [`BottleChecker`]: the one pipeline that turns a bottle into a verdict. `brew-verify`'s
+//! check, `provenance`, `export-sidecars`, gh mode and `brew-backfill`'s `plan` and `audit` are
+//! configurations of it, not copies.
+//!
+//! For one bottle, in order:
+//!
+//! 1. With formula data and a network: the registry must serve the bytes the formula names
+//!    ([`crate::ghcr::GhcrClient::bottle_manifest`]); a contradiction is a refusal, before any
+//!    attestation is looked at. A check that passed is remembered in the cache.
+//! 2. Optionally, the bottle is downloaded into Homebrew's cache (capped at the size the
+//!    manifest declares).
+//! 3. The policy's waterfall runs over the attestations: `--bundle` files (filed under sources
+//!    as the API would file them), or per source from the cache, the API or a mirror
+//!    ([`crate::sources`]).
+//!
+//! Every network step of a bottle shares one deadline.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bottle_attest::bottle::{BottleRef, cache_name, is_github_packages};
+use bottle_attest::bundle::BundleCandidate;
+use bottle_attest::formula::ResolvedBottle;
+use bottle_attest::policy::{Policy, Verdict};
+use bottle_attest::trust::TrustRoot;
+
+use crate::ghcr::{GhcrClient, GhcrError};
+use crate::http::{Deadline, HttpClient, SharedCredential};
+use crate::sources::AttestationSources;
+use crate::store::cache::AttestationCache;
+
+/// One bottle to check.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// What the user gave (a formula name, a path, a digest), for reports.
+    pub input: String,
+    /// Digest and file name.
+    pub bottle: BottleRef,
+    /// Where the bottle is served; its sidecar sits beside it.
+    pub url: String,
+    /// From formula data: what the registry must agree with.
+    pub resolved: Option<ResolvedBottle>,
+}
+
+/// The result for one bottle.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The argument as given.
+    pub input: String,
+    /// The bottle, when the argument could be resolved.
+    pub bottle: Option<BottleRef>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Bundles about this digest from repositories outside the policy: (origin, repository).
+    pub ignored: Vec<(String, String)>,
+}
+
+/// What checking a bottle came to.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The policy's verdict.
+    Verdict(Verdict),
+    /// The registry contradicts the formula: the bytes on offer are not the ones it names.
+    Refused(Arc<GhcrError>),
+    /// The bottle could not be checked at all.
+    Error(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+/// A bottle could not be checked, before any attestation was looked at.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The registry could not be asked, or contradicts the formula (boxed: it is large).
+    #[error(transparent)]
+    Registry(Box<GhcrError>),
+    /// `--download` from a mirror that is not an OCI registry.
+    #[error(
+        "--download from a mirror that is not a GitHub Packages registry ({0}) is not supported"
+    )]
+    DownloadUnsupported(String),
+    /// A file of the download cache could not be prepared.
+    #[error("cannot prepare `{}`", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bottle root is not a registry root.
+    #[error(transparent)]
+    Root(#[from] crate::ghcr::InvalidRoot),
+}
+
+impl From<GhcrError> for CheckError {
+    fn from(e: GhcrError) -> Self {
+        Self::Registry(Box::new(e))
+    }
+}
+
+/// What the registry step needs: the shared client and the user's registry credential.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// The HTTP client.
+    pub http: HttpClient,
+    /// The user's registry credential, bound to its hosts.
+    pub credential: Option<SharedCredential>,
+}
+
+/// Everything a checker is configured with.
+#[derive(Debug)]
+pub struct CheckerConfig {
+    /// The policy.
+    pub policy: Policy,
+    /// The trusted root.
+    pub trust: TrustRoot,
+    /// Attestation lookups (cache, API, mirror, sidecar directory).
+    pub sources: AttestationSources,
+    /// `--bundle` files: when given, the only attestations considered, and no socket opens.
+    pub pile: Option<Vec<BundleCandidate>>,
+    /// The registry, when formula data is checked against it (online only).
+    pub registry: Option<Registry>,
+    /// The cache, for remembering registry checks.
+    pub cache: Option<AttestationCache>,
+    /// A mirror's bottle root replacing the formula's.
+    pub bottle_domain: Option<String>,
+    /// Homebrew's download cache, for `--download`.
+    pub downloads: Option<PathBuf>,
+    /// Overall deadline per bottle.
+    pub timeout: Duration,
+}
+
+/// The pipeline (see the module docs).
+#[derive(Debug)]
+pub struct BottleChecker {
+    config: CheckerConfig,
+    clients: Mutex<BTreeMap<String, Arc<GhcrClient>>>,
+}
+
+impl BottleChecker {
+    /// A checker with this configuration.
+    pub fn new(config: CheckerConfig) -> Self {
+        Self {
+            config,
+            clients: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.config.policy
+    }
+
+    /// The trusted root in force.
+    pub fn trust(&self) -> &TrustRoot {
+        &self.config.trust
+    }
+
+    /// The attestation lookups (for their counts).
+    pub fn sources(&self) -> &AttestationSources {
+        &self.config.sources
+    }
+
+    /// The cache, if one is used.
+    pub fn cache(&self) -> Option<&AttestationCache> {
+        self.config.cache.as_ref()
+    }
+
+    /// Where `resolved` is served from: the mirror when one is configured, else the formula's
+    /// root.
+    pub fn bottle_root<'a>(&'a self, resolved: &'a ResolvedBottle) -> &'a str {
+        self.config
+            .bottle_domain
+            .as_deref()
+            .unwrap_or(&resolved.root_url)
+    }
+
+    /// Check one bottle; with `download`, also fetch it into Homebrew's cache.
+    pub async fn check(&self, target: &Target, download: bool) -> Report {
+        let deadline = Some(Deadline::after(self.config.timeout));
+        let report = |outcome| Report {
+            input: target.input.clone(),
+            bottle: Some(target.bottle.clone()),
+            outcome,
+            ignored: Vec::new(),
+        };
+        if let Some(pile) = &self.config.pile {
+            // File each bundle under the source that the API would have filed it under.
+            let (verdict, ignored) =
+                self.config
+                    .policy
+                    .evaluate_pile(&target.bottle, &self.config.trust, pile);
+            return Report {
+                ignored,
+                ..report(Outcome::Verdict(verdict))
+            };
+        }
+        if let (Some(resolved), Some(registry)) = (&target.resolved, &self.config.registry) {
+            match self
+                .registry_step(registry, target, resolved, download, deadline)
+                .await
+            {
+                Ok(()) => {}
+                Err(CheckError::Registry(e)) if e.is_contradiction() => {
+                    return report(Outcome::Refused(Arc::from(e)));
+                }
+                Err(e) => return report(Outcome::Error(Arc::new(e))),
+            }
+        }
+        let checked = self
+            .config
+            .sources
+            .check(
+                &self.config.policy,
+                &self.config.trust,
+                &target.bottle,
+                &target.url,
+                deadline,
+            )
+            .await;
+        Report {
+            ignored: checked.ignored,
+            ..report(Outcome::Verdict(checked.verdict))
+        }
+    }
+
+    async fn registry_step(
+        &self,
+        registry: &Registry,
+        target: &Target,
+        resolved: &ResolvedBottle,
+        download: bool,
+        deadline: Option<Deadline>,
+    ) -> Result<(), CheckError> {
+        let root = self.bottle_root(resolved).to_owned();
+        if !is_github_packages(&root) {
+            return if download {
+                Err(CheckError::DownloadUnsupported(root))
+            } else {
+                Ok(())
+            };
+        }
+        let client = self.client(registry, &root)?;
+        // A registry check that passed for these exact coordinates is remembered in the cache,
+        // so that a warm run makes no registry request at all.
+        let marker = registry_marker(&root, resolved);
+        let remembered = self.config.cache.as_ref().and_then(|c| {
+            let text = c.marker(&marker.0)?;
+            text.strip_prefix(&marker.1)?.trim().parse::<u64>().ok()
+        });
+        let size = match remembered {
+            Some(size) => size,
+            None => {
+                let manifest = client.bottle_manifest(resolved, deadline).await?;
+                if let Some(cache) = &self.config.cache {
+                    // Only a cost saving: failing to remember is harmless.
+                    let _ =
+                        cache.put_marker(&marker.0, &format!("{}{}\n", marker.1, manifest.size));
+                }
+                manifest.size
+            }
+        };
+        if download {
+            if let Some(downloads) = &self.config.downloads {
+                let dest = downloads.join(cache_name(&target.url, &target.bottle.filename));
+                if !dest.exists() {
+                    create_dir(downloads)?;
+                    client.download_blob(resolved, Some(size), &dest).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The registry client for root `root` (one per root, so tokens are reused).
+    fn client(&self, registry: &Registry, root: &str) -> Result<Arc<GhcrClient>, CheckError> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = clients.get(root) {
+            return Ok(Arc::clone(c));
+        }
+        let client = Arc::new(GhcrClient::new(
+            registry.http.clone(),
+            root,
+            registry.credential.clone(),
+        )?);
+        clients.insert(root.to_owned(), Arc::clone(&client));
+        Ok(client)
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), CheckError> {
+    std::fs::create_dir_all(dir).map_err(|source| CheckError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Where a passed registry check of `resolved` is remembered, and the text it must start with
+/// (the size follows).
+fn registry_marker(registry_root: &str, resolved: &ResolvedBottle) -> (String, String) {
+    let digest = resolved.bottle.digest.to_hex();
+    (
+        format!("registry/sha256-{digest}"),
+        format!("{registry_root} {} {digest} ", resolved.bottle.filename),
+    )
+}

@@ -1,0 +1,40 @@
+//! The network layer's pauses, as lines on stderr: a user waiting on a slow or blackholed
+//! network sees what is happening instead of minutes of silence (issue 10, item 7).
+
+use std::io::Write as _;
+
+use bottle_attest_net::http::{NetEvents, PauseReason, RetryEvent, human};
+
+/// Prints `retrying (2/4) after 1.2 seconds: <cause>` on stderr (nothing with `--quiet`).
+pub(crate) struct StderrEvents {
+    quiet: bool,
+}
+
+impl StderrEvents {
+    pub(crate) fn new(quiet: bool) -> Self {
+        Self { quiet }
+    }
+}
+
+impl NetEvents for StderrEvents {
+    fn retrying(&self, event: &RetryEvent<'_>) {
+        if self.quiet {
+            return;
+        }
+        let line = match event.reason {
+            PauseReason::Transient => format!(
+                "retrying ({}/{}) after {}: {}",
+                event.next_attempt,
+                event.max_attempts,
+                human(event.delay),
+                event.cause
+            ),
+            PauseReason::RateLimit => format!(
+                "rate limited: waiting {} before trying again: {}",
+                human(event.delay),
+                event.cause
+            ),
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
