@@ -1,19 +1,9 @@
 //! The journal: an append-only JSON Lines file, one record per step, each written with one
 //! `write` and fsynced before the step it records is taken further.
 //!
-//! Records (each line also carries `"v": 1` and the time `at`):
-//!
-//! - `prepared {batch, subjects, envelope, certificate}`: batch `batch` was signed with a fresh
-//!   key; the DSSE envelope (whose statement lists the subjects) and the Fulcio certificate are
-//!   kept whole, *before* the signature is sent to Rekor.
-//! - `signed {batch, bundle, bundle_sha256, log_index, recovered}`: the signature is in the
-//!   log, the bundle passed our verifier and sits, complete, at `bundle` (relative to the
-//!   journal's directory).
-//! - `abandoned {batch, reason}`: that batch will never be used (its bundle failed
-//!   verification); its subjects are free to be signed again.
-//! - `upload-started {batch, repo}`: a POST of the bundle is about to be sent.
-//! - `uploaded {batch, repo, id, found_existing}`: the API holds it (`found_existing`: seen by
-//!   a lookup after an interrupted upload, so not posted again).
+//! The records and their line format are `bottle_attest::journal`'s (documented there), so
+//! that the parser of this outside data (a journal comes back as a CI artifact) is fuzzed with
+//! the rest of the core.
 //!
 //! A process killed in the middle of a write leaves a last line without its newline; it is
 //! cut off when the journal is next opened (the step it announced was not taken yet, since
@@ -27,56 +17,15 @@ use std::sync::Mutex;
 
 use anyhow::{Context as _, anyhow, bail};
 use base64::Engine as _;
+use bottle_attest::journal::{
+    JournalLineError, decode_prepared, encode_line, parse_line, split_lines,
+};
 use bottle_attest::provenance::StatementSubject;
-use bottle_attest::statement::Statement;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use sigstore_types::{DerCertificate, DsseEnvelope};
+use chrono::Utc;
 
 use crate::signing::Prepared;
 
-/// The journal format version.
-const VERSION: u32 = 1;
-
-/// One journal record.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub(crate) enum Record {
-    /// Signed, not yet logged.
-    Prepared {
-        batch: u64,
-        subjects: usize,
-        envelope: serde_json::Value,
-        certificate: String,
-    },
-    /// Logged, verified and saved.
-    Signed {
-        batch: u64,
-        bundle: String,
-        bundle_sha256: String,
-        log_index: u64,
-        recovered: bool,
-    },
-    /// Given up for good.
-    Abandoned { batch: u64, reason: String },
-    /// About to be POSTed.
-    UploadStarted { batch: u64, repo: String },
-    /// In the API.
-    Uploaded {
-        batch: u64,
-        repo: String,
-        id: Option<u64>,
-        found_existing: bool,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-struct Line {
-    v: u32,
-    at: DateTime<Utc>,
-    #[serde(flatten)]
-    record: Record,
-}
+pub(crate) use bottle_attest::journal::Record;
 
 /// What the journal says about one batch.
 #[derive(Debug, Clone)]
@@ -149,36 +98,16 @@ impl JournalState {
                 if self.batches.contains_key(&batch) {
                     bail!("batch {batch} is prepared twice");
                 }
-                let envelope: DsseEnvelope = serde_json::from_value(envelope)
-                    .with_context(|| format!("batch {batch}: unreadable envelope"))?;
-                let certificate = DerCertificate::new(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(certificate)
-                        .with_context(|| format!("batch {batch}: unreadable certificate"))?,
-                );
-                let statement = Statement::from_payload(envelope.payload.as_bytes())
-                    .with_context(|| format!("batch {batch}: unreadable statement"))?;
-                let subjects = statement
-                    .subjects
-                    .iter()
-                    .map(|s| {
-                        Ok(StatementSubject {
-                            name: s.name.clone(),
-                            sha256: s
-                                .sha256
-                                .ok_or_else(|| anyhow!("batch {batch}: a subject has no sha256"))?,
-                        })
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let decoded = decode_prepared(batch, &envelope, &certificate)?;
                 self.batches.insert(
                     batch,
                     BatchState {
                         batch,
                         prepared: Prepared {
-                            envelope,
-                            certificate,
+                            envelope: decoded.envelope,
+                            certificate: decoded.certificate,
                         },
-                        subjects,
+                        subjects: decoded.subjects,
                         signed: None,
                         abandoned: None,
                         upload_started: BTreeSet::new(),
@@ -237,39 +166,32 @@ fn journal_dir(path: &Path) -> PathBuf {
 /// Parse journal text; `Ok((state, valid_len))` where `valid_len` ends the last whole record.
 fn parse(path: &Path, text: &[u8]) -> anyhow::Result<(JournalState, usize)> {
     let mut state = JournalState::default();
-    let mut offset = 0;
-    let mut line_no = 0;
-    while offset < text.len() {
-        line_no += 1;
-        let Some(end) = text[offset..].iter().position(|&b| b == b'\n') else {
-            // No newline: a write cut short by a kill. Nothing after it was acted upon.
-            state.torn_tail = true;
-            return Ok((state, offset));
-        };
-        let line = &text[offset..offset + end];
-        offset += end + 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let parsed: Line = serde_json::from_slice(line).with_context(|| {
-            format!(
-                "{}:{line_no}: not a journal record (the journal is damaged; it is never \
-                 rewritten, so restore it from the artifact or a backup)",
-                path.display()
-            )
-        })?;
-        if parsed.v != VERSION {
-            bail!(
-                "{}:{line_no}: journal format version {} (this brew-backfill writes {VERSION})",
+    let split = split_lines(text);
+    // No newline at the end: a write cut short by a kill. Nothing after it was acted upon.
+    state.torn_tail = split.torn_tail(text.len());
+    for (line_no, line) in split.lines {
+        let parsed = match parse_line(line) {
+            Ok(parsed) => parsed,
+            Err(JournalLineError::Version { found }) => bail!(
+                "{}:{line_no}: journal format version {found} (this brew-backfill writes {})",
                 path.display(),
-                parsed.v
-            );
-        }
+                bottle_attest::journal::JOURNAL_VERSION
+            ),
+            Err(JournalLineError::NotARecord(why)) => {
+                return Err(anyhow!(why)).with_context(|| {
+                    format!(
+                        "{}:{line_no}: not a journal record (the journal is damaged; it is never \
+                         rewritten, so restore it from the artifact or a backup)",
+                        path.display()
+                    )
+                });
+            }
+        };
         state
             .apply(parsed.record)
             .with_context(|| format!("{}:{line_no}", path.display()))?;
     }
-    Ok((state, offset))
+    Ok((state, split.valid_len))
 }
 
 impl Journal {
@@ -321,12 +243,7 @@ impl Journal {
 
     /// Append one record and fsync it. Returns only once it is durable.
     pub(crate) fn append(&self, record: Record) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string(&Line {
-            v: VERSION,
-            at: Utc::now(),
-            record,
-        })?;
-        text.push('\n');
+        let text = encode_line(Utc::now(), record)?;
         let mut file = self
             .file
             .lock()

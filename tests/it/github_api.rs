@@ -807,3 +807,29 @@ fn bad_inputs_fail_before_any_request() {
     ));
     assert_eq!(server.request_counts().api, 0);
 }
+
+#[test]
+fn a_page_that_is_not_an_attestations_list_is_an_error_not_none() {
+    // Attack: a broken or hostile API answer (`{}`, `{"attestations": null}`, an HTML page)
+    // must never pass for the authoritative empty list that opens the backfill.
+    for body in [
+        "{}",
+        r#"{"attestations": null}"#,
+        "<html>maintenance</html>",
+        "[]",
+    ] {
+        let server = GitHubApiServer::start();
+        server.set_raw_listing(Some(body));
+        let error = run(async {
+            client(&server, None)
+                .attestations(REPO, &wget(), None, None)
+                .await
+                .unwrap_err()
+        });
+        assert!(
+            matches!(&error, GitHubError::Response { reason, .. }
+                if reason.contains("attestations")),
+            "{body}: {error:?}"
+        );
+    }
+}

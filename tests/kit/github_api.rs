@@ -135,6 +135,9 @@ struct State {
     uploads: Vec<Upload>,
     api_log: Vec<LoggedRequest>,
     blob_log: Vec<LoggedRequest>,
+    /// A body served, with 200, for every listing instead of the store (a broken or hostile
+    /// API).
+    raw_listing: Option<String>,
 }
 
 struct Shared {
@@ -269,6 +272,12 @@ impl GitHubApiServer {
     }
 
     /// Cap pages at `size` entries whatever `per_page` asks (None: the API's 100).
+    /// Answer every listing with this body and status 200, whatever is stored (a broken or
+    /// hostile API); `None` goes back to the store.
+    pub fn set_raw_listing(&self, body: Option<&str>) {
+        self.shared.state().raw_listing = body.map(str::to_owned);
+    }
+
     pub fn set_page_size(&self, size: Option<usize>) {
         self.shared.state().page_size = size.map(|s| s.max(1));
     }
@@ -415,6 +424,13 @@ impl Service for ApiService {
 
 /// One page of a listing.
 fn list(shared: &Shared, state: &State, request: &Request, repo: &str, hex: &str) -> Reply {
+    if let Some(body) = &state.raw_listing {
+        return Reply::bytes(
+            StatusCode::OK,
+            "application/json",
+            body.clone().into_bytes(),
+        );
+    }
     let predicate_type = request.query_param("predicate_type");
     let wanted = predicate_type.map(percent_decode);
     let matching: Vec<&Entry> = state

@@ -6,6 +6,10 @@
 //! - a GitHub attestations API response body, `{"attestations":[{"bundle":{…}}, …]}`;
 //! - a mirror sidecar (`<bottle url>.sigs`), a JSON array of bundles.
 //!
+//! [`parse_api_page`] reads one page of the GitHub attestations API as the network client
+//! receives it, keeping apart the entries whose bundle is inline and those that only give a
+//! `bundle_url` to fetch.
+//!
 //! A bundle that cannot be parsed is not dropped: it becomes a candidate carrying its parse error,
 //! so that a verifier can report "this attestation exists but is unusable" instead of "missing".
 
@@ -125,6 +129,71 @@ fn bundle_from_value(value: Value) -> Result<Box<Bundle>, BundleParseError> {
         .map_err(|e| BundleParseError::Bundle(e.to_string()))
 }
 
+/// One entry of a GitHub attestations API page.
+#[derive(Debug, Clone)]
+pub enum ApiEntry {
+    /// The bundle is inline: parsed, or why it is unusable (an entry with neither `bundle` nor
+    /// `bundle_url` is an unusable inline bundle, so that it is reported, not dropped).
+    Inline(Result<Box<Bundle>, BundleParseError>),
+    /// No inline bundle: it must be fetched from this URL (blob storage on another host; the
+    /// body is raw-block snappy around the bundle's JSON). The URL is outside data: the caller
+    /// decides whether and how to fetch it.
+    BundleUrl(String),
+}
+
+/// Why an attestations API page as a whole is unusable. A page that is not what the API sends
+/// must not be read as "no attestations": that would let a broken or hostile answer pass for
+/// the authoritative "none".
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ApiPageError {
+    /// The body is not JSON (or not UTF-8).
+    #[error("the attestations API page is not valid JSON: {0}")]
+    Json(String),
+    /// JSON, but not `{"attestations": [...]}`.
+    #[error("the attestations API page is not an object with an `attestations` array")]
+    Shape,
+}
+
+/// Parse one page of `GET /repos/{owner}/{repo}/attestations/{digest}`:
+/// `{"attestations": [{"bundle": {…} | null, "bundle_url": "…", "repository_id": …}, …]}`.
+///
+/// The page must be an object holding an `attestations` array (an empty array is the API's
+/// "none"); anything else is an [`ApiPageError`]. Each entry becomes one [`ApiEntry`], in order:
+/// a non-null `bundle` wins over `bundle_url`, as `gh` reads them. Entries that are malformed
+/// on their own (not an object, a `bundle_url` that is not a string) become failed inline
+/// candidates rather than failing the page, so that one bad entry makes the bottle *invalid*
+/// (it cannot be mistaken for a missing attestation), exactly like an unreadable bundle.
+/// Other fields (`repository_id`, `initiator`) are not read: the bundle itself says who signed.
+pub fn parse_api_page(bytes: &[u8]) -> Result<Vec<ApiEntry>, ApiPageError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiPageError::Json(e.to_string()))?;
+    let Value::Object(mut page) = value else {
+        return Err(ApiPageError::Shape);
+    };
+    let Some(Value::Array(items)) = page.remove("attestations") else {
+        return Err(ApiPageError::Shape);
+    };
+    Ok(items.into_iter().map(api_entry).collect())
+}
+
+fn api_entry(item: Value) -> ApiEntry {
+    let Value::Object(mut map) = item else {
+        return ApiEntry::Inline(Err(BundleParseError::Bundle(
+            "the API entry is not an object".into(),
+        )));
+    };
+    match (map.remove("bundle"), map.remove("bundle_url")) {
+        (Some(inner), _) if !inner.is_null() => ApiEntry::Inline(bundle_from_value(inner)),
+        (_, Some(Value::String(url))) => ApiEntry::BundleUrl(url),
+        (_, Some(url)) if !url.is_null() => ApiEntry::Inline(Err(BundleParseError::Bundle(
+            "the API entry's `bundle_url` is not a string".into(),
+        ))),
+        _ => ApiEntry::Inline(Err(BundleParseError::Bundle(
+            "the API entry has neither `bundle` nor `bundle_url`".into(),
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +221,62 @@ mod tests {
         let c = parse_attestations("e", b"  \n");
         assert!(matches!(c[0].bundle, Err(BundleParseError::Empty(_))));
         assert!(parse_attestations("a", b"[]").is_empty());
+    }
+
+    #[test]
+    fn api_page_keeps_inline_and_url_entries_in_order() {
+        let page = br#"{"attestations":[
+            {"bundle":null,"bundle_url":"https://blob.invalid/1","repository_id":1},
+            {"bundle":{"mediaType":"nonsense"}},
+            {"repository_id":2},
+            {"bundle_url":7},
+            "nope"
+        ]}"#;
+        let entries = parse_api_page(page).unwrap();
+        assert_eq!(entries.len(), 5);
+        assert!(matches!(&entries[0], ApiEntry::BundleUrl(u) if u == "https://blob.invalid/1"));
+        assert!(matches!(
+            &entries[1],
+            ApiEntry::Inline(Err(BundleParseError::Bundle(_)))
+        ));
+        for (i, why) in [(2, "neither"), (3, "not a string"), (4, "not an object")] {
+            match &entries[i] {
+                ApiEntry::Inline(Err(BundleParseError::Bundle(m))) => {
+                    assert!(m.contains(why), "{i}: {m}")
+                }
+                other => panic!("{i}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn api_page_that_is_not_a_list_is_an_error_not_none() {
+        assert_eq!(parse_api_page(br#"{"attestations":[]}"#).unwrap().len(), 0);
+        for bad in [
+            &b"{}"[..],
+            b"[]",
+            br#"{"attestations":null}"#,
+            br#"{"attestations":{}}"#,
+        ] {
+            assert_eq!(parse_api_page(bad).unwrap_err(), ApiPageError::Shape);
+        }
+        assert!(matches!(
+            parse_api_page(b"\xff{"),
+            Err(ApiPageError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn real_api_page_entries_are_inline_bundles() {
+        // Recorded from GitHub's attestations API (tests/fixtures/corpus/SOURCES.md): entries
+        // carry both an inline `bundle` and a `bundle_url`; the inline one wins.
+        let page = include_bytes!(
+            "../../../tests/fixtures/corpus/bundles/api/konnekt-snapshot-linux-amd64.attestations-api.json"
+        );
+        let entries = parse_api_page(page).unwrap();
+        assert!(!entries.is_empty());
+        for entry in &entries {
+            assert!(matches!(entry, ApiEntry::Inline(Ok(_))), "{entry:?}");
+        }
     }
 }

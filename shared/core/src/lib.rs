@@ -16,6 +16,8 @@
 //! - [`statement`] and [`provenance`]: in-toto statements, read and written.
 //! - [`policy`]: the Homebrew waterfall (core, then backfill before the cutoff), as data plus one
 //!   evaluation.
+//! - [`registry`]: what an OCI image index and manifest must say about a bottle (GHCR).
+//! - [`journal`]: the record format of brew-backfill's journal.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -23,15 +25,17 @@ pub mod bottle;
 pub mod bundle;
 pub mod digest;
 pub mod formula;
+pub mod journal;
 pub mod platform;
 pub mod policy;
 pub mod provenance;
+pub mod registry;
 pub mod statement;
 pub mod trust;
 pub mod verify;
 
 pub use bottle::{BottleFilename, BottleRef};
-pub use bundle::{BundleCandidate, parse_attestations};
+pub use bundle::{ApiEntry, BundleCandidate, parse_api_page, parse_attestations};
 pub use digest::Digest;
 pub use policy::{Policy, Verdict, Waterfall};
 pub use trust::TrustRoot;

@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use bottle_attest::bundle::{BundleCandidate, BundleParseError};
+use bottle_attest::bundle::{ApiEntry, BundleCandidate, BundleParseError, parse_api_page};
 use futures_util::StreamExt as _;
 use reqwest::Url;
 use reqwest::header::{ACCEPT, HeaderValue, LINK};
@@ -312,12 +312,13 @@ impl GitHubClient {
             if !response.is_success() {
                 return Err(response.error().into());
             }
-            let page: Page =
-                serde_json::from_slice(&response.body).map_err(|e| GitHubError::Response {
-                    url: response.error().url().to_owned(),
-                    reason: format!("not an attestations list: {e}"),
-                })?;
-            entries.extend(page.attestations);
+            // The core's one reader of API pages: a body that is not
+            // `{"attestations": [...]}` is an error, never an empty ("none") answer.
+            let page = parse_api_page(&response.body).map_err(|e| GitHubError::Response {
+                url: response.error().url().to_owned(),
+                reason: e.to_string(),
+            })?;
+            entries.extend(page);
             next = match response.header(LINK.as_str()).and_then(next_link) {
                 Some(link) => Some(self.same_host(&link, &response.url)?),
                 None => None,
@@ -330,12 +331,9 @@ impl GitHubClient {
         let items = entries.into_iter().enumerate().map(|(i, entry)| {
             let origin = format!("api:{repo}[{i}]");
             async move {
-                let bundle = match (entry.bundle, entry.bundle_url) {
-                    (Some(value), _) if !value.is_null() => bundle_from_value(value),
-                    (_, Some(url)) => self.fetch_bundle_url(&url, deadline).await?,
-                    _ => Err(BundleParseError::Bundle(
-                        "the API entry has neither `bundle` nor `bundle_url`".into(),
-                    )),
+                let bundle = match entry {
+                    ApiEntry::Inline(bundle) => bundle,
+                    ApiEntry::BundleUrl(url) => self.fetch_bundle_url(&url, deadline).await?,
                 };
                 Ok::<_, GitHubError>(BundleCandidate { origin, bundle })
             }
@@ -449,21 +447,6 @@ impl GitHubClient {
         }
         Ok(decode_snappy_bundle(&response.body))
     }
-}
-
-/// One page of the listing.
-#[derive(Deserialize)]
-struct Page {
-    #[serde(default)]
-    attestations: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(default)]
-    bundle: Option<Value>,
-    #[serde(default)]
-    bundle_url: Option<String>,
 }
 
 /// A `bundle_url` body: raw-block snappy (not the framed format) around a protobuf-JSON bundle,
