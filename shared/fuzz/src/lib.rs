@@ -37,8 +37,11 @@ use bottle_attest::statement::Statement;
 use bottle_attest::{BottleFilename, Policy, Sha256Hash, TrustRoot, parse_attestations};
 use sigstore_types::{Bundle, HashAlgorithm, SignatureContent};
 
+/// A fuzz target: one input, no result (a panic is the finding).
+pub type Target = fn(&[u8]);
+
 /// Every target, by name: the name is its corpus directory and its `cargo fuzz` binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("bundle", bundle),
     ("statement", statement),
     ("sidecar", sidecar),
@@ -223,9 +226,9 @@ pub fn api_page(data: &[u8]) {
             let _ = e.to_string();
         }
         // An entry that is an object without `mediaType` is read the same way by both.
-        if !item
+        if item
             .as_object()
-            .is_some_and(|o| !o.contains_key("mediaType"))
+            .is_none_or(|o| o.contains_key("mediaType"))
         {
             continue;
         }
