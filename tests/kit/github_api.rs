@@ -271,13 +271,13 @@ impl GitHubApiServer {
         count
     }
 
-    /// Cap pages at `size` entries whatever `per_page` asks (None: the API's 100).
     /// Answer every listing with this body and status 200, whatever is stored (a broken or
     /// hostile API); `None` goes back to the store.
     pub fn set_raw_listing(&self, body: Option<&str>) {
         self.shared.state().raw_listing = body.map(str::to_owned);
     }
 
+    /// Cap pages at `size` entries whatever `per_page` asks (None: the API's 100).
     pub fn set_page_size(&self, size: Option<usize>) {
         self.shared.state().page_size = size.map(|s| s.max(1));
     }
