@@ -4,11 +4,17 @@
 
 use bottle_attest_net::env::{Env, TokenOrder};
 use bottle_attest_net::github::GitHubClient;
-use bottle_attest_net::http::{HttpClient, HttpConfig, Request, SharedCredential};
+use std::sync::Arc;
 
-/// The HTTP client every request of this run goes through.
+use bottle_attest_net::http::{HttpClient, HttpConfig, Request, SharedCredential, StderrEvents};
+
+/// The HTTP client every request of this run goes through: the layer's retry policy, with
+/// each pause reported on stderr.
 pub(crate) fn http() -> anyhow::Result<HttpClient> {
-    Ok(HttpClient::new(HttpConfig::default())?)
+    Ok(HttpClient::new(HttpConfig {
+        events: Arc::new(StderrEvents::new(false)),
+        ..HttpConfig::default()
+    })?)
 }
 
 /// The GitHub token for `api_url`, bound to its host under gh's rules (`GH_TOKEN`,

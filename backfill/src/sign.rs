@@ -19,7 +19,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use bottle_attest::bottle::{BottleFilename, BottleRef};
@@ -40,9 +39,6 @@ use crate::planfile::{Plan, PlanEntry};
 use crate::progress::{Progress, Ui};
 use crate::shard::Shard;
 use crate::signing::{self, Prepared, Services, TokenSource, WorkflowClaims};
-
-/// Rekor submissions tried per batch before leaving it for the next run.
-const LOG_ATTEMPTS: u32 = 3;
 
 /// What `sign` is asked to do.
 pub(crate) struct SignJob<'a> {
@@ -115,10 +111,13 @@ pub(crate) async fn sign(job: SignJob<'_>, ui: Ui) -> anyhow::Result<Status> {
             crate::exit::UsageError("cannot tell which tap signs: pass --repo OWNER/REPO".into())
         })?;
     let policy = crate::tap::backfill_only(job.policy, &repo, None)?;
+    let http = crate::net::http()?;
     let services = Services::new(
+        &http,
         &job.signing.fulcio_url,
         &job.signing.rekor_url,
         (!job.signing.no_tsa).then_some(job.signing.tsa_url.as_str()),
+        std::sync::Arc::new(bottle_attest_net::http::StderrEvents::new(false)),
     )?;
     let predicate = provenance(job.plan, job.shard, &claims).predicate();
 
@@ -426,18 +425,11 @@ impl Ctx<'_> {
         prepared: &Prepared,
         subjects: &[StatementSubject],
     ) -> Result<(), Unfinished> {
-        let mut attempt = 0;
-        let logged = loop {
-            attempt += 1;
-            match signing::log(self.services, prepared).await {
-                Ok(logged) => {
-                    crate::checkpoint("logged");
-                    break logged;
-                }
-                Err(e) if attempt >= LOG_ATTEMPTS => return Err(Unfinished::Pending(e)),
-                Err(_) => tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await,
-            }
-        };
+        // Retried inside, by the network layer's one retry loop.
+        let logged = signing::log(self.services, prepared)
+            .await
+            .map_err(Unfinished::Pending)?;
+        crate::checkpoint("logged");
         let timestamp = signing::timestamp(self.services, prepared)
             .await
             .map_err(Unfinished::Pending)?;

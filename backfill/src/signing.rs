@@ -17,10 +17,14 @@
 //! 3. [`timestamp`]: the TSA's timestamp over the signature (no log; asking twice is harmless).
 //! 4. [`bundle`]: assemble the v0.3 bundle, which the caller verifies before accepting it.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, anyhow};
+use bottle_attest_net::http::retry::{self, Attempt};
+use bottle_attest_net::http::{HttpClient, NetError, NetEvents, Request, RetryPolicy, Url};
 use sigstore_sign::bundle::BundleV03;
 use sigstore_sign::crypto::KeyPair;
 use sigstore_sign::fulcio::FulcioClient;
@@ -43,42 +47,135 @@ const SERVICE_TIMEOUT: Duration = Duration::from_secs(60);
 const TOKEN_MARGIN: Duration = Duration::from_secs(120);
 
 /// The Sigstore services a batch goes through.
-#[derive(Debug)]
+///
+/// `sigstore-sign`'s clients build their own requests, so they cannot go through
+/// [`HttpClient::send`]; they get its transport ([`HttpClient::service_transport`]: rustls, the
+/// layer's timeouts, no redirects, no credential of ours) and every call is retried by the
+/// layer's one retry loop ([`retry::run`]) under its policy. Their response bodies are read by
+/// those crates without our caps: these are the operator's configured Sigstore instances, not
+/// hosts learned from fetched data (SECURITY.md).
 pub(crate) struct Services {
-    fulcio: FulcioClient,
-    rekor: RekorClient,
-    tsa: Option<TimestampClient>,
+    fulcio: (FulcioClient, Url),
+    rekor: (RekorClient, Url),
+    tsa: Option<(TimestampClient, Url)>,
+    retry: RetryPolicy,
+    events: Arc<dyn NetEvents>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("fulcio", &self.fulcio.1.as_str())
+            .field("rekor", &self.rekor.1.as_str())
+            .field("tsa", &self.tsa.as_ref().map(|t| t.1.as_str()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Sigstore client's failure, sorted for the retry loop.
+struct ServiceFailure {
+    /// Worth another attempt: a transport failure, a 5xx or a 429.
+    transient: bool,
+    /// The HTTP status, when the service answered one.
+    status: Option<u16>,
+    error: anyhow::Error,
+}
+
+impl ServiceFailure {
+    fn new(status: Option<u16>, error: anyhow::Error) -> Self {
+        let transient = match status {
+            None => true,
+            Some(s) => s >= 500 || s == 429,
+        };
+        Self {
+            transient,
+            status,
+            error,
+        }
+    }
+
+    /// Not worth retrying whatever it is (a malformed answer, a local failure).
+    fn permanent(error: anyhow::Error) -> Self {
+        Self {
+            transient: false,
+            status: None,
+            error,
+        }
+    }
 }
 
 impl Services {
     pub(crate) fn new(
+        http: &HttpClient,
         fulcio_url: &str,
         rekor_url: &str,
         tsa_url: Option<&str>,
+        events: Arc<dyn NetEvents>,
     ) -> anyhow::Result<Self> {
-        let http = sigstore_sign::reqwest::Client::builder()
-            .timeout(SERVICE_TIMEOUT)
-            .user_agent(concat!("brew-backfill/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot build the HTTP client for Sigstore")?;
+        let transport = http.service_transport();
         Ok(Self {
-            fulcio: FulcioClient::builder(fulcio_url)
-                .with_http_client(http.clone())
-                .build()
-                .context("Fulcio client")?,
-            rekor: RekorClient::builder(rekor_url)
-                .with_http_client(http.clone())
-                .build()
-                .context("Rekor client")?,
+            fulcio: (
+                FulcioClient::builder(fulcio_url)
+                    .with_http_client(transport.clone())
+                    .build()
+                    .context("Fulcio client")?,
+                Request::parse_url(fulcio_url)?,
+            ),
+            rekor: (
+                RekorClient::builder(rekor_url)
+                    .with_http_client(transport.clone())
+                    .build()
+                    .context("Rekor client")?,
+                Request::parse_url(rekor_url)?,
+            ),
             tsa: tsa_url
                 .map(|url| {
-                    TimestampClient::builder(url)
-                        .with_http_client(http)
-                        .build()
-                        .context("TSA client")
+                    anyhow::Ok((
+                        TimestampClient::builder(url)
+                            .with_http_client(transport.clone())
+                            .build()
+                            .context("TSA client")?,
+                        Request::parse_url(url)?,
+                    ))
                 })
                 .transpose()?,
+            retry: *http.retry_policy(),
+            events,
         })
+    }
+
+    /// Call a service under the one retry loop; each attempt bounded by [`SERVICE_TIMEOUT`].
+    async fn call<T, F, Fut>(&self, url: &Url, mut op: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ServiceFailure>>,
+    {
+        let result = retry::run(
+            &self.retry,
+            None,
+            Some(SERVICE_TIMEOUT),
+            self.events.as_ref(),
+            url,
+            |_| {
+                let attempt = op();
+                async move {
+                    match attempt.await {
+                        Ok(value) => Attempt::Done(Ok(Ok(value))),
+                        Err(f) if f.transient => Attempt::Retry(NetError::service(
+                            url,
+                            f.status,
+                            format!("{:#}", f.error),
+                        )),
+                        Err(f) => Attempt::Done(Ok(Err(f.error))),
+                    }
+                }
+            },
+        )
+        .await;
+        match result {
+            Ok(inner) => inner,
+            Err(net) => Err(net.into()),
+        }
     }
 }
 
@@ -186,9 +283,21 @@ pub(crate) async fn prepare(
     serde_json::from_slice::<sigstore_types::Statement>(statement)
         .context("the statement to sign is not an in-toto statement")?;
     let key = KeyPair::generate_ecdsa_p256().context("cannot generate a signing key")?;
+    let (fulcio, url) = &services.fulcio;
     let certificate = services
-        .fulcio
-        .create_signing_certificate(token, &key)
+        .call(url, || async {
+            fulcio
+                .create_signing_certificate(token, &key)
+                .await
+                .map_err(|e| {
+                    let status = match &e {
+                        sigstore_sign::fulcio::Error::Status { status, .. } => Some(*status),
+                        sigstore_sign::fulcio::Error::Http(_) => None,
+                        _ => return ServiceFailure::permanent(e.into()),
+                    };
+                    ServiceFailure::new(status, e.into())
+                })
+        })
         .await
         .context("Fulcio refused or failed to issue a signing certificate")?
         .leaf_certificate()
@@ -218,42 +327,82 @@ pub(crate) struct Logged {
 pub(crate) async fn log(services: &Services, prepared: &Prepared) -> anyhow::Result<Logged> {
     let entry = DsseEntry::new(&prepared.envelope, &prepared.certificate)
         .context("cannot form the Rekor entry")?;
-    match services.rekor.create_dsse_entry(entry).await {
-        Ok(entry) => Ok(Logged {
+    let (rekor, url) = &services.rekor;
+    // Submitting again is safe: Rekor answers 409 for an entry it holds (see the module docs).
+    let submitted = services
+        .call(url, || async {
+            match rekor.create_dsse_entry(entry.clone()).await {
+                Ok(entry) => Ok(Submitted::Logged(entry)),
+                Err(sigstore_sign::rekor::Error::Status {
+                    status: 409,
+                    message,
+                }) => Ok(Submitted::Exists(message)),
+                Err(e) => Err(rekor_failure(e)),
+            }
+        })
+        .await
+        .context("Rekor did not log the signature")?;
+    match submitted {
+        Submitted::Logged(entry) => Ok(Logged {
             entry,
             recovered: false,
         }),
-        Err(sigstore_sign::rekor::Error::Status {
-            status: 409,
-            message,
-        }) => {
-            let entry = existing_entry(&services.rekor, &message).await?;
+        Submitted::Exists(message) => {
+            let entry = services
+                .call(url, || async {
+                    existing_entry(rekor, &message).await.map_err(|e| match e {
+                        Lookup::Rekor(e) => rekor_failure(e),
+                        Lookup::Unnamed(e) => ServiceFailure::permanent(e),
+                    })
+                })
+                .await?;
             Ok(Logged {
                 entry,
                 recovered: true,
             })
         }
-        Err(e) => Err(anyhow::Error::new(e).context("Rekor did not log the signature")),
     }
+}
+
+/// Rekor's answer to a submission.
+enum Submitted {
+    Logged(LogEntry),
+    /// 409: the entry exists; Rekor's message says where.
+    Exists(String),
+}
+
+fn rekor_failure(e: sigstore_sign::rekor::Error) -> ServiceFailure {
+    let status = match &e {
+        sigstore_sign::rekor::Error::Status { status, .. } => Some(*status),
+        sigstore_sign::rekor::Error::Http(_) => None,
+        _ => return ServiceFailure::permanent(e.into()),
+    };
+    ServiceFailure::new(status, e.into())
+}
+
+/// Why the existing entry could not be fetched.
+enum Lookup {
+    Rekor(sigstore_sign::rekor::Error),
+    Unnamed(anyhow::Error),
 }
 
 /// The entry a `409 Conflict` refers to. Rekor's message names it ("… already exists in the
 /// transparency log with UUID <uuid>"); the test kit's names its index ("… at index N").
-async fn existing_entry(rekor: &RekorClient, message: &str) -> anyhow::Result<LogEntry> {
+async fn existing_entry(rekor: &RekorClient, message: &str) -> Result<LogEntry, Lookup> {
     if let Some(uuid) = word_after(message, "UUID ") {
         return rekor
             .get_entry_by_uuid(&EntryUuid::new(uuid))
             .await
-            .with_context(|| format!("cannot fetch the existing Rekor entry {uuid}"));
+            .map_err(Lookup::Rekor);
     }
     if let Some(index) = word_after(message, "at index ").and_then(|i| i.parse::<u64>().ok()) {
-        let index = LogIndex::new(index).context("log index out of range")?;
-        return rekor
-            .get_entry_by_index(index)
-            .await
-            .with_context(|| format!("cannot fetch the existing Rekor entry at index {index}"));
+        let index = LogIndex::new(index)
+            .map_err(|e| Lookup::Unnamed(anyhow!("log index {index} out of range: {e}")))?;
+        return rekor.get_entry_by_index(index).await.map_err(Lookup::Rekor);
     }
-    bail!("Rekor says the entry exists but does not say where: {message}")
+    Err(Lookup::Unnamed(anyhow!(
+        "Rekor says the entry exists but does not say where: {message}"
+    )))
 }
 
 fn word_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
@@ -272,8 +421,17 @@ pub(crate) async fn timestamp(
 ) -> anyhow::Result<Option<TimestampToken>> {
     match &services.tsa {
         None => Ok(None),
-        Some(tsa) => tsa
-            .timestamp_signature(&prepared.envelope.signature.sig)
+        Some((tsa, url)) => services
+            .call(url, || async {
+                tsa.timestamp_signature(&prepared.envelope.signature.sig)
+                    .await
+                    .map_err(|e| match e {
+                        // The TSA client reports statuses and transport failures alike as
+                        // `Http`: worth another attempt either way.
+                        sigstore_sign::tsa::Error::Http(_) => ServiceFailure::new(None, e.into()),
+                        _ => ServiceFailure::permanent(e.into()),
+                    })
+            })
             .await
             .map(Some)
             .context("the timestamp authority failed"),

@@ -9,13 +9,17 @@
 //! shares (every batch has its own key). Found: recorded as uploaded, not posted. A rate limit
 //! is a refusal, so the POST is simply sent again after the wait.
 
+use std::cell::Cell;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use bottle_attest::statement::SLSA_PROVENANCE_V1;
 use bottle_attest_net::env::Env;
 use bottle_attest_net::github::{GitHubClient, GitHubError};
+use bottle_attest_net::http::retry::{self, Attempt};
+use bottle_attest_net::http::{NetErrorKind, NetEvents, PauseReason, RetryEvent, RetryPolicy};
 use sha2::{Digest as _, Sha256};
 use sigstore_types::{Bundle, SignatureContent};
 
@@ -104,6 +108,10 @@ pub(crate) async fn upload(
     let (journal, state) = Journal::open(journal_path)?;
     let todo = to_upload(state.batches.values(), repo);
     let progress = Progress::new(ui, "upload", "bundles", todo.len() as u64);
+    let events = UploadEvents {
+        progress: &progress,
+        waits: AtomicU64::new(0),
+    };
     let mut uploader = Uploader {
         journal: &journal,
         journal_path,
@@ -112,7 +120,7 @@ pub(crate) async fn upload(
         poster: &poster,
         progress: &progress,
         max_wait,
-        waits: 0,
+        events: &events,
         posted: 0,
         found: 0,
     };
@@ -134,20 +142,22 @@ pub(crate) async fn upload(
             1,
             &format!(
                 "{} posted, {} found already uploaded, {} rate-limit waits",
-                uploader.posted, uploader.found, uploader.waits
+                uploader.posted,
+                uploader.found,
+                events.waits.load(Ordering::Relaxed)
             ),
         );
     }
     progress.finish();
+    // Reader and poster share one HTTP client, hence one set of counters.
     let stats = reader.stats();
-    let post_stats = poster.stats();
     ui.note(&format!(
         "upload: {} bundles posted to {repo}, {} found already uploaded by an interrupted run, \
          {failed} failed; {} API requests, {} rate-limit waits",
         uploader.posted,
         uploader.found,
-        stats.api_requests + post_stats.api_requests,
-        uploader.waits + stats.rate_limit_waits
+        stats.api_requests + stats.uploads,
+        events.waits.load(Ordering::Relaxed) + stats.rate_limit_waits
     ));
     Ok(if failed == 0 {
         Status::Ok
@@ -171,7 +181,7 @@ struct Uploader<'a> {
     poster: &'a GitHubClient,
     progress: &'a Progress,
     max_wait: Duration,
-    waits: u64,
+    events: &'a UploadEvents<'a>,
     posted: u64,
     found: u64,
 }
@@ -201,79 +211,104 @@ impl Uploader<'_> {
         let bundle = Bundle::from_json(&json)
             .map_err(|e| item(anyhow!("`{}` is not a bundle: {e}", path.display())))?;
         let key = self.repo.to_ascii_lowercase();
-        let mut must_check = batch.upload_started.contains(&key);
-        let mut attempts = 0;
-        loop {
-            if must_check && self.found_in_api(batch, &bundle).await.map_err(item)? {
-                self.journal
-                    .append(Record::Uploaded {
-                        batch: batch.batch,
-                        repo: self.repo.to_owned(),
-                        id: None,
-                        found_existing: true,
-                    })
-                    .map_err(Stop::All)?;
-                self.found += 1;
-                return Ok(());
+        // Whether a POST of this bundle may have been stored without our hearing the answer
+        // (an interrupted run, a lost response): then look before posting again.
+        let maybe_stored = Cell::new(batch.upload_started.contains(&key));
+        // The network layer's one retry loop: transient failures are retried (after looking),
+        // rate limits up to --max-rate-limit-wait are sat out (a refused POST was not stored).
+        let policy = RetryPolicy {
+            max_attempts: POST_ATTEMPTS,
+            max_rate_limit_wait: self.max_wait,
+            max_rate_limit_waits: u32::MAX,
+            ..RetryPolicy::default()
+        };
+        let this = &*self;
+        let url = self.poster.api_url().clone();
+        let (json, bundle, maybe_stored) = (&json, &bundle, &maybe_stored);
+        let outcome = retry::run(&policy, None, None, self.events, &url, |n| async move {
+            if maybe_stored.get() {
+                match this.found_in_api(batch, bundle).await {
+                    Ok(true) => return Attempt::Done(Ok(Ok(Posted::Found))),
+                    Ok(false) => {}
+                    Err(e) => return Attempt::Done(Ok(Err(Stop::Item(e)))),
+                }
             }
-            if attempts == 0 || must_check {
-                self.journal
-                    .append(Record::UploadStarted {
-                        batch: batch.batch,
-                        repo: self.repo.to_owned(),
-                    })
-                    .map_err(Stop::All)?;
+            if n == 1 || maybe_stored.get() {
+                let started = this.journal.append(Record::UploadStarted {
+                    batch: batch.batch,
+                    repo: this.repo.to_owned(),
+                });
+                if let Err(e) = started {
+                    return Attempt::Done(Ok(Err(Stop::All(e))));
+                }
                 crate::checkpoint("upload-started");
             }
-            attempts += 1;
-            match self.poster.upload_attestation(self.repo, &json).await {
+            match this.poster.upload_attestation(this.repo, json).await {
                 Ok(id) => {
                     crate::checkpoint("posted");
-                    self.journal
-                        .append(Record::Uploaded {
-                            batch: batch.batch,
-                            repo: self.repo.to_owned(),
-                            id: Some(id),
-                            found_existing: false,
-                        })
-                        .map_err(Stop::All)?;
-                    self.posted += 1;
-                    return Ok(());
+                    Attempt::Done(Ok(Ok(Posted::New(id))))
                 }
-                // Refused, so certainly not stored: wait and post again.
-                Err(e) if e.retry_after().is_some() => {
-                    let retry_after = e.retry_after().unwrap_or_default();
-                    if retry_after > self.max_wait {
-                        return Err(Stop::All(anyhow!(
-                            "the API asks to wait {} before the next upload, longer than \
-                             --max-rate-limit-wait; run `upload` again later (nothing is lost)",
-                            human(retry_after)
-                        )));
+                Err(GitHubError::Net(net)) => match net.kind() {
+                    // Refused, so certainly not stored: wait and post again.
+                    NetErrorKind::RateLimited { retry_after, .. } => {
+                        maybe_stored.set(false);
+                        Attempt::RateLimited {
+                            wait: *retry_after,
+                            error: net,
+                        }
                     }
-                    self.waits += 1;
-                    self.progress.println(&format!(
-                        "rate-limited by the API: waiting {} before the next upload",
-                        human(retry_after)
-                    ));
-                    tokio::time::sleep(retry_after).await;
-                    attempts -= 1;
-                    must_check = false;
-                }
-                // Lost in transit: it may or may not be stored. Look before posting again.
-                Err(e) if e.is_transient() && attempts < POST_ATTEMPTS => {
-                    self.progress.println(&format!(
-                        "batch {}: upload failed ({e}); checking whether it arrived",
-                        batch.batch
-                    ));
-                    tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempts))).await;
-                    must_check = true;
-                }
+                    // Lost in transit: it may or may not be stored.
+                    _ if net.is_transient() => {
+                        maybe_stored.set(true);
+                        this.progress.println(&format!(
+                            "batch {}: upload failed ({net}); checking whether it arrived \
+                             before posting again",
+                            batch.batch
+                        ));
+                        Attempt::Retry(net)
+                    }
+                    _ => Attempt::Done(Ok(Err(Stop::Item(
+                        anyhow::Error::new(net).context("upload failed"),
+                    )))),
+                },
                 Err(e @ GitHubError::BadCredentials { .. }) => {
-                    return Err(Stop::All(anyhow::Error::new(e)));
+                    Attempt::Done(Ok(Err(Stop::All(anyhow::Error::new(e)))))
                 }
-                Err(e) => return Err(item(anyhow::Error::new(e).context("upload failed"))),
+                Err(e) => Attempt::Done(Ok(Err(Stop::Item(
+                    anyhow::Error::new(e).context("upload failed"),
+                )))),
             }
+        })
+        .await;
+        let (id, found_existing) = match outcome {
+            Ok(Ok(Posted::New(id))) => (Some(id), false),
+            Ok(Ok(Posted::Found)) => (None, true),
+            Ok(Err(stop)) => return Err(stop),
+            Err(net) => {
+                return Err(match net.kind() {
+                    NetErrorKind::RateLimited { retry_after, .. } => Stop::All(anyhow!(
+                        "the API asks to wait {} before the next upload, longer than \
+                         --max-rate-limit-wait; run `upload` again later (nothing is lost)",
+                        human(*retry_after)
+                    )),
+                    _ => item(anyhow::Error::new(net).context("upload failed")),
+                });
+            }
+        };
+        self.journal
+            .append(Record::Uploaded {
+                batch: batch.batch,
+                repo: self.repo.to_owned(),
+                id,
+                found_existing,
+            })
+            .map_err(Stop::All)?;
+        if found_existing {
+            self.found += 1;
+        } else {
+            self.posted += 1;
         }
+        Ok(())
     }
 
     /// Whether the API already holds this bundle (same DSSE signature) for its first subject.
@@ -293,6 +328,41 @@ impl Uploader<'_> {
             && candidates
                 .iter()
                 .any(|c| c.bundle.as_ref().is_ok_and(|b| signature_of(b) == ours)))
+    }
+}
+
+/// What a successful upload attempt came to.
+enum Posted {
+    /// Stored now, under this id.
+    New(u64),
+    /// An earlier POST had arrived after all.
+    Found,
+}
+
+/// The retry loop's pauses as progress lines, with rate-limit waits counted.
+struct UploadEvents<'a> {
+    progress: &'a Progress,
+    waits: AtomicU64,
+}
+
+impl NetEvents for UploadEvents<'_> {
+    fn retrying(&self, event: &RetryEvent<'_>) {
+        let line = match event.reason {
+            PauseReason::RateLimit => {
+                self.waits.fetch_add(1, Ordering::Relaxed);
+                format!(
+                    "rate-limited by the API: waiting {} before the next upload",
+                    human(event.delay)
+                )
+            }
+            PauseReason::Transient => format!(
+                "retrying the upload ({}/{}) after {}",
+                event.next_attempt,
+                event.max_attempts,
+                human(event.delay)
+            ),
+        };
+        self.progress.println(&line);
     }
 }
 

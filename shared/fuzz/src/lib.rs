@@ -226,10 +226,7 @@ pub fn api_page(data: &[u8]) {
             let _ = e.to_string();
         }
         // An entry that is an object without `mediaType` is read the same way by both.
-        if item
-            .as_object()
-            .is_none_or(|o| o.contains_key("mediaType"))
-        {
+        if item.as_object().is_none_or(|o| o.contains_key("mediaType")) {
             continue;
         }
         match (entry, &candidate.bundle) {

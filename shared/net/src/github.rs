@@ -127,6 +127,8 @@ pub struct RequestStats {
     pub retries: u64,
     /// Rate-limit waits sat out.
     pub rate_limit_waits: u64,
+    /// Uploads (`POST …/attestations`), first attempts.
+    pub uploads: u64,
 }
 
 /// What a listing found: the attestations, or the API's authoritative "none".
@@ -224,6 +226,7 @@ impl GitHubClient {
             bundle_url_requests: s.requests("bundle_url"),
             retries: s.retries("api") + s.retries("bundle_url"),
             rate_limit_waits: s.rate_limit_waits,
+            uploads: s.requests("upload"),
         }
     }
 

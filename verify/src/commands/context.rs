@@ -13,7 +13,7 @@ use bottle_attest_net::checker::{BottleChecker, CheckerConfig, Registry};
 use bottle_attest_net::env::{Env, TokenOrder};
 use bottle_attest_net::formula_api::FormulaApi;
 use bottle_attest_net::github::GitHubClient;
-use bottle_attest_net::http::{HttpClient, HttpConfig};
+use bottle_attest_net::http::{HttpClient, HttpConfig, StderrEvents};
 use bottle_attest_net::mirror::MirrorClient;
 use bottle_attest_net::resolve::{FormulaSource, Resolver};
 use bottle_attest_net::sources::{AttestationSources, Remote};
@@ -21,7 +21,6 @@ use bottle_attest_net::store::cache::AttestationCache;
 
 use crate::cli::{AttestationsFrom, LookupArgs};
 use crate::exit::UsageError;
-use crate::report::events::StderrEvents;
 
 /// Everything a check needs, resolved.
 pub(crate) struct Context {

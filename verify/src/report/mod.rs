@@ -1,6 +1,5 @@
 //! What the user sees: Homebrew-style text, or JSON lines (schema in the README).
 
-pub(crate) mod events;
 pub(crate) mod explain;
 pub(crate) mod human;
 pub(crate) mod json;

@@ -83,6 +83,19 @@ impl NetError {
         }))
     }
 
+    /// A failure reported by a service client that does its own HTTP (the Sigstore services):
+    /// an HTTP status, or a transport failure described by `message`.
+    pub fn service(url: &reqwest::Url, status: Option<u16>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(
+            url,
+            match status {
+                Some(status) => NetErrorKind::Status { status, message },
+                None => NetErrorKind::Transport(message),
+            },
+        )
+    }
+
     /// An error about a URL that did not even parse.
     pub(crate) fn invalid_url(raw: &str, why: impl Into<String>) -> Self {
         Self(Box::new(Details {

@@ -18,6 +18,7 @@
 pub mod body;
 pub mod credential;
 mod error;
+mod events;
 pub mod origin;
 pub mod ratelimit;
 pub mod retry;
@@ -26,13 +27,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATION};
-use reqwest::{Method, Url};
 
 pub use body::BodyCap;
 pub use credential::{Credential, CredentialRefusal, SharedCredential};
 pub(crate) use error::redact;
 pub use error::{NetError, NetErrorKind, human};
+pub use events::StderrEvents;
+pub use reqwest::Url;
 
 /// Shorten text taken from an answer for a message (on a character boundary).
 pub fn human_shorten(text: &str) -> String {
@@ -310,6 +313,16 @@ impl Streaming {
 }
 
 impl HttpClient {
+    /// The transport, for the one kind of client that cannot send its requests through
+    /// [`HttpClient::send`]: the Sigstore service clients of `sigstore-sign` (Fulcio, Rekor, a
+    /// TSA), which take a `reqwest::Client` and build their own requests. They get this one:
+    /// same TLS stack, timeouts and no redirects (so the OIDC token in Fulcio's request body
+    /// cannot be redirected elsewhere), no credential of ours. The caller retries their calls
+    /// through [`retry::run`].
+    pub fn service_transport(&self) -> reqwest::Client {
+        self.inner.clone()
+    }
+
     /// A client with these settings: rustls, no automatic decompression, redirects followed by
     /// this module (never by reqwest), connect and read timeouts.
     pub fn new(config: HttpConfig) -> Result<Self, NetError> {

@@ -1,17 +1,21 @@
 //! The network layer's pauses, as lines on stderr: a user waiting on a slow or blackholed
-//! network sees what is happening instead of minutes of silence (issue 10, item 7).
+//! network sees what is happening instead of minutes of silence (issue 10, item 7). Both
+//! binaries report through this one.
 
 use std::io::Write as _;
 
-use bottle_attest_net::http::{NetEvents, PauseReason, RetryEvent, human};
+use super::error::human;
+use super::retry::{NetEvents, PauseReason, RetryEvent};
 
-/// Prints `retrying (2/4) after 1.2 seconds: <cause>` on stderr (nothing with `--quiet`).
-pub(crate) struct StderrEvents {
+/// Prints `retrying (2/4) after 1.2 seconds: <cause>` on stderr (nothing when quiet).
+#[derive(Debug, Clone, Copy)]
+pub struct StderrEvents {
     quiet: bool,
 }
 
 impl StderrEvents {
-    pub(crate) fn new(quiet: bool) -> Self {
+    /// Report on stderr, unless `quiet`.
+    pub fn new(quiet: bool) -> Self {
         Self { quiet }
     }
 }
