@@ -1,5 +1,6 @@
 //! Workspace-level integration tests. One binary; each module is one area.
 
+mod attacks;
 mod backfill;
 mod gh_compat;
 mod ghcr;

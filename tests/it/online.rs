@@ -451,3 +451,136 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// brew-verify with the world's trusted root and formulae and a clean environment.
+fn brew_verify(w: &World, formulae: &Path) -> std::process::Command {
+    let mut cmd = workspace_bin("brew-verify");
+    cmd.env_remove("HOMEBREW_GITHUB_API_TOKEN")
+        .env_remove("GH_TOKEN")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("HOMEBREW_BOTTLE_DOMAIN")
+        .env_remove("HOMEBREW_API_DOMAIN")
+        .env("HOMEBREW_CACHE", w.cache())
+        .arg("--json")
+        .arg("--trusted-root")
+        .arg(w.root_file())
+        .arg("--formula-json")
+        .arg(formulae)
+        .args(["--bottle-tag", TAG]);
+    cmd
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn a_fallback_mirror_sidecar_never_lets_the_backfill_decide() {
+    // Issue 10, item 2: the API is unreachable and the bottle domain is a mirror whose sidecar
+    // holds only a (valid) backfill bundle. The mirror's silence about homebrew-core is not
+    // the API's authoritative "none": could not check (exit 4), never "verified by backfill".
+    let Some(w) = World::new() else { return };
+    let oldlib = w.push("oldlib", "0.7");
+    w.attest_backfill(&oldlib, Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap());
+    let formulae = w.formula_file(&[&oldlib]);
+    let mirror_dir = w.dir.path().join("mirror");
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_CACHE", w.cache())
+        .args(["export-sidecars", "--out"])
+        .arg(&mirror_dir)
+        .arg("--trusted-root")
+        .arg(w.root_file())
+        .arg("--formula-json")
+        .arg(&formulae)
+        .args(["--api-url", &w.api.url(), "--bottle-tag", TAG, "oldlib"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mirror = StaticServer::start(mirror_dir);
+
+    let out = brew_verify(&w, &formulae)
+        .env("HOMEBREW_BOTTLE_DOMAIN", &mirror.url)
+        .arg("--no-cache")
+        .args(["--api-url", &crate::util::dead_url(), "oldlib"])
+        .output()
+        .unwrap();
+    let results = json_lines(&out);
+    assert!(
+        mirror
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(path, _)| path.ends_with(".sigs")),
+        "the fallback sidecar was not read"
+    );
+    assert_eq!(results[0]["status"], "error", "{out:?}");
+    assert_eq!(results[0]["source"], "homebrew-core", "{out:?}");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+
+    // Chosen explicitly (`--attestations-from mirror`), the same sidecar is authoritative.
+    let out = brew_verify(&w, &formulae)
+        .env("HOMEBREW_BOTTLE_DOMAIN", &mirror.url)
+        .args(["--no-cache", "--attestations-from", "mirror", "oldlib"])
+        .output()
+        .unwrap();
+    assert_eq!(json_lines(&out)[0]["source"], "backfill", "{out:?}");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn a_cached_backfill_never_stands_in_for_a_fresh_core_none() {
+    // Issue 10, item 3: online, the API says homebrew-core has none and the backfill
+    // verifies; its bundle is cached. Later the API cannot be reached: the cached backfill
+    // alone must not verify the bottle, because nothing says afresh that core has none.
+    let Some(w) = World::new() else { return };
+    let oldlib = w.push("oldlib", "0.6");
+    w.attest_backfill(&oldlib, Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap());
+    let formulae = w.formula_file(&[&oldlib]);
+    let out = brew_verify(&w, &formulae)
+        .args(["--api-url", &w.api.url(), "oldlib"])
+        .output()
+        .unwrap();
+    assert_eq!(json_lines(&out)[0]["source"], "backfill", "{out:?}");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let out = brew_verify(&w, &formulae)
+        .args(["--api-url", &crate::util::dead_url(), "oldlib"])
+        .output()
+        .unwrap();
+    let results = json_lines(&out);
+    assert_eq!(results[0]["status"], "error", "{out:?}");
+    assert_eq!(results[0]["source"], "homebrew-core", "{out:?}");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+}
+
+#[test]
+fn a_cached_bundle_that_fails_is_fetched_again_online() {
+    // Issue 10, item 3, the other direction: a bad bundle in the cache (planted, or one that
+    // failed) must not keep a bottle invalid once a good attestation exists: online, a cached
+    // set that does not pass is looked up again and the entry replaced.
+    let Some(w) = World::new() else { return };
+    let wget = w.push("wget", "1.23.0");
+    w.attest_core(&wget);
+    let formulae = w.formula_file(&[&wget]);
+    let b = wget.bottle(TAG);
+    let entry = w
+        .cache()
+        .join("brew-verify/attestations/homebrew/homebrew-core")
+        .join(format!("sha256-{}.jsonl", b.sha256.to_hex()));
+    std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+    std::fs::write(&entry, "{\"mediaType\": \"not a bundle\"}\n").unwrap();
+
+    let before = w.api.request_counts().api;
+    let out = brew_verify(&w, &formulae)
+        .args(["--api-url", &w.api.url(), "wget"])
+        .output()
+        .unwrap();
+    assert_eq!(json_lines(&out)[0]["status"], "verified", "{out:?}");
+    assert!(w.api.request_counts().api > before, "the API was not asked");
+    let replaced = std::fs::read_to_string(&entry).unwrap();
+    assert!(!replaced.contains("not a bundle"), "{replaced}");
+}

@@ -152,3 +152,137 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// What a [`HostileServer`] does with a request whose path starts with a given prefix.
+#[derive(Clone, Debug)]
+pub(crate) enum Hostile {
+    /// Answer with this status, extra headers and body (`Content-Length` set). `{self}` in a
+    /// header value or the body is replaced by the server's own URL.
+    Reply(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// `200` with no `Content-Length`, then zeros until the client hangs up (a body that never
+    /// ends).
+    Endless,
+    /// `200` announcing this `Content-Length`, then zeros until the client hangs up.
+    Announce(u64),
+    /// Accept, read the request, never answer (a blackholed service).
+    Blackhole,
+    /// Close the connection without answering (a reset).
+    Hangup,
+}
+
+/// A loopback server that plays a hostile or broken party: it records every request head (so a
+/// test can prove that no secret reached it) and answers by path prefix, first match wins; no
+/// match is a 404. Body bytes it managed to write are counted.
+pub(crate) struct HostileServer {
+    pub(crate) url: String,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub(crate) bytes_written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl HostileServer {
+    pub(crate) fn start(routes: Vec<(&'static str, Hostile)>) -> HostileServer {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let bytes_written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (heads2, written2, url2) = (heads.clone(), bytes_written.clone(), url.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (routes, heads, written, url) = (
+                    routes.clone(),
+                    heads2.clone(),
+                    written2.clone(),
+                    url2.clone(),
+                );
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        head.push_str(&line);
+                    }
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    heads.lock().unwrap_or_else(|e| e.into_inner()).push(head);
+                    let action = routes
+                        .iter()
+                        .find(|(prefix, _)| path.starts_with(prefix))
+                        .map(|(_, a)| a.clone())
+                        .unwrap_or(Hostile::Reply(404, Vec::new(), Vec::new()));
+                    let zeros = vec![0u8; 64 * 1024];
+                    let mut stream_zeros = |stream: &mut std::net::TcpStream| {
+                        while stream.write_all(&zeros).is_ok() {
+                            written.fetch_add(zeros.len() as u64, Ordering::Relaxed);
+                        }
+                    };
+                    match action {
+                        Hostile::Reply(status, headers, body) => {
+                            let body = String::from_utf8_lossy(&body).replace("{self}", &url);
+                            let mut reply = format!(
+                                "HTTP/1.1 {status} Hostile\r\nContent-Length: {}\r\nConnection: close\r\n",
+                                body.len()
+                            );
+                            for (name, value) in headers {
+                                reply.push_str(&format!(
+                                    "{name}: {}\r\n",
+                                    value.replace("{self}", &url)
+                                ));
+                            }
+                            reply.push_str("\r\n");
+                            reply.push_str(&body);
+                            let _ = stream.write_all(reply.as_bytes());
+                        }
+                        Hostile::Endless => {
+                            let _ = stream.write_all(
+                                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                            );
+                            stream_zeros(&mut stream);
+                        }
+                        Hostile::Announce(length) => {
+                            let _ = stream.write_all(
+                                format!(
+                                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+                                )
+                                .as_bytes(),
+                            );
+                            stream_zeros(&mut stream);
+                        }
+                        Hostile::Blackhole => {
+                            std::thread::sleep(std::time::Duration::from_secs(120));
+                        }
+                        Hostile::Hangup => {}
+                    }
+                });
+            }
+        });
+        HostileServer {
+            url,
+            heads,
+            bytes_written,
+        }
+    }
+
+    /// Every request head received so far (request line and headers).
+    pub(crate) fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `host:port`.
+    pub(crate) fn authority(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+}
+
+/// A loopback port where nothing listens (bound a moment ago, then released).
+pub(crate) fn dead_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    format!("http://127.0.0.1:{port}")
+}

@@ -92,6 +92,9 @@ pub(crate) fn bottle(
                 style.error(),
                 with_causes(error)
             )?;
+            if let Some(hint) = super::hint(error) {
+                writeln!(out, "  hint: {hint}")?;
+            }
         }
         Outcome::Error(error) => {
             writeln!(
@@ -100,6 +103,9 @@ pub(crate) fn bottle(
                 style.error(),
                 with_causes(error.as_ref())
             )?;
+            if let Some(hint) = super::hint(error.as_ref()) {
+                writeln!(out, "  hint: {hint}")?;
+            }
         }
         Outcome::Refused(why) => {
             writeln!(

@@ -51,9 +51,16 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
         }),
         Outcome::Verdict(Verdict::Missing { sources }) => json!({ "sources_checked": sources }),
         Outcome::Verdict(Verdict::Unavailable { source, error }) => {
-            json!({ "source": source, "error": super::with_causes(error) })
+            json!({
+                "source": source,
+                "error": super::with_causes(error),
+                "hint": super::hint(error),
+            })
         }
-        Outcome::Error(error) => json!({ "error": super::with_causes(error.as_ref()) }),
+        Outcome::Error(error) => json!({
+            "error": super::with_causes(error.as_ref()),
+            "hint": super::hint(error.as_ref()),
+        }),
         Outcome::Refused(why) => json!({ "error": super::with_causes(why.as_ref()) }),
     };
     if let (Value::Object(o), Value::Object(e)) = (&mut obj, extra) {

@@ -49,6 +49,38 @@ pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// What the user can do about a network failure somewhere in `error`'s chain (`--offline`, a
+/// token for rate limits, a longer timeout), if it is one.
+pub(crate) fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use bottle_attest::policy::LookupError;
+    use bottle_attest_net::ghcr::GhcrError;
+    use bottle_attest_net::github::GitHubError;
+    use bottle_attest_net::http::NetError;
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let net = e
+            .downcast_ref::<NetError>()
+            .or_else(|| e.downcast_ref::<GitHubError>().and_then(GitHubError::net))
+            .or_else(|| match e.downcast_ref::<GhcrError>() {
+                Some(GhcrError::Net { source, .. }) => Some(source),
+                _ => None,
+            })
+            .or_else(|| {
+                let lookup = e.downcast_ref::<LookupError>()?;
+                lookup.downcast_ref::<NetError>().or_else(|| {
+                    lookup
+                        .downcast_ref::<GitHubError>()
+                        .and_then(GitHubError::net)
+                })
+            });
+        if let Some(hint) = net.and_then(NetError::hint) {
+            return Some(hint);
+        }
+        current = e.source();
+    }
+    None
+}
+
 /// Writes reports as they come, in the chosen format, and a summary at the end.
 pub(crate) struct Reporter {
     json: bool,
