@@ -215,7 +215,7 @@ impl HostileServer {
                         .map(|(_, a)| a.clone())
                         .unwrap_or(Hostile::Reply(404, Vec::new(), Vec::new()));
                     let zeros = vec![0u8; 64 * 1024];
-                    let mut stream_zeros = |stream: &mut std::net::TcpStream| {
+                    let stream_zeros = |stream: &mut std::net::TcpStream| {
                         while stream.write_all(&zeros).is_ok() {
                             written.fetch_add(zeros.len() as u64, Ordering::Relaxed);
                         }
