@@ -101,24 +101,81 @@ pub(crate) fn too_large(url: &Url, cap: BodyCap) -> NetError {
     )
 }
 
-/// Read the whole body, failing as soon as it passes the cap.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
+/// The one body reader of the crate: the chunks of a response, failing as soon as they pass
+/// the cap (after refusing an announced length over it). Buffered reads, streamed downloads
+/// and error messages all read through it.
+#[derive(Debug)]
+pub(crate) struct CappedBody {
+    response: reqwest::Response,
+    url: Url,
     cap: BodyCap,
-) -> Result<Vec<u8>, NetError> {
-    let url = response.url().clone();
-    check_announced(&url, response.content_length(), cap)?;
-    let mut out = Vec::new();
-    loop {
-        match response.chunk().await {
+    read: u64,
+}
+
+impl CappedBody {
+    /// Start reading `response` under `cap`.
+    pub(crate) fn new(response: reqwest::Response, cap: BodyCap) -> Result<Self, NetError> {
+        let url = response.url().clone();
+        check_announced(&url, response.content_length(), cap)?;
+        Ok(Self {
+            response,
+            url,
+            cap,
+            read: 0,
+        })
+    }
+
+    /// The announced length, if any.
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.response.content_length()
+    }
+
+    /// Where the answer came from.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The next chunk; `None` at the end.
+    pub(crate) async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, NetError> {
+        match self.response.chunk().await {
             Ok(Some(chunk)) => {
-                if out.len() as u64 + chunk.len() as u64 > cap.limit {
-                    return Err(too_large(&url, cap));
+                self.read += chunk.len() as u64;
+                if self.read > self.cap.limit {
+                    return Err(too_large(&self.url, self.cap));
                 }
-                out.extend_from_slice(&chunk);
+                Ok(Some(chunk))
             }
-            Ok(None) => return Ok(out),
-            Err(e) => return Err(super::classify(&url, &e)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(super::classify(&self.url, &e)),
         }
     }
+}
+
+/// Read the whole body, failing as soon as it passes the cap.
+pub(crate) async fn read_capped(
+    response: reqwest::Response,
+    cap: BodyCap,
+) -> Result<Vec<u8>, NetError> {
+    let mut body = CappedBody::new(response, cap)?;
+    let mut out = Vec::new();
+    while let Some(chunk) = body.chunk().await? {
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The first bytes of an error body, for its message: whatever arrived within
+/// [`ERROR_BODY`]; the rest (or a failure) is dropped.
+pub(crate) async fn read_prefix(response: reqwest::Response) -> Vec<u8> {
+    let mut body = CappedBody {
+        url: response.url().clone(),
+        response,
+        cap: ERROR_BODY,
+        read: 0,
+    };
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = body.chunk().await {
+        out.extend_from_slice(&chunk);
+    }
+    out
 }

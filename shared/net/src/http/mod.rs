@@ -282,9 +282,7 @@ impl Response {
 /// A streaming answer (2xx only): read it with [`Streaming::chunk`], which enforces the cap.
 #[derive(Debug)]
 pub struct Streaming {
-    response: reqwest::Response,
-    cap: BodyCap,
-    read: u64,
+    body: body::CappedBody,
     /// The announced length, if any.
     pub content_length: Option<u64>,
 }
@@ -292,23 +290,12 @@ pub struct Streaming {
 impl Streaming {
     /// The next chunk; `None` at the end.
     pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, NetError> {
-        let url = self.response.url().clone();
-        match self.response.chunk().await {
-            Ok(Some(chunk)) => {
-                self.read += chunk.len() as u64;
-                if self.read > self.cap.limit {
-                    return Err(body::too_large(&url, self.cap));
-                }
-                Ok(Some(chunk))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(classify(&url, &e)),
-        }
+        self.body.chunk().await
     }
 
     /// Where the answer came from.
     pub fn url(&self) -> &Url {
-        self.response.url()
+        self.body.url()
     }
 }
 
@@ -418,19 +405,14 @@ impl HttpClient {
         let limits = RateLimitHeaders::from_headers(&headers);
         self.record_rate_limit(&url, &limits);
         let success = (200..300).contains(&status);
-        let cap = if success {
-            request.cap
-        } else {
-            body::ERROR_BODY
-        };
         let body = if success {
-            match body::read_capped(response, cap).await {
+            match body::read_capped(response, request.cap).await {
                 Ok(body) => body,
                 Err(e) if e.is_transient() => return Attempt::Retry(e),
                 Err(e) => return Attempt::Done(Err(e)),
             }
         } else {
-            read_prefix(response, cap.limit).await
+            body::read_prefix(response).await
         };
         let answer = Response {
             status,
@@ -470,7 +452,7 @@ impl HttpClient {
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let url = response.url().clone();
-            let body = read_prefix(response, body::ERROR_BODY.limit).await;
+            let body = body::read_prefix(response).await;
             return Err(NetError::new(
                 &url,
                 NetErrorKind::Status {
@@ -481,11 +463,10 @@ impl HttpClient {
         }
         let url = response.url().clone();
         body::check_announced(&url, response.content_length(), request.cap)?;
+        let body = body::CappedBody::new(response, request.cap)?;
         Ok(Streaming {
-            content_length: response.content_length(),
-            response,
-            cap: request.cap,
-            read: 0,
+            content_length: body.content_length(),
+            body,
         })
     }
 
@@ -581,21 +562,6 @@ impl NetEvents for CountingEvents<'_> {
         }
         self.inner.retrying(event);
     }
-}
-
-/// Read at most `limit` bytes of an error body (for its message); the rest is dropped.
-async fn read_prefix(mut response: reqwest::Response, limit: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = usize::try_from(limit)
-            .unwrap_or(usize::MAX)
-            .saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() as u64 >= limit {
-            break;
-        }
-    }
-    out
 }
 
 /// The server's message: GitHub's (and registries') `{"message"}`, a Docker token service's
