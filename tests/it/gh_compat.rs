@@ -175,7 +175,9 @@ fn brew_check_attestation(out: &Output, bottle: &BottleRef, subject: Option<&str
         if code == Some(4) || stderr.contains("HTTP 401: Bad credentials") {
             return BrewOutcome::AuthInvalid(stderr);
         }
-        if stderr.contains("HTTP 404: Not Found") || stderr.contains("no attestations found") {
+        // `stderr.include?("HTTP 404: Not Found") || stderr.match?(/: no attestations found\R/)`
+        if stderr.contains("HTTP 404: Not Found") || ends_a_line(&stderr, ": no attestations found")
+        {
             return BrewOutcome::Missing(stderr);
         }
         return BrewOutcome::Invalid(stderr);
@@ -208,6 +210,39 @@ fn brew_check_attestation(out: &Output, bottle: &BottleRef, subject: Option<&str
     match found {
         Some(a) => BrewOutcome::Verified(a.clone()),
         None => BrewOutcome::Invalid(format!("no attestation matches subject: {subject}")),
+    }
+}
+
+/// Ruby's `/<marker>\R/`: `marker` followed by a line break (`\R` is `\r\n` or any of
+/// `\n \v \f \r`, U+0085, U+2028, U+2029).
+fn ends_a_line(text: &str, marker: &str) -> bool {
+    text.match_indices(marker).any(|(i, _)| {
+        text[i + marker.len()..].chars().next().is_some_and(|c| {
+            matches!(
+                c,
+                '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            )
+        })
+    })
+}
+
+/// brew's `check_core_attestation`: homebrew-core first; only when that is *missing*, the
+/// backfill repository with the cache-name subject, whose `verifiedTimestamps[0]` must not be
+/// after the cutoff. Any other outcome of the core step is final.
+fn brew_check_core_attestation(brew: &Brew, path: &Path, bottle: &BottleRef) -> BrewOutcome {
+    let out = brew.verify(path, CORE, None, TOKEN);
+    match brew_check_attestation(&out, bottle, None) {
+        BrewOutcome::Missing(_) => {}
+        other => return other,
+    }
+    let subject = bottle.cache_name(DEFAULT_BOTTLE_ROOT);
+    let out = brew.verify(path, BACKFILL, None, TOKEN);
+    match brew_check_attestation(&out, bottle, Some(&subject)) {
+        BrewOutcome::Verified(att) => match brew_backfill_timestamp_ok(&att) {
+            Ok(_) => BrewOutcome::Verified(att),
+            Err(why) => BrewOutcome::Invalid(why),
+        },
+        other => other,
     }
 }
 
@@ -449,14 +484,10 @@ fn multi_subject_statement_is_found_by_the_bottles_own_subject() {
     let BrewOutcome::Verified(att) = brew_check_attestation(&out, &b, None) else {
         panic!("{out:?}")
     };
-    assert_eq!(
-        names(&att),
-        vec![
-            a.filename.to_string(),
-            b.filename.to_string(),
-            c.filename.to_string()
-        ]
-    );
+    // Only the subject carrying this bottle's digest is printed (the statement names a and c
+    // too, with their own digests).
+    let _ = (&a, &c);
+    assert_eq!(names(&att), vec![b.filename.to_string()]);
 }
 
 #[test]
@@ -1210,5 +1241,175 @@ fn gh_mode_timings() {
         ratio(offline),
         ratio(online),
         ratio(cached)
+    );
+}
+
+/// Which repository's attestation brew settled on.
+fn repository_of(att: &Value) -> String {
+    att.pointer("/verificationResult/signature/certificate/sourceRepositoryURI")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim_start_matches("https://github.com/")
+        .to_owned()
+}
+
+#[test]
+fn brew_rules_decide_every_scenario() {
+    // Issue 11, part 1: the shim run exactly as brew runs it, and brew's own decision rules
+    // (`check_core_attestation`) applied to what it prints, for every case brew meets.
+    let brew = Brew::new();
+    let before = Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap();
+    let after = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    let backfill = |b: &BottleRef, at| {
+        brew.attest(
+            BACKFILL,
+            &backfill_identity(),
+            Some(at),
+            &[(b.cache_name(DEFAULT_BOTTLE_ROOT), *b.digest.as_bytes())],
+            &[b],
+        );
+    };
+    let verified_by = |outcome: BrewOutcome| match outcome {
+        BrewOutcome::Verified(att) => repository_of(&att),
+        other => panic!("{other:?}"),
+    };
+
+    // Core OK.
+    let (p, b) = brew.bottle("s1--1.0.arm64_sonoma.bottle.tar.gz", b"s1");
+    brew.attest(CORE, &core_identity(), None, &[subject(&b)], &[&b]);
+    assert_eq!(
+        verified_by(brew_check_core_attestation(&brew, &p, &b)),
+        CORE
+    );
+
+    // Core: empty list → backfill OK.
+    let (p, b) = brew.bottle("s2--1.0.arm64_sonoma.bottle.tar.gz", b"s2");
+    backfill(&b, before);
+    assert_eq!(
+        verified_by(brew_check_core_attestation(&brew, &p, &b)),
+        BACKFILL
+    );
+
+    // Backfill logged after the cutoff → invalid.
+    let (p, b) = brew.bottle("s4--1.0.arm64_sonoma.bottle.tar.gz", b"s4");
+    backfill(&b, after);
+    assert!(matches!(
+        brew_check_core_attestation(&brew, &p, &b),
+        BrewOutcome::Invalid(why) if why.contains("post-dates cutoff")
+    ));
+
+    // Core invalid (another repository's workflow filed under core) + a valid backfill →
+    // invalid: brew never falls back from an invalid core attestation.
+    let (p, b) = brew.bottle("s5--1.0.arm64_sonoma.bottle.tar.gz", b"s5");
+    let evil = WorkflowIdentity::github("attacker/homebrew-core", "publish.yml", "refs/heads/main");
+    brew.attest(CORE, &evil, None, &[subject(&b)], &[&b]);
+    backfill(&b, before);
+    assert!(matches!(
+        brew_check_core_attestation(&brew, &p, &b),
+        BrewOutcome::Invalid(_)
+    ));
+
+    // Neither → missing.
+    let (p, b) = brew.bottle("s6--1.0.arm64_sonoma.bottle.tar.gz", b"s6");
+    assert!(matches!(
+        brew_check_core_attestation(&brew, &p, &b),
+        BrewOutcome::Missing(_)
+    ));
+
+    // Only an SBOM under core (another predicate type) → core missing → backfill OK.
+    let (p, b) = brew.bottle("s9--1.0.arm64_sonoma.bottle.tar.gz", b"s9");
+    let sbom = brew.stack.sign_attestation(
+        &core_identity(),
+        "https://spdx.dev/Document/v2.3",
+        json!({}),
+        &[subject(&b)],
+    );
+    brew.api.add(CORE, &b.digest.to_hex(), &sbom);
+    backfill(&b, before);
+    assert_eq!(
+        verified_by(brew_check_core_attestation(&brew, &p, &b)),
+        BACKFILL
+    );
+
+    // Multi-subject core statement: found by the bottle's own subject, and only the
+    // subjects carrying its digest are printed.
+    let (p, b) = brew.bottle("s10--1.0.arm64_sonoma.bottle.tar.gz", b"s10");
+    let other = ("s10--1.0.sonoma.bottle.tar.gz".to_owned(), [3u8; 32]);
+    brew.attest(CORE, &core_identity(), None, &[other, subject(&b)], &[&b]);
+    let BrewOutcome::Verified(att) = brew_check_core_attestation(&brew, &p, &b) else {
+        panic!()
+    };
+    assert_eq!(names(&att), vec![b.filename.to_string()]);
+
+    // `:all` bottle: matched on name and version.
+    let (p, b) = brew.bottle("s11--2.0.all.bottle.tar.gz", b"s11");
+    let platform = (
+        "s11--2.0.arm64_sonoma.bottle.tar.gz".to_owned(),
+        *b.digest.as_bytes(),
+    );
+    brew.attest(CORE, &core_identity(), None, &[platform], &[&b]);
+    assert_eq!(
+        verified_by(brew_check_core_attestation(&brew, &p, &b)),
+        CORE
+    );
+
+    // A rebuild: the exact file name, rebuild included.
+    let (p, b) = brew.bottle("s12--1.0.arm64_sonoma.bottle.2.tar.gz", b"s12");
+    brew.attest(CORE, &core_identity(), None, &[subject(&b)], &[&b]);
+    let BrewOutcome::Verified(att) = brew_check_core_attestation(&brew, &p, &b) else {
+        panic!()
+    };
+    assert_eq!(
+        names(&att),
+        vec!["s12--1.0.arm64_sonoma.bottle.2.tar.gz".to_owned()]
+    );
+
+    // Crossed subjects: the bottle's name on a subject with other bytes, its digest under
+    // another name. gh checks the digest, brew the name: together they would accept it; with
+    // only the digest's subjects printed, brew finds no subject naming the bottle.
+    let (p, b) = brew.bottle("s13--1.0.arm64_sonoma.bottle.tar.gz", b"s13");
+    let crossed = [
+        (b.filename.to_string(), [9u8; 32]),
+        (
+            "decoy--1.0.arm64_sonoma.bottle.tar.gz".to_owned(),
+            *b.digest.as_bytes(),
+        ),
+    ];
+    brew.attest(CORE, &core_identity(), None, &crossed, &[&b]);
+    assert!(matches!(
+        brew_check_core_attestation(&brew, &p, &b),
+        BrewOutcome::Invalid(why) if why.contains("no attestation matches subject")
+    ));
+
+    // 401 → auth (brew's GhAuthInvalid), never missing.
+    let (p, b) = brew.bottle("s8--1.0.arm64_sonoma.bottle.tar.gz", b"s8");
+    brew.api.require_token(Some("the-right-token"));
+    let out = brew.verify(&p, CORE, None, "a-wrong-token");
+    assert!(matches!(
+        brew_check_attestation(&out, &b, None),
+        BrewOutcome::AuthInvalid(_)
+    ));
+    brew.api.require_token(None);
+
+    // API 5xx (after our retries) → neither verified nor missing.
+    brew.api.bad_gateway_next(100);
+    let outcome = brew_check_core_attestation(&brew, &p, &b);
+    brew.api.clear_faults();
+    assert!(matches!(outcome, BrewOutcome::Invalid(_)), "{outcome:?}");
+
+    // Core answers 404 → backfill OK (a fresh world: the 404 switch is global).
+    let brew = Brew::new();
+    brew.api.set_not_found_for_missing(true);
+    let (p, b) = brew.bottle("s3--1.0.arm64_sonoma.bottle.tar.gz", b"s3");
+    brew.attest(
+        BACKFILL,
+        &backfill_identity(),
+        Some(before),
+        &[(b.cache_name(DEFAULT_BOTTLE_ROOT), *b.digest.as_bytes())],
+        &[&b],
+    );
+    assert_eq!(
+        verified_by(brew_check_core_attestation(&brew, &p, &b)),
+        BACKFILL
     );
 }

@@ -94,7 +94,8 @@ impl VerifiedBundle {
         self.statement.as_ref()
     }
 
-    /// Every authenticated time, earliest first. Never empty: a bundle without one fails.
+    /// Every authenticated time, in gh's order (transparency-log times in bundle order, then
+    /// timestamp-authority times). Never empty: a bundle without one fails.
     pub fn timestamps(&self) -> &[VerifiedTimestamp] {
         &self.timestamps
     }
@@ -246,11 +247,28 @@ fn verify_with(
         ),
         _ => None,
     };
-    let integrated = result.integrated_time();
-    let mut timestamps = result
-        .verified_timestamps()
-        .iter()
-        .map(|t| {
+    // Every verified time, labelled by the authority behind it and in the order gh reports
+    // them: sigstore-go (pkg/verify/signed_entity.go, `VerifyObserverTimestamps`, as gh runs it
+    // for the public-good instance with `WithObserverTimestamps`) appends the transparency-log
+    // times first, in bundle order, then the RFC 3161 times. A time that equals a log entry's
+    // integrated time is that entry's; the others came from timestamp authorities. brew reads
+    // `verifiedTimestamps[0]` against its backfill cutoff; whichever comes first, each entry is
+    // an authenticated observation that the signature existed at that time, so any one of
+    // them at or before the cutoff proves what the cutoff asks. Our own policy is stricter and
+    // checks every one.
+    let mut verified = result.verified_timestamps().to_vec();
+    let mut ordered = Vec::with_capacity(verified.len());
+    for entry in &bundle.verification_material.tlog_entries {
+        if let Some(t) = entry.integrated_time {
+            if let Some(i) = verified.iter().position(|v| *v == t) {
+                ordered.push((verified.remove(i), TimestampKind::Transparency));
+            }
+        }
+    }
+    ordered.extend(verified.into_iter().map(|t| (t, TimestampKind::Timestamp)));
+    let timestamps = ordered
+        .into_iter()
+        .map(|(t, kind)| {
             // jiff and chrono cover the same range for any real timestamp; one outside it is
             // refused rather than dropped, so a cutoff can never be checked on a subset.
             let nanos = u32::try_from(t.subsec_nanosecond()).unwrap_or(0);
@@ -259,16 +277,9 @@ fn verify_with(
                     "verified timestamp {t} is out of range"
                 )))
             })?;
-            let kind = if Some(*t) == integrated {
-                TimestampKind::Transparency
-            } else {
-                TimestampKind::Timestamp
-            };
             Ok(VerifiedTimestamp { time, kind })
         })
         .collect::<Result<Vec<_>, CryptoError>>()?;
-    timestamps.sort_by_key(|t| t.time);
-    timestamps.dedup();
     if timestamps.is_empty() {
         return Err(CryptoError(sigstore_verify::Error::InvalidBundle(
             "no verified timestamp".into(),

@@ -8,6 +8,7 @@
 //! that read gh's output. Everything here is built from a bundle that has already verified.
 
 use bottle_attest::VerifiedBundle;
+use bottle_attest::digest::Digest;
 use bottle_attest::verify::TimestampKind;
 use serde::Serialize;
 use serde_json::Value;
@@ -250,6 +251,7 @@ pub(crate) fn result_json(
     summary: &CertificateSummary,
     identity: &VerifiedIdentity,
     times: &TimeSources,
+    artifact: &Digest,
 ) -> Value {
     let timestamps: Vec<Value> = verified
         .timestamps()
@@ -272,7 +274,10 @@ pub(crate) fn result_json(
         Value::String(VERIFICATION_RESULT_MEDIA_TYPE.into()),
     );
     if let Some(statement) = verified.statement() {
-        result.insert("statement".into(), statement.raw.clone());
+        result.insert(
+            "statement".into(),
+            only_subjects_of(statement.raw.clone(), artifact),
+        );
     }
     result.insert(
         "signature".into(),
@@ -287,4 +292,47 @@ pub(crate) fn result_json(
         "attestation": { "bundle": bundle, "bundle_url": "" },
         "verificationResult": Value::Object(result),
     })
+}
+
+/// `statement` with only the subjects that carry `artifact`'s digest.
+///
+/// brew picks the attestation whose subjects *name* the bottle, while gh (and we) check that
+/// some subject carries the bottle's *digest*; neither checks that it is the same subject. An
+/// attestation naming bottle A on one subject and carrying A's digest on another (under B's
+/// name) would pass both. Printing only the subjects with the artifact's digest closes that:
+/// brew then finds the bottle's name only on a subject that carries its bytes.
+fn only_subjects_of(mut statement: Value, artifact: &Digest) -> Value {
+    let (algorithm, hex) = (artifact.algorithm(), artifact.hex());
+    if let Some(Value::Array(subjects)) = statement.get_mut("subject") {
+        subjects.retain(|s| {
+            s.pointer(&format!("/digest/{algorithm}"))
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.eq_ignore_ascii_case(&hex))
+        });
+    }
+    statement
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_artifacts_subjects_are_printed() {
+        let ours = "ab".repeat(32);
+        let statement = serde_json::json!({"subject": [
+            {"name": "a--1.0.sonoma.bottle.tar.gz", "digest": {"sha256": "cd".repeat(32)}},
+            {"name": "b--1.0.sonoma.bottle.tar.gz", "digest": {"sha256": ours.to_uppercase()}},
+            {"name": "c--1.0.sonoma.bottle.tar.gz", "digest": {"sha512": ours}},
+        ]});
+        let digest = Digest::Sha256(bottle_attest::Sha256Hash::from_hex(&"ab".repeat(32)).unwrap());
+        let kept = only_subjects_of(statement, &digest);
+        let names: Vec<&str> = kept["subject"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["b--1.0.sonoma.bottle.tar.gz"]);
+    }
 }

@@ -318,6 +318,7 @@ impl Ctx<'_> {
                         summary,
                         &identity,
                         self.times,
+                        self.digest,
                     ));
                 }
                 Err(e) => last_error = e,
