@@ -366,6 +366,86 @@ fn all_bottle_matches_on_name_and_version() {
 }
 
 #[test]
+fn all_bottles_match_subject_names_exactly_except_the_tag() {
+    // Issue 11, part 3: brew's rule is a text prefix `<name>--<version>`, so
+    // `allbaz--1.0.all` would accept a subject `allbaz--1.0.1.arm64_sonoma` with the same
+    // bytes. Subjects are parsed as bottle file names: name, version and rebuild must be equal.
+    let attested = bottle("allbaz--1.0.1.arm64_sonoma.bottle.tar.gz");
+    let all = BottleRef {
+        digest: attested.digest,
+        filename: "allbaz--1.0.all.bottle.tar.gz".parse().unwrap(),
+    };
+    let bundle = mint(
+        &core_id(),
+        SLSA,
+        &[(attested.filename.to_string(), digest_bytes(&attested))],
+        None,
+    );
+    let v = evaluate(&all, &[&bundle], &[]);
+    assert!(
+        matches!(rejection(&v), Rejection::SubjectName { .. }),
+        "{v:?}"
+    );
+    // Nor another rebuild.
+    let rebuilt = BottleRef {
+        digest: attested.digest,
+        filename: "allbaz--1.0.1.all.bottle.2.tar.gz".parse().unwrap(),
+    };
+    let v = evaluate(&rebuilt, &[&bundle], &[]);
+    assert!(
+        matches!(rejection(&v), Rejection::SubjectName { .. }),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_main_branch_workflow_run_for_a_pull_request_is_refused() {
+    // Issue 11, part 3: a main-branch reusable workflow called from a pull request's run has
+    // `refs/heads/master` in its identity but `refs/pull/1/merge` as the run's ref (the
+    // source-repository-ref extension, OID 1.3.6.1.4.1.57264.1.14).
+    let b = bottle("prtool--1.0.sonoma.bottle.tar.gz");
+    let mut id =
+        WorkflowIdentity::github("Homebrew/homebrew-core", "tests.yml", "refs/pull/1/merge");
+    id.event_name = "pull_request".into();
+    id.job_workflow_ref = Some(
+        "Homebrew/homebrew-core/.github/workflows/publish-commit-bottles.yml@refs/heads/master"
+            .into(),
+    );
+    let bundle = mint(
+        &id,
+        SLSA,
+        &[(b.filename.to_string(), digest_bytes(&b))],
+        None,
+    );
+    let v = evaluate(&b, &[&bundle], &[]);
+    assert!(
+        matches!(rejection(&v), Rejection::SourceRef { actual, .. } if actual.as_deref() == Some("refs/pull/1/merge")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_core_attestation_of_another_digest_for_this_bottle_is_evidence_not_silence() {
+    // Issue 11, part 3: core attests this exact bottle file with other bytes, and a valid
+    // backfill attests ours. That is not "core is missing": the bottle is invalid, and the
+    // backfill never decides.
+    let b = bottle("foo--1.2.3.arm64_sonoma.bottle.tar.gz");
+    let other = mint(
+        &core_id(),
+        SLSA,
+        &[(b.filename.to_string(), [5u8; 32])],
+        None,
+    );
+    let backfill = backfill_bundle(&b, before_cutoff());
+    let v = evaluate(&b, &[&other], &[&backfill]);
+    assert!(
+        matches!(rejection(&v), Rejection::AttestsOtherDigest { .. }),
+        "{v:?}"
+    );
+    assert!(matches!(v, Verdict::Invalid { .. }), "{v:?}");
+}
+
+#[test]
 fn backfill_subject_is_rebuilt_on_the_default_domain() {
     let b = bottle("openssl@1.1--1.1.1w.monterey.bottle.tar.gz");
     // A subject formed from a mirror's URL is not the backfill's name for this bottle.
@@ -488,11 +568,11 @@ fn cli_exit_codes_follow_the_waterfall() {
         (3, Some("missing")),
         "{json}"
     );
+    // One repository, `owner/name`, as the README says (issue 11, part 3).
     assert_eq!(
-        json["ignored"][0]["repository"]
-            .as_str()
-            .map(|r| r.contains("evil/homebrew-core")),
-        Some(true)
+        json["ignored"][0]["repository"].as_str(),
+        Some("evil/homebrew-core"),
+        "{json}"
     );
 
     // Garbage in a bundle file → 1 invalid (never a silent fallback).
