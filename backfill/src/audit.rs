@@ -55,7 +55,14 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         .core_repo
         .or_else(|| job.plans.first().map(|p| p.header.core_repository.as_str()));
     // Without a cutoff of its own, the audit accepts what was logged before it started.
-    let policy = crate::tap::policy(job.policy, job.repo, core_repo, Some(Utc::now()))?;
+    let mode = job.plans.first().map(|p| p.header.mode).unwrap_or_default();
+    if job.plans.iter().any(|p| p.header.mode != mode) {
+        return Err(crate::exit::UsageError(
+            "the plans mix tap-mode and core-style subjects; audit them separately".into(),
+        )
+        .into());
+    }
+    let policy = crate::tap::policy(job.policy, mode, job.repo, core_repo, Some(Utc::now()))?;
     let trust = crate::tap::trust_root(job.policy)?;
     let http = crate::net::http()?;
     let client = crate::net::github(&http, &Env::from_process(), &job.api.api_url)?;
@@ -75,22 +82,37 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         .filter(|e| seen.insert(e.subject.clone()))
         .collect();
 
+    // What brew itself concludes, where brew reads this repository at all (tap mode).
+    let brew = crate::tap::brew_rules(mode, job.repo);
     let progress = Progress::new(ui, "audit", "bottles", entries.len() as u64);
-    let (policy, trust, sources, progress, client) =
-        (&policy, &trust, &sources, &progress, &client);
+    let (policy, trust, sources, progress, client, brew) =
+        (&policy, &trust, &sources, &progress, &client, &brew);
     let mut results = futures_util::stream::iter(entries)
         .map(|entry| async move {
-            let verdict = match entry.bottle() {
+            let (verdict, brew_verdict) = match entry.bottle() {
                 Ok(bottle) => {
-                    sources
+                    let ours = sources
                         .check(policy, trust, &bottle, &entry.url, None)
                         .await
-                        .verdict
+                        .verdict;
+                    let brews = match brew {
+                        Some(brew) => Some(
+                            sources
+                                .check(brew, trust, &bottle, &entry.url, None)
+                                .await
+                                .verdict,
+                        ),
+                        None => None,
+                    };
+                    (ours, brews)
                 }
-                Err(e) => Verdict::Unavailable {
-                    source: "plan".into(),
-                    error: LookupError::message(format!("{e:#}")),
-                },
+                Err(e) => {
+                    let unavailable = Verdict::Unavailable {
+                        source: "plan".into(),
+                        error: LookupError::message(format!("{e:#}")),
+                    };
+                    (unavailable.clone(), brew.as_ref().map(|_| unavailable))
+                }
             };
             let stats = client.stats();
             progress.advance(
@@ -100,14 +122,25 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
                     stats.api_requests, stats.rate_limit_waits
                 ),
             );
-            (entry, verdict)
+            (entry, verdict, brew_verdict)
         })
         .buffered(job.jobs.max(1));
 
     let (mut backfill, mut upstream, mut missing, mut invalid, mut unavailable) = (0, 0, 0, 0, 0);
     let mut status = Status::Ok;
     let mut out = String::new();
-    while let Some((entry, verdict)) = results.next().await {
+    let (mut brew_ok, mut brew_not) = (0u64, 0u64);
+    while let Some((entry, verdict, brew_verdict)) = results.next().await {
+        match &brew_verdict {
+            Some(Verdict::Verified(_)) => brew_ok += 1,
+            Some(other) => {
+                brew_not += 1;
+                status = status.worst(Status::Failed);
+                let detail = format!("brew would refuse it: {}", describe(other));
+                out.push_str(&line(job.json, "brew-refuses", entry, &detail));
+            }
+            None => {}
+        }
         let (kind, detail) = match &verdict {
             Verdict::Verified(pass) => {
                 if pass.source_index == 0 {
@@ -137,35 +170,61 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
                 ("unavailable", format!("{source}: {error}"))
             }
         };
-        if job.json {
-            out.push_str(&format!(
-                "{}\n",
-                json!({
-                    "status": kind,
-                    "file_name": entry.file_name,
-                    "sha256": entry.sha256,
-                    "subject": entry.subject,
-                    "detail": detail,
-                })
-            ));
-        } else {
-            out.push_str(&format!(
-                "{kind}\t{}\tsha256:{}\t{detail}\n",
-                entry.file_name, entry.sha256
-            ));
-        }
+        out.push_str(&line(job.json, kind, entry, &detail));
     }
     progress.finish();
     crate::stdout(&out)?;
     let stats = client.stats();
     ui.note(&format!(
         "audit: {} bottles: {} verified by the backfill in {}, {} verified upstream, {missing} \
-         missing, {invalid} invalid, {unavailable} could not be checked; {} API requests",
+         missing, {invalid} invalid, {unavailable} could not be checked; {}; {} API requests",
         backfill + upstream + missing + invalid + unavailable,
         backfill,
         job.repo,
         upstream,
+        match brew {
+            Some(_) => format!(
+                "brew (gh attestation verify --repo {}, file-name subject): {brew_ok} verified, \
+                 {brew_not} not",
+                job.repo
+            ),
+            None => format!("brew does not read {} (core-style)", job.repo),
+        },
         stats.api_requests
     ));
     Ok(status)
+}
+
+/// One verdict in a line.
+fn describe(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Verified(_) => "verified".into(),
+        Verdict::Missing { sources } => format!("no attestation in {}", sources.join(" or ")),
+        Verdict::Invalid { source, failures } => {
+            let reasons: Vec<String> = failures.iter().map(|f| f.reason.to_string()).collect();
+            format!("{source}: {}", reasons.join("; "))
+        }
+        Verdict::Unavailable { source, error } => format!("{source}: {error}"),
+    }
+}
+
+/// One reported bottle, as JSON or a tab-separated line.
+fn line(json: bool, kind: &str, entry: &PlanEntry, detail: &str) -> String {
+    if json {
+        format!(
+            "{}\n",
+            json!({
+                "status": kind,
+                "file_name": entry.file_name,
+                "sha256": entry.sha256,
+                "subject": entry.subject,
+                "detail": detail,
+            })
+        )
+    } else {
+        format!(
+            "{kind}\t{}\tsha256:{}\t{detail}\n",
+            entry.file_name, entry.sha256
+        )
+    }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::shard::Shard;
+use crate::tap::Mode;
 
 /// Plan, sign, upload and audit backfill attestations for Homebrew bottles that have no
 /// upstream attestation, so that `brew-verify` can fall back to the tap's.
@@ -39,6 +40,22 @@ pub(crate) enum Command {
     Audit(AuditArgs),
     /// plan → sign → upload → audit for one shard.
     Run(RunArgs),
+    /// Print the brew-verify policy file that verifies the tap's bottles (its CI source, then
+    /// its backfill source with the cutoff).
+    Policy(PolicyCmdArgs),
+}
+
+/// Flags of `policy`.
+#[derive(Debug, Args)]
+pub(crate) struct PolicyCmdArgs {
+    /// The tap (`owner/homebrew-name`) whose bottles the policy verifies.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub(crate) repo: String,
+    /// How the backfill names its subjects.
+    #[arg(long, value_enum, default_value_t = Mode::Tap)]
+    pub(crate) mode: Mode,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
 }
 
 /// Where bottles come from and which ones are planned.
@@ -60,9 +77,15 @@ pub(crate) struct PlanArgs {
     )]
     pub(crate) core_repo: String,
 
-    /// Also skip bottles that already have a valid backfill attestation in this tap.
+    /// The repository the backfill is signed from and uploaded to: the tap itself in tap mode
+    /// (default: GITHUB_REPOSITORY); bottles it already covers are skipped.
     #[arg(long, value_name = "OWNER/REPO")]
     pub(crate) repo: Option<String>,
+    /// Tap mode: sign from the tap's own repository with file-name subjects (what brew's tap
+    /// verification and `gh attestation verify --repo` read). Core-style: cache-name subjects
+    /// as homebrew-core's backfill source in a repository of its own.
+    #[arg(long, value_enum, default_value_t = Mode::Tap)]
+    pub(crate) mode: Mode,
 
     /// Confirm every digest against the registry's `sh.brew.bottle.digest` first.
     #[arg(long)]
@@ -112,9 +135,17 @@ pub(crate) struct PolicyArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<PathBuf>,
 
-    /// The tap workflow file allowed to sign (default: any workflow of the tap).
+    /// The workflow file allowed to sign backfills (default: `backfill.yml` in tap mode, any
+    /// workflow of the repository in core-style mode).
     #[arg(long, value_name = "FILE")]
     pub(crate) workflow: Option<String>,
+    /// Tap mode: the tap's own workflows that attest the bottles they build (repeatable).
+    #[arg(
+        long = "ci-workflow",
+        value_name = "FILE",
+        default_values_t = ["tests.yml".to_owned(), "publish.yml".to_owned()]
+    )]
+    pub(crate) ci_workflows: Vec<String>,
 
     /// Backfill attestations logged after this time are refused (RFC 3339).
     #[arg(long, value_name = "TIME")]
@@ -199,8 +230,10 @@ pub(crate) struct SignArgs {
 /// Batching.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct BatchArgs {
-    /// Subjects per signed statement (one Fulcio certificate and one Rekor entry each).
-    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// Subjects per signed statement (one Fulcio certificate and one Rekor entry each), at most
+    /// 1024: the limit of `actions/attest` (`MAX_SUBJECT_COUNT`), which sigstore-go and gh
+    /// enforce when they verify.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub(crate) batch_size: u32,
 
     /// Batches signed at once.

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         Command::Upload(args) => upload::run(args, ui),
         Command::Audit(args) => audit::run(args, ui),
         Command::Run(args) => run::run(args, ui),
+        Command::Policy(args) => tap::print_policy(args),
     };
     match result {
         Ok(status) => status.into(),

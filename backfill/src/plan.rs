@@ -11,15 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bottle_attest::bottle::BottleRef;
 use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
-use bottle_attest::policy::{Lookup, Verdict};
-use bottle_attest::statement::SLSA_PROVENANCE_V1;
+use bottle_attest::policy::Verdict;
 use bottle_attest::{Policy, TrustRoot};
 use bottle_attest_net::env::Env;
 use bottle_attest_net::ghcr::GhcrClient;
-use bottle_attest_net::github::{GitHubClient, Listing};
+use bottle_attest_net::github::GitHubClient;
+use bottle_attest_net::sources::{AttestationSources, Remote};
 use bottle_attest_net::http::{HttpClient, Request, SharedCredential, body};
 use chrono::Utc;
 use futures_util::StreamExt as _;
@@ -101,6 +100,7 @@ pub(crate) fn emit(args: &PlanArgs, ui: Ui, planned: &Planned) -> anyhow::Result
 
 /// Make the plan.
 pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
+    let repo = crate::plan::repository(args)?;
     let (bytes, label) = read_formulae(&args.formulae).await?;
     let index = FormulaIndex::from_json(
         std::str::from_utf8(&bytes).with_context(|| format!("`{label}` is not UTF-8"))?,
@@ -118,7 +118,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
             }
             match formula.bottle_for(tag) {
                 Ok(resolved) => {
-                    let subject = resolved.bottle.cache_name(&args.policy.bottle_root);
+                    let subject = args.mode.subject(&resolved.bottle, &args.policy.bottle_root);
                     if !seen.insert(subject.clone()) {
                         continue;
                     }
@@ -152,7 +152,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
         crate::error_line(&format!("error: {m}"));
     }
 
-    let checker = Checker::new(args)?;
+    let checker = Checker::new(args, &repo)?;
     let progress = Progress::new(ui, "plan", "bottles", candidates.len() as u64);
     let checker = &checker;
     let progress = &progress;
@@ -200,8 +200,9 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
         version: 1,
         formulae: label,
         formulae_sha256: sha256_bytes(&bytes).to_hex(),
+        mode: args.mode,
         core_repository: args.core_repo.clone(),
-        repository: args.repo.clone(),
+        repository: Some(repo.clone()),
         checked_registry: args.check_ghcr,
         bottle_root: args.policy.bottle_root.clone(),
         shard: args.shard.map(|s| s.to_string()),
@@ -219,6 +220,26 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
         entries,
         status,
     })
+}
+
+/// The repository the backfill goes to: `--repo`, else GITHUB_REPOSITORY (the tap's own, in
+/// Actions); core-style plans without one only skip what upstream covers.
+pub(crate) fn repository(args: &PlanArgs) -> anyhow::Result<String> {
+    args.repo
+        .clone()
+        .or_else(|| {
+            std::env::var("GITHUB_REPOSITORY")
+                .ok()
+                .filter(|r| !r.is_empty())
+        })
+        .ok_or_else(|| {
+            crate::exit::UsageError(
+                "which repository signs the backfill? pass --repo OWNER/REPO (the tap, in tap \
+                 mode)"
+                    .into(),
+            )
+            .into()
+        })
 }
 
 /// The formula JSON's bytes and how to name it.
@@ -244,34 +265,37 @@ async fn read_formulae(source: &str) -> anyhow::Result<(Vec<u8>, String)> {
     }
 }
 
-/// The lookups behind the classification.
+/// The lookups behind the classification: the registry (optional), then brew-verify's own
+/// lookups under the coverage policy ([`crate::tap::coverage`]).
 struct Checker {
     github: GitHubClient,
-    core_repo: String,
-    /// The tap and the policy (backfill source only) its existing attestations must pass.
-    tap: Option<(String, Policy, TrustRoot)>,
+    sources: AttestationSources,
+    coverage: Policy,
+    trust: TrustRoot,
     registry: Option<std::sync::Mutex<BTreeMap<String, Arc<GhcrClient>>>>,
     http: HttpClient,
     registry_credential: Option<SharedCredential>,
 }
 
 impl Checker {
-    fn new(args: &PlanArgs) -> anyhow::Result<Self> {
+    fn new(args: &PlanArgs, repo: &str) -> anyhow::Result<Self> {
         let env = Env::from_process();
         let http = crate::net::http()?;
         let github = crate::net::github(&http, &env, &args.api.api_url)?;
-        let tap = match &args.repo {
-            Some(repo) => Some((
-                repo.clone(),
-                crate::tap::backfill_only(&args.policy, repo, Some(Utc::now()))?,
-                crate::tap::trust_root(&args.policy)?,
-            )),
-            None => None,
-        };
+        let coverage =
+            crate::tap::coverage(&args.policy, args.mode, repo, Some(args.core_repo.as_str()))?;
         Ok(Self {
+            sources: AttestationSources::new(
+                Remote::Api {
+                    client: Box::new(github.clone()),
+                    mirror: None,
+                },
+                None,
+                None,
+            ),
             github,
-            core_repo: args.core_repo.clone(),
-            tap,
+            coverage,
+            trust: crate::tap::trust_root(&args.policy)?,
             registry: args
                 .check_ghcr
                 .then(|| std::sync::Mutex::new(BTreeMap::new())),
@@ -317,33 +341,29 @@ impl Checker {
                 .await
                 .context("the registry does not confirm the formula's digest")?;
         }
-        let bottle: &BottleRef = &resolved.bottle;
-        let core = self
-            .github
-            .attestations(
-                &self.core_repo,
-                &bottle.digest,
-                Some(SLSA_PROVENANCE_V1),
+        // brew-verify's own waterfall over every source that could cover the bottle.
+        let verdict = self
+            .sources
+            .check(
+                &self.coverage,
+                &self.trust,
+                &resolved.bottle,
+                &resolved.url,
                 None,
             )
             .await
-            .with_context(|| format!("looking up {} attestations", self.core_repo))?;
-        if matches!(core, Listing::Found(_)) {
-            return Ok(Class::Upstream);
-        }
-        if let Some((repo, policy, trust)) = &self.tap {
-            let found = self
-                .github
-                .attestations(repo, &bottle.digest, Some(SLSA_PROVENANCE_V1), None)
-                .await
-                .with_context(|| format!("looking up {repo} attestations"))?;
-            if let Listing::Found(found) = found {
-                let verdict = policy.evaluate(bottle, trust, |_, _| Lookup::Found(found.clone()));
-                if matches!(verdict, Verdict::Verified(_)) {
-                    return Ok(Class::Backfilled);
-                }
+            .verdict;
+        let first = self.coverage.sources.first().map(|s| s.name.as_str());
+        Ok(match verdict {
+            Verdict::Verified(pass) if pass.source_index == 0 => Class::Upstream,
+            Verdict::Verified(_) => Class::Backfilled,
+            // An invalid attestation in the first source stops the waterfall: a backfill would
+            // never be consulted, so signing one is useless (and the bottle needs a look).
+            Verdict::Invalid { source, .. } if Some(source.as_str()) == first => Class::Upstream,
+            Verdict::Invalid { .. } | Verdict::Missing { .. } => Class::Needed,
+            Verdict::Unavailable { source, error } => {
+                Class::Failed(format!("could not look up {source}: {error}"))
             }
-        }
-        Ok(Class::Needed)
+        })
     }
 }

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sigstore_types::Sha256Hash;
 
+use crate::tap::Mode;
+
 /// The plan's first line: where the digests came from, and the counts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct PlanHeader {
@@ -20,6 +22,9 @@ pub(crate) struct PlanHeader {
     pub(crate) formulae: String,
     /// SHA-256 of the formula JSON read.
     pub(crate) formulae_sha256: String,
+    /// How subjects are named and filed. Plans written before modes existed are core-style.
+    #[serde(default = "legacy_mode")]
+    pub(crate) mode: Mode,
     /// The upstream repository consulted.
     pub(crate) core_repository: String,
     /// The tap consulted for existing backfill attestations, if any.
@@ -77,7 +82,8 @@ pub(crate) struct PlanEntry {
     pub(crate) url: String,
     /// SHA-256 of the bottle, hex.
     pub(crate) sha256: String,
-    /// The subject name: `<sha256 of the URL on the bottle root>--<file name>`.
+    /// The subject name: the file name (tap mode) or `<sha256 of the URL on the bottle
+    /// root>--<file name>` (core-style).
     pub(crate) subject: String,
 }
 
@@ -90,6 +96,10 @@ impl PlanEntry {
             filename: self.file_name.parse::<BottleFilename>()?,
         })
     }
+}
+
+fn legacy_mode() -> Mode {
+    Mode::CoreStyle
 }
 
 /// A plan read back.

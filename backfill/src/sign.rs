@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context as _, anyhow};
-use bottle_attest::bottle::{BottleFilename, BottleRef};
+use bottle_attest::bottle::BottleRef;
 use bottle_attest::bundle::BundleCandidate;
 use bottle_attest::policy::{Lookup, Verdict};
 use bottle_attest::provenance::{
@@ -110,7 +110,8 @@ pub(crate) async fn sign(job: SignJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         .ok_or_else(|| {
             crate::exit::UsageError("cannot tell which tap signs: pass --repo OWNER/REPO".into())
         })?;
-    let policy = crate::tap::backfill_only(job.policy, &repo, None)?;
+    let mode = job.plan.header.mode;
+    let policy = crate::tap::backfill_only(job.policy, mode, &repo, None)?;
     let http = crate::net::http()?;
     let services = Services::new(
         &http,
@@ -164,6 +165,7 @@ pub(crate) async fn sign(job: SignJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         services: &services,
         tokens: &tokens,
         policy: &policy,
+        mode,
         trust: &trust,
         predicate: &predicate,
         out: job.out,
@@ -334,6 +336,8 @@ struct Ctx<'a> {
     services: &'a Services,
     tokens: &'a TokenSource,
     policy: &'a Policy,
+    /// How the plan names subjects.
+    mode: crate::tap::Mode,
     trust: &'a TrustRoot,
     predicate: &'a serde_json::Value,
     out: &'a Path,
@@ -485,7 +489,7 @@ impl Ctx<'_> {
         for s in subjects {
             let bottle = BottleRef {
                 digest: s.sha256,
-                filename: filename_of(&s.name)?,
+                filename: self.mode.file_of(&s.name)?,
             };
             if !names.insert(&s.name) {
                 return Err(format!("subject {} appears twice", s.name));
@@ -508,14 +512,3 @@ impl Ctx<'_> {
     }
 }
 
-/// The bottle file name in a cache-name subject (`<64 hex>--<file name>`).
-fn filename_of(subject: &str) -> Result<BottleFilename, String> {
-    let (hash, name) = subject
-        .split_at_checked(64)
-        .ok_or_else(|| format!("subject `{subject}` is not `<sha256 of url>--<file name>`"))?;
-    let name = name
-        .strip_prefix("--")
-        .filter(|_| hash.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| format!("subject `{subject}` is not `<sha256 of url>--<file name>`"))?;
-    name.parse().map_err(|e| format!("{e}"))
-}

@@ -1,6 +1,18 @@
-//! The policy a tap's backfill attestations are held to: brew-verify's, with the tap as the
-//! backfill source. Built once per command from `--policy`, `--repo`, `--workflow`, `--cutoff`
-//! and `--bottle-root`.
+//! The policy a tap's backfill attestations are held to, in either mode. Built once per
+//! command from `--mode`, `--policy`, `--repo`, `--workflow`, `--ci-workflow`, `--cutoff` and
+//! `--bottle-root`.
+//!
+//! - **Tap mode** (the default): the tap signs its own legacy bottles from its own repository,
+//!   one subject per bottle named by its file name. brew verifies a supported tap's bottles
+//!   like `gh attestation verify BOTTLE --repo OWNER/homebrew-TAP` with the file name as the
+//!   subject (Homebrew/brew#23769; the thread was not reachable from here, so the identity is
+//!   taken as the repository alone, which is what `--repo` checks — see DESIGN.md §3), and
+//!   brew-verify under the policy [`policy`] prints: the tap's CI source first, then its
+//!   backfill source with the cutoff, both in the same repository and told apart by workflow.
+//! - **Core-style mode** (the 2024 design): cache-name subjects (`<sha256(url)>--<file>`) in a
+//!   repository of their own, as the backfill source of homebrew-core's policy, for an
+//!   organisation that keeps its own policy or mirror. brew itself reads only
+//!   `trailofbits/homebrew-brew-verify` this way.
 
 use anyhow::{Context as _, bail};
 use bottle_attest::policy::{
@@ -11,6 +23,72 @@ use bottle_attest::{Policy, TrustRoot};
 use chrono::{DateTime, Utc};
 
 use crate::cli::PolicyArgs;
+
+/// How a backfill names and files its subjects.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Mode {
+    /// The tap's own repository and workflow; subjects named by bottle file name.
+    #[default]
+    Tap,
+    /// A separate repository as homebrew-core's backfill source; cache-name subjects.
+    CoreStyle,
+}
+
+impl Mode {
+    /// The subject name of a bottle in this mode.
+    pub(crate) fn subject(self, bottle: &bottle_attest::BottleRef, bottle_root: &str) -> String {
+        match self {
+            Self::Tap => bottle.filename.to_string(),
+            Self::CoreStyle => bottle.cache_name(bottle_root),
+        }
+    }
+
+    /// The bottle file a subject of this mode names.
+    pub(crate) fn file_of(self, subject: &str) -> Result<bottle_attest::BottleFilename, String> {
+        let name = match self {
+            Self::Tap => subject,
+            Self::CoreStyle => {
+                let (hash, name) = subject.split_at_checked(64).ok_or_else(|| {
+                    format!("subject `{subject}` is not `<sha256 of url>--<file name>`")
+                })?;
+                name.strip_prefix("--")
+                    .filter(|_| hash.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .ok_or_else(|| {
+                        format!("subject `{subject}` is not `<sha256 of url>--<file name>`")
+                    })?
+            }
+        };
+        name.parse().map_err(|e| format!("{e}"))
+    }
+}
+
+/// The workflow that signs backfills in tap mode when `--workflow` is not given (the file name
+/// `workflows/backfill.yml` is copied to).
+pub(crate) const DEFAULT_BACKFILL_WORKFLOW: &str = "backfill.yml";
+
+/// `brew-backfill policy`: the policy file that verifies the tap's bottles, on stdout. Without
+/// `--cutoff` the backfill source's cutoff is now: print it once the backfill is done, so that
+/// the backfill workflow can sign nothing that brew-verify would accept afterwards.
+pub(crate) fn print_policy(args: &crate::cli::PolicyCmdArgs) -> anyhow::Result<crate::exit::Status> {
+    let policy = policy(&args.policy, args.mode, &args.repo, None, Some(Utc::now()))?;
+    let text = format!(
+        "# brew-verify policy for {} (brew-backfill {}, {} mode).\n\
+         # Use: brew-verify --policy THIS_FILE FORMULA... ; the backfill's cutoff is\n\
+         # logged_at_or_before: backfill attestations logged later are refused.\n{}",
+        args.repo,
+        env!("CARGO_PKG_VERSION"),
+        match args.mode {
+            Mode::Tap => "tap",
+            Mode::CoreStyle => "core-style",
+        },
+        policy.to_toml()
+    );
+    crate::stdout(&text)?;
+    Ok(crate::exit::Status::Ok)
+}
 
 /// The trusted root: `--trusted-root` or the embedded public-good one.
 pub(crate) fn trust_root(args: &PolicyArgs) -> anyhow::Result<TrustRoot> {
@@ -24,14 +102,24 @@ pub(crate) fn trust_root(args: &PolicyArgs) -> anyhow::Result<TrustRoot> {
     }
 }
 
-/// The full waterfall with the tap as backfill source. `default_cutoff` applies when neither
-/// `--cutoff` nor the policy file gives one.
+/// The full waterfall a consumer applies: in tap mode the tap's CI source then its backfill
+/// source; in core-style mode homebrew-core's policy with the tap as backfill source.
+/// `default_cutoff` applies when neither `--cutoff` nor the policy file gives one.
 pub(crate) fn policy(
     args: &PolicyArgs,
+    mode: Mode,
     repo: &str,
     core_repo: Option<&str>,
     default_cutoff: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Policy> {
+    if mode == Mode::Tap && args.policy.is_none() {
+        let mut backfill = tap_source(args, mode, repo);
+        backfill.logged_at_or_before = args.cutoff.or(default_cutoff);
+        return Ok(Policy {
+            name: format!("{repo} (tap CI, then its backfill)"),
+            sources: vec![ci_source(args, repo), backfill],
+        });
+    }
     let mut policy = match &args.policy {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -58,7 +146,7 @@ pub(crate) fn policy(
             );
         }
     } else {
-        *source = tap_source(args, repo);
+        *source = tap_source(args, mode, repo);
     }
     if let Some(cutoff) = args.cutoff {
         source.logged_at_or_before = Some(cutoff);
@@ -71,10 +159,11 @@ pub(crate) fn policy(
 /// Only the tap's source, consulted unconditionally: what a freshly signed bundle must pass.
 pub(crate) fn backfill_only(
     args: &PolicyArgs,
+    mode: Mode,
     repo: &str,
     default_cutoff: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Policy> {
-    let full = policy(args, repo, None, default_cutoff)?;
+    let full = policy(args, mode, repo, None, default_cutoff)?;
     let index = backfill_index(&full)?;
     let mut source = full.sources[index].clone();
     source.when = When::Always;
@@ -84,14 +173,81 @@ pub(crate) fn backfill_only(
     })
 }
 
+/// What decides whether a bottle is already covered (`plan` never signs a covered bottle):
+/// the consumer's waterfall, plus in core-style mode every backfill source homebrew-core's
+/// policy already has (trailofbits' 2024 backfill), consulted whatever came before.
+pub(crate) fn coverage(
+    args: &PolicyArgs,
+    mode: Mode,
+    repo: &str,
+    core_repo: Option<&str>,
+) -> anyhow::Result<Policy> {
+    let mut policy = policy(args, mode, repo, core_repo, None)?;
+    if mode == Mode::CoreStyle && args.policy.is_none() {
+        let builtin = Policy::homebrew_core();
+        for mut existing in builtin.sources.into_iter().skip(1) {
+            if !policy
+                .sources
+                .iter()
+                .any(|s| s.repository.eq_ignore_ascii_case(&existing.repository))
+            {
+                existing.name = format!("existing {}", existing.name);
+                policy.sources.push(existing);
+            }
+        }
+    }
+    Ok(policy)
+}
+
+/// What brew concludes for a tap-mode bottle: `gh attestation verify BOTTLE --repo REPO` (any
+/// workflow, any ref, no cutoff) and a subject named by the bottle's file name. Core-style
+/// repositories are not read by brew at all (it reads only trailofbits' backfill).
+pub(crate) fn brew_rules(mode: Mode, repo: &str) -> Option<Policy> {
+    (mode == Mode::Tap).then(|| Policy {
+        name: format!("brew's check of {repo}"),
+        sources: vec![Source {
+            name: "brew".into(),
+            repository: repo.to_owned(),
+            workflows: WorkflowRule::Any,
+            refs: RefRule::Any,
+            source_refs: RefRule::Any,
+            issuer: GITHUB_ACTIONS_ISSUER.into(),
+            source_repository_uri: format!("https://github.com/{repo}"),
+            predicate_type: SLSA_PROVENANCE_V1.into(),
+            subject: SubjectRule::Filename,
+            logged_at_or_before: None,
+            when: When::Always,
+        }],
+    })
+}
+
+/// The tap's own CI source (tap mode): its bottle workflows, file-name subjects.
+fn ci_source(args: &PolicyArgs, repo: &str) -> Source {
+    Source {
+        name: "ci".into(),
+        repository: repo.to_owned(),
+        workflows: WorkflowRule::OneOf(args.ci_workflows.clone()),
+        refs: RefRule::Any,
+        source_refs: RefRule::Any,
+        issuer: GITHUB_ACTIONS_ISSUER.into(),
+        source_repository_uri: format!("https://github.com/{repo}"),
+        predicate_type: SLSA_PROVENANCE_V1.into(),
+        subject: SubjectRule::Filename,
+        logged_at_or_before: None,
+        when: When::Always,
+    }
+}
+
 /// The source for the tap's backfill attestations, without a policy file.
-fn tap_source(args: &PolicyArgs, repo: &str) -> Source {
+fn tap_source(args: &PolicyArgs, mode: Mode, repo: &str) -> Source {
     Source {
         name: "backfill".into(),
         repository: repo.to_owned(),
-        workflows: match &args.workflow {
-            Some(w) => WorkflowRule::OneOf(vec![w.clone()]),
-            None => WorkflowRule::Any,
+        workflows: match (&args.workflow, mode) {
+            (Some(w), _) => WorkflowRule::OneOf(vec![w.clone()]),
+            // In the tap's own repository the workflow is what tells a backfill from a build.
+            (None, Mode::Tap) => WorkflowRule::OneOf(vec![DEFAULT_BACKFILL_WORKFLOW.into()]),
+            (None, Mode::CoreStyle) => WorkflowRule::Any,
         },
         // Like brew's backfill source: the cutoff, not the ref, bounds it.
         refs: RefRule::Any,
@@ -99,8 +255,11 @@ fn tap_source(args: &PolicyArgs, repo: &str) -> Source {
         issuer: GITHUB_ACTIONS_ISSUER.into(),
         source_repository_uri: format!("https://github.com/{repo}"),
         predicate_type: SLSA_PROVENANCE_V1.into(),
-        subject: SubjectRule::CacheName {
-            root: args.bottle_root.clone(),
+        subject: match mode {
+            Mode::Tap => SubjectRule::Filename,
+            Mode::CoreStyle => SubjectRule::CacheName {
+                root: args.bottle_root.clone(),
+            },
         },
         logged_at_or_before: None,
         when: When::EarlierMissing,
@@ -141,7 +300,7 @@ mod tests {
             ..PolicyArgs::default()
         };
         let cutoff = DateTime::from_timestamp(1_800_000_000, 0);
-        let p = policy(&args, "acme/homebrew-tap", Some("acme/core"), cutoff).unwrap();
+        let p = policy(&args, Mode::CoreStyle, "acme/homebrew-tap", Some("acme/core"), cutoff).unwrap();
         assert_eq!(p.sources[0].repository, "acme/core");
         assert_eq!(p.sources[1].repository, "acme/homebrew-tap");
         assert_eq!(p.sources[1].when, When::EarlierMissing);
@@ -150,7 +309,7 @@ mod tests {
             p.sources[1].workflows,
             WorkflowRule::OneOf(vec!["backfill.yml".into()])
         );
-        let only = backfill_only(&args, "acme/homebrew-tap", None).unwrap();
+        let only = backfill_only(&args, Mode::CoreStyle, "acme/homebrew-tap", None).unwrap();
         assert_eq!(only.sources.len(), 1);
         assert_eq!(only.sources[0].when, When::Always);
         assert_eq!(only.sources[0].logged_at_or_before, None);

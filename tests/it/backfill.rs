@@ -165,6 +165,19 @@ impl World {
         vec!["--api-url".into(), self.api.url()]
     }
 
+    /// These worlds exercise the core-style machinery (homebrew-core upstream, cache-name
+    /// subjects); tap mode has its own test.
+    fn mode_args(&self) -> Vec<String> {
+        vec!["--mode".into(), "core-style".into()]
+    }
+
+    /// `plan`'s repository and mode.
+    fn plan_args(&self) -> Vec<String> {
+        let mut args = self.mode_args();
+        args.extend(["--repo".into(), TAP.into()]);
+        args
+    }
+
     fn policy_args(&self) -> Vec<String> {
         vec![
             "--trusted-root".into(),
@@ -198,6 +211,7 @@ impl World {
             .arg("--out")
             .arg(out)
             .args(self.api_args())
+            .args(self.plan_args())
             .args(self.policy_args())
             .args(extra)
             .output()
@@ -452,6 +466,7 @@ fn plan_is_deterministic_shardable_and_skips_upstream_attestations() {
         .args(["plan", "--dry-run", "--tag", "sonoma", "--formulae"])
         .arg(&w.formula_file)
         .args(w.api_args())
+        .args(w.plan_args())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
@@ -470,6 +485,7 @@ fn plan_is_deterministic_shardable_and_skips_upstream_attestations() {
         .args(["plan", "--dry-run", "--formulae"])
         .arg(&w.formula_file)
         .args(w.api_args())
+        .args(w.plan_args())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
@@ -481,7 +497,7 @@ fn plan_sign_upload_audit_leaves_every_bottle_verifiable_by_brew_verify() {
     // 100 formulae, 300 bottles; every 5th formula (60 bottles) is attested by core.
     let w = World::new(100, 5);
     let plan = w.path("plan.jsonl");
-    w.plan(&plan, &["--repo", TAP]);
+    w.plan(&plan, &[]);
     let planned = plan_lines(&plan).len() - 1;
     assert_eq!(planned, 240);
 
@@ -547,7 +563,7 @@ fn plan_sign_upload_audit_leaves_every_bottle_verifiable_by_brew_verify() {
 
     // A re-plan against the tap finds nothing left to do.
     let replan = w.path("replan.jsonl");
-    w.plan(&replan, &["--repo", TAP]);
+    w.plan(&replan, &[]);
     assert_eq!(plan_lines(&replan)[0]["counts"]["backfilled"], 240);
     assert_eq!(plan_lines(&replan).len(), 1);
 
@@ -925,6 +941,7 @@ fn run_chains_plan_sign_upload_audit_and_a_second_run_does_nothing() {
             .arg("--bundles")
             .arg(w.path("run/bundles"))
             .args(w.api_args())
+            .args(w.mode_args())
             .args(w.signing_args())
             .args(w.policy_args())
             .args(extra)
@@ -979,6 +996,7 @@ fn check_ghcr_confirms_each_digest_against_the_registry() {
             .args(["plan", "--dry-run", "--check-ghcr", "--formulae"])
             .arg(formulae)
             .args(w.api_args())
+            .args(w.plan_args())
             .output()
             .unwrap()
     };

@@ -94,6 +94,70 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The policy as a policy file (TOML) that [`Policy::from_file_text`] reads back to the
+    /// same policy: what `brew-backfill policy` prints, so nobody writes one by hand. Every
+    /// key is written out, defaults included, so the file says everything it enforces.
+    pub fn to_toml(&self) -> String {
+        let mut out = format!("name = {}\n", toml_string(&self.name));
+        for source in &self.sources {
+            out.push_str("\n[[source]]\n");
+            let mut line = |key: &str, value: String| {
+                out.push_str(&format!("{key} = {value}\n"));
+            };
+            line("name", toml_string(&source.name));
+            line("repository", toml_string(&source.repository));
+            line(
+                "workflows",
+                match &source.workflows {
+                    WorkflowRule::Any => toml_list(&["*".to_owned()]),
+                    WorkflowRule::OneOf(list) => toml_list(list),
+                },
+            );
+            let refs = |rule: &RefRule| match rule {
+                RefRule::Any => toml_list(&["*".to_owned()]),
+                RefRule::OneOf(list) => toml_list(list),
+            };
+            line("refs", refs(&source.refs));
+            line("source_refs", refs(&source.source_refs));
+            line("issuer", toml_string(&source.issuer));
+            line("source_repository", toml_string(&source.source_repository_uri));
+            line("predicate_type", toml_string(&source.predicate_type));
+            match &source.subject {
+                SubjectRule::Filename => line("subject", toml_string("filename")),
+                SubjectRule::CacheName { root } => {
+                    line("subject", toml_string("cache-name"));
+                    line("bottle_root", toml_string(root));
+                }
+            }
+            if let Some(cutoff) = source.logged_at_or_before {
+                line(
+                    "logged_at_or_before",
+                    toml_string(&cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                );
+            }
+            line(
+                "when",
+                toml_string(match source.when {
+                    When::Always => "always",
+                    When::EarlierMissing => "earlier-missing",
+                }),
+            );
+        }
+        out
+    }
+}
+
+/// A TOML basic string (JSON's escaping is a subset TOML accepts).
+fn toml_string(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+fn toml_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| toml_string(i)).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
 impl RawPolicy {
     fn into_policy(self) -> Result<Policy, PolicyFileError> {
         if self.sources.is_empty() {
@@ -148,8 +212,9 @@ impl RawSource {
         let ref_rule = |key: &str, list: Option<Vec<String>>| match list {
             None => Ok(None),
             Some(list) if list.is_empty() => Err(invalid(format!(
-                "`{key}` is empty; omit it to allow any ref"
+                "`{key}` is empty; omit it (or use [\"*\"]) to allow any ref"
             ))),
+            Some(list) if list.iter().any(|r| r == "*") => Ok(Some(RefRule::Any)),
             Some(list) => {
                 if let Some(bad) = list.iter().find(|r| !r.starts_with("refs/")) {
                     return Err(invalid(format!(
@@ -261,5 +326,20 @@ when = "earlier-missing"
         let bad_when =
             "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\nwhen = \"sometimes\"\n";
         assert!(Policy::from_file_text("p.toml", bad_when).is_err());
+    }
+
+    #[test]
+    fn printed_policies_read_back_the_same() {
+        let mut tap = Policy::homebrew_core();
+        tap.sources[1].refs = RefRule::Any;
+        tap.sources[1].source_refs = RefRule::Any;
+        tap.sources[0].source_refs = RefRule::OneOf(vec!["refs/heads/main".into()]);
+        tap.name = "a \"quoted\" tap".into();
+        for policy in [Policy::homebrew_core(), tap] {
+            let text = policy.to_toml();
+            let back = Policy::from_file_text("policy.toml", &text)
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(back, policy, "{text}");
+        }
     }
 }
