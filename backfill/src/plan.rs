@@ -18,8 +18,8 @@ use bottle_attest::{Policy, TrustRoot};
 use bottle_attest_net::env::Env;
 use bottle_attest_net::ghcr::GhcrClient;
 use bottle_attest_net::github::GitHubClient;
-use bottle_attest_net::sources::{AttestationSources, Remote};
 use bottle_attest_net::http::{HttpClient, Request, SharedCredential, body};
+use bottle_attest_net::sources::{AttestationSources, Remote};
 use chrono::Utc;
 use futures_util::StreamExt as _;
 
@@ -118,7 +118,9 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
             }
             match formula.bottle_for(tag) {
                 Ok(resolved) => {
-                    let subject = args.mode.subject(&resolved.bottle, &args.policy.bottle_root);
+                    let subject = args
+                        .mode
+                        .subject(&resolved.bottle, &args.policy.bottle_root);
                     if !seen.insert(subject.clone()) {
                         continue;
                     }

@@ -26,7 +26,15 @@ use crate::cli::PolicyArgs;
 
 /// How a backfill names and files its subjects.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Mode {
@@ -72,7 +80,9 @@ pub(crate) const DEFAULT_BACKFILL_WORKFLOW: &str = "backfill.yml";
 /// `brew-backfill policy`: the policy file that verifies the tap's bottles, on stdout. Without
 /// `--cutoff` the backfill source's cutoff is now: print it once the backfill is done, so that
 /// the backfill workflow can sign nothing that brew-verify would accept afterwards.
-pub(crate) fn print_policy(args: &crate::cli::PolicyCmdArgs) -> anyhow::Result<crate::exit::Status> {
+pub(crate) fn print_policy(
+    args: &crate::cli::PolicyCmdArgs,
+) -> anyhow::Result<crate::exit::Status> {
     let policy = policy(&args.policy, args.mode, &args.repo, None, Some(Utc::now()))?;
     let text = format!(
         "# brew-verify policy for {} (brew-backfill {}, {} mode).\n\
@@ -300,7 +310,14 @@ mod tests {
             ..PolicyArgs::default()
         };
         let cutoff = DateTime::from_timestamp(1_800_000_000, 0);
-        let p = policy(&args, Mode::CoreStyle, "acme/homebrew-tap", Some("acme/core"), cutoff).unwrap();
+        let p = policy(
+            &args,
+            Mode::CoreStyle,
+            "acme/homebrew-tap",
+            Some("acme/core"),
+            cutoff,
+        )
+        .unwrap();
         assert_eq!(p.sources[0].repository, "acme/core");
         assert_eq!(p.sources[1].repository, "acme/homebrew-tap");
         assert_eq!(p.sources[1].when, When::EarlierMissing);

@@ -1096,3 +1096,163 @@ fn killed_at_arbitrary_moments_loses_and_duplicates_nothing() {
     assert!(uploaded.values().all(|&n| n == 1), "{uploaded:?}");
     assert_eq!(w.api.uploads().len(), signed_batches);
 }
+
+#[test]
+fn tap_mode_backfill_is_accepted_by_brew_brew_verify_and_sigstore_python() {
+    // Issue 11, part 2: the default mode signs from the tap's own repository and workflow,
+    // one subject per bottle named by its file name, and three consumers accept the result:
+    // brew's rules (gh attestation verify --repo TAP, file-name subject), brew-verify under
+    // the policy `brew-backfill policy` prints, and sigstore-python with the tap identity.
+    let w = World::new(4, 0);
+    // Two bottles the tap's own CI already attested (tests.yml): covered, never re-signed.
+    let ci = WorkflowIdentity::github(TAP, "tests.yml", "refs/heads/main");
+    let covered: Vec<(String, [u8; 32])> = w.bottles[..2]
+        .iter()
+        .map(|b| (b.file_name.clone(), b.sha256))
+        .collect();
+    let ci_bundle = w.stack.sign_attestation(&ci, SLSA, json!({}), &covered);
+    for b in &w.bottles[..2] {
+        w.api.add(TAP, &b.hex(), &ci_bundle);
+    }
+
+    let out = w
+        .backfill()
+        .arg("run")
+        .arg("--formulae")
+        .arg(&w.formula_file)
+        .arg("--journal")
+        .arg(w.path("tap/journal.jsonl"))
+        .arg("--bundles")
+        .arg(w.path("tap/bundles"))
+        .args(w.api_args())
+        .args(w.signing_args())
+        .args(w.policy_args())
+        .output()
+        .unwrap();
+    let err = describe(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("2 have an upstream attestation"), "{err}");
+    assert!(err.contains("10 need a backfill"), "{err}");
+    assert!(
+        err.contains("10 verified, 0 not"),
+        "brew's conclusion: {err}"
+    );
+
+    // The plan's subjects are file names.
+    let plan = std::fs::read_to_string(w.path("tap/bundles/plan.jsonl")).unwrap();
+    let header: Value = serde_json::from_str(plan.lines().next().unwrap()).unwrap();
+    assert_eq!(header["mode"], "tap");
+    for line in plan.lines().skip(1) {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(entry["subject"], entry["file_name"]);
+    }
+
+    // The printed policy verifies every bottle: CI first, then the backfill.
+    let printed = w
+        .backfill()
+        .args(["policy", "--repo", TAP, "--workflow", WORKFLOW])
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{}", describe(&printed));
+    let policy_file = write(
+        &w.dir,
+        "tap-policy.toml",
+        &String::from_utf8_lossy(&printed.stdout),
+    );
+    for (i, b) in w.bottles.iter().enumerate() {
+        let out = workspace_bin("brew-verify")
+            .env("HOMEBREW_CACHE", w.path("brew-cache"))
+            .arg("--json")
+            .arg("--no-cache")
+            .arg("--policy")
+            .arg(&policy_file)
+            .arg("--trusted-root")
+            .arg(&w.root_file)
+            .args(["--api-url", &w.api.url()])
+            .arg(format!("sha256:{}", b.hex()))
+            .args(["--name", &b.file_name])
+            .output()
+            .unwrap();
+        let result: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));
+        assert_eq!(result["status"], "verified", "{result}");
+        assert_eq!(
+            result["source"],
+            if i < 2 { "ci" } else { "backfill" },
+            "{result}"
+        );
+    }
+
+    // brew's rules, through the gh shim: the bottle file, `--repo TAP`, the file name found
+    // among the printed subjects.
+    let b = &w.bottles[5];
+    let tag = b
+        .file_name
+        .parse::<BottleFilename>()
+        .unwrap()
+        .tag()
+        .to_owned();
+    let downloads = w.path("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let file = downloads.join(&b.file_name);
+    std::fs::write(&file, format!("{}-{tag}", b.formula)).unwrap();
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_CACHE", w.path("brew-cache"))
+        .env("HOMEBREW_BREW_VERIFY_API_URL", w.api.url())
+        .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", &w.root_file)
+        .env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1")
+        .args(["gh", "attestation", "verify"])
+        .arg(&file)
+        .args(["--repo", TAP, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = results[0]["verificationResult"]["statement"]["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, [b.file_name.as_str()]);
+    assert_eq!(
+        results[0]["verificationResult"]["statement"]["predicate"]["buildDefinition"]["buildType"],
+        bottle_attest::provenance::BACKFILL_BUILD_TYPE
+    );
+
+    // sigstore-python, offline, with the tap's identity.
+    let Some(sigstore) = crate::sigstore_python::sigstore_python() else {
+        return;
+    };
+    let trust_config = write(&w.dir, "trust_config.json", &w.stack.trust_config_json());
+    let bundle = std::fs::read_dir(w.path("tap/bundles"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".sigstore.json"))
+        .expect("a signed bundle");
+    let signer = WorkflowIdentity::github(TAP, WORKFLOW, "refs/heads/main");
+    let listed: Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    let payload = listed["dsseEnvelope"]["payload"].as_str().unwrap();
+    let statement: Value = serde_json::from_slice(&{
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(payload)
+            .unwrap()
+    })
+    .unwrap();
+    let digest = statement["subject"][0]["digest"]["sha256"]
+        .as_str()
+        .unwrap();
+    let python = Command::new(sigstore)
+        .arg("--trust-config")
+        .arg(&trust_config)
+        .args(["verify", "github", "--offline", "--bundle"])
+        .arg(&bundle)
+        .args(["--cert-identity", &signer.san(), "--repository", TAP])
+        .arg(format!("sha256:{digest}"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(python.status.success(), "{}", describe(&python));
+}

@@ -121,7 +121,10 @@ impl Policy {
             line("refs", refs(&source.refs));
             line("source_refs", refs(&source.source_refs));
             line("issuer", toml_string(&source.issuer));
-            line("source_repository", toml_string(&source.source_repository_uri));
+            line(
+                "source_repository",
+                toml_string(&source.source_repository_uri),
+            );
             line("predicate_type", toml_string(&source.predicate_type));
             match &source.subject {
                 SubjectRule::Filename => line("subject", toml_string("filename")),
