@@ -35,6 +35,8 @@ pub(crate) struct BatchState {
     pub(crate) subjects: Vec<StatementSubject>,
     pub(crate) signed: Option<SignedState>,
     pub(crate) abandoned: Option<String>,
+    /// The TSA token recorded right after the batch was prepared.
+    pub(crate) timestamp: Option<sigstore_types::TimestampToken>,
     /// Lower-case `owner/repo` of uploads started.
     pub(crate) upload_started: BTreeSet<String>,
     /// Lower-case `owner/repo` → attestation id (None when found by lookup).
@@ -110,6 +112,7 @@ impl JournalState {
                         subjects: decoded.subjects,
                         signed: None,
                         abandoned: None,
+                        timestamp: None,
                         upload_started: BTreeSet::new(),
                         uploaded: BTreeMap::new(),
                     },
@@ -127,6 +130,12 @@ impl JournalState {
                 });
             }
             Record::Abandoned { batch, reason } => known(self, batch)?.abandoned = Some(reason),
+            Record::Timestamped { batch, token } => {
+                let token = sigstore_types::TimestampToken::from_base64(&token).map_err(|e| {
+                    anyhow!("batch {batch}: the recorded timestamp token is not base64: {e}")
+                })?;
+                known(self, batch)?.timestamp = Some(token);
+            }
             Record::UploadStarted { batch, repo } => {
                 let b = known(self, batch)?;
                 if b.signed.is_none() {

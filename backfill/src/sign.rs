@@ -353,7 +353,12 @@ impl Ctx<'_> {
             Work::New(subjects) => self.sign_new(&subjects).await,
             Work::Resume(batch) => {
                 match self
-                    .finish(batch.batch, &batch.prepared, &batch.subjects)
+                    .finish(
+                        batch.batch,
+                        &batch.prepared,
+                        &batch.subjects,
+                        batch.timestamp.clone(),
+                    )
                     .await
                 {
                     Ok(()) => Ok(()),
@@ -393,7 +398,20 @@ impl Ctx<'_> {
             subjects.len(),
         )?)?;
         crate::checkpoint("prepared");
-        self.finish(batch, &prepared, subjects)
+        // The timestamp now, while the certificate is surely valid, recorded before Rekor: a
+        // batch resumed hours later still gets a time inside the certificate's validity.
+        let timestamp = match signing::timestamp(self.services, &prepared).await {
+            Ok(token) => token,
+            Err(e) => return Err(self.settle(batch, Unfinished::Pending(e))),
+        };
+        if let Some(token) = &timestamp {
+            self.journal.append(Record::Timestamped {
+                batch,
+                token: token.to_base64(),
+            })?;
+            crate::checkpoint("timestamped");
+        }
+        self.finish(batch, &prepared, subjects, timestamp)
             .await
             .map_err(|e| self.settle(batch, e))
     }
@@ -404,6 +422,16 @@ impl Ctx<'_> {
             Unfinished::Pending(e) => e.context(format!(
                 "batch {batch} is signed but not logged yet; the next run resumes it"
             )),
+            // A batch whose signature was already in the log is never given up: its entry
+            // would be left without an upload, and its subjects signed twice. It stays
+            // pending for a person to look at.
+            Unfinished::Refused {
+                reason,
+                fresh_entry: false,
+            } => anyhow!(
+                "batch {batch} is in the transparency log, but our verifier refuses its bundle: \
+                 {reason}; it is left pending (not abandoned, not signed again)"
+            ),
             Unfinished::Refused { reason, .. } => {
                 let recorded = self.journal.append(Record::Abandoned {
                     batch,
@@ -428,21 +456,41 @@ impl Ctx<'_> {
         batch: u64,
         prepared: &Prepared,
         subjects: &[StatementSubject],
+        recorded: Option<sigstore_types::TimestampToken>,
     ) -> Result<(), Unfinished> {
         // Retried inside, by the network layer's one retry loop.
         let logged = signing::log(self.services, prepared)
             .await
             .map_err(Unfinished::Pending)?;
         crate::checkpoint("logged");
-        let timestamp = signing::timestamp(self.services, prepared)
-            .await
-            .map_err(Unfinished::Pending)?;
-        let bundle = signing::bundle(prepared, &logged, timestamp).map_err(Unfinished::Pending)?;
-        self.verify(batch, &bundle, subjects)
-            .map_err(|reason| Unfinished::Refused {
-                reason,
-                fresh_entry: !logged.recovered,
-            })?;
+        let asked_late = recorded.is_none();
+        let timestamp = match recorded {
+            Some(token) => Some(token),
+            // A batch from a journal that recorded none (an older run, or a TSA outage).
+            None => signing::timestamp(self.services, prepared)
+                .await
+                .map_err(Unfinished::Pending)?,
+        };
+        let late_token = asked_late && timestamp.is_some();
+        let mut bundle =
+            signing::bundle(prepared, &logged, timestamp).map_err(Unfinished::Pending)?;
+        if let Err(reason) = self.verify(batch, &bundle, subjects) {
+            // A token asked only now can fall after the certificate expired; the log's own
+            // time may still prove the signature was made in time.
+            let without = late_token
+                .then(|| signing::bundle(prepared, &logged, None).ok())
+                .flatten()
+                .filter(|b| self.verify(batch, b, subjects).is_ok());
+            match without {
+                Some(b) => bundle = b,
+                None => {
+                    return Err(Unfinished::Refused {
+                        reason,
+                        fresh_entry: !logged.recovered,
+                    });
+                }
+            }
+        }
         let json = bundle
             .to_json()
             .map_err(|e| Unfinished::Local(anyhow!("cannot serialize the bundle: {e}")))?;

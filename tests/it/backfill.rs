@@ -1048,6 +1048,37 @@ fn a_batch_resumed_after_its_certificate_expired_is_signed_afresh() {
     assert_eq!(w.stack.rekor_log_size(), 3);
 }
 
+#[test]
+fn a_batch_logged_before_a_late_resume_is_finished_not_signed_again() {
+    // Issue 11, part 2: prepared, timestamped and logged half an hour ago (kit time), killed
+    // before it was saved, resumed now when its certificate has long expired. The timestamp
+    // recorded at preparation keeps the bundle verifiable: the batch is finished from the
+    // existing log entry, never abandoned, and nothing is signed or logged twice.
+    let w = World::new(4, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let sign = || w.sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"]);
+    w.stack
+        .set_time(chrono::Utc::now() - chrono::Duration::minutes(30));
+    kill_at(sign(), &w.path("state"), "logged", 1);
+    w.stack.use_real_time();
+    let out = sign().output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let journal_path = w.path("state/journal.jsonl");
+    let records = journal(&journal_path);
+    assert_eq!(
+        records.iter().filter(|r| r["type"] == "abandoned").count(),
+        0,
+        "{records:#?}"
+    );
+    assert!(records.iter().any(|r| r["type"] == "timestamped"));
+    let signed = signed_subjects(&journal_path);
+    assert_eq!(signed.len(), 12);
+    assert!(signed.values().all(|&n| n == 1));
+    // Two batches, two log entries: the resumed one was found, not logged again.
+    assert_eq!(w.stack.rekor_log_size(), 2);
+}
+
 /// SIGKILL at arbitrary moments (not only at the named steps), several times over, with
 /// batches signed concurrently: the invariants hold all the same.
 #[test]

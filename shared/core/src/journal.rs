@@ -7,6 +7,9 @@
 //! - `prepared {batch, subjects, envelope, certificate}`: batch `batch` was signed with a fresh
 //!   key; the DSSE envelope (whose statement lists the subjects) and the Fulcio certificate
 //!   (base64 DER) are kept whole, *before* the signature is sent to Rekor.
+//! - `timestamped {batch, token}`: the timestamp authority's RFC 3161 token over the batch's
+//!   signature (base64 DER), asked right after `prepared` — while the certificate is surely
+//!   valid — so that a batch resumed late still has a time inside the certificate's validity.
 //! - `signed {batch, bundle, bundle_sha256, log_index, recovered}`: the signature is in the
 //!   log, the bundle passed the verifier and sits, complete, at `bundle` (relative to the
 //!   journal's directory).
@@ -44,6 +47,13 @@ pub enum Record {
         envelope: serde_json::Value,
         /// The Fulcio certificate, base64 DER.
         certificate: String,
+    },
+    /// The TSA's token over the signature, asked before the certificate can expire.
+    Timestamped {
+        /// The batch number.
+        batch: u64,
+        /// The RFC 3161 timestamp token, base64 DER.
+        token: String,
     },
     /// Logged, verified and saved.
     Signed {
