@@ -130,6 +130,14 @@ pub(crate) async fn sign(job: SignJob<'_>, ui: Ui) -> anyhow::Result<Status> {
     }
     std::fs::create_dir_all(job.out)
         .with_context(|| format!("cannot create `{}`", job.out.display()))?;
+    // A run killed inside an atomic write leaves its temporary file; nothing else will.
+    let stale = crate::fsutil::clean_temporaries(job.out);
+    if stale > 0 {
+        ui.note(&format!(
+            "note: removed {stale} half-written file(s) an interrupted run left in `{}`",
+            job.out.display()
+        ));
+    }
 
     let taken = state.taken_subjects();
     let already: usize = state

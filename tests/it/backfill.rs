@@ -1062,8 +1062,17 @@ fn a_batch_logged_before_a_late_resume_is_finished_not_signed_again() {
         .set_time(chrono::Utc::now() - chrono::Duration::minutes(30));
     kill_at(sign(), &w.path("state"), "logged", 1);
     w.stack.use_real_time();
+    // What a kill inside an atomic write leaves behind is cleaned by the next run.
+    let stale = w.path("state/bundles/.tmp-interrupted");
+    std::fs::write(&stale, b"half a bundle").unwrap();
     let out = sign().output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
+    assert!(!stale.exists(), "the .tmp-* file was left behind");
+    assert!(
+        describe(&out).contains("removed 1 half-written file"),
+        "{}",
+        describe(&out)
+    );
     let journal_path = w.path("state/journal.jsonl");
     let records = journal(&journal_path);
     assert_eq!(

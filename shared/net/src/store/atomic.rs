@@ -39,10 +39,15 @@ fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// Write `bytes` to `path` atomically: a temporary file in the same directory (mode 0600),
-/// fsynced, renamed into place. The directory must exist.
+/// Write `bytes` to `path` atomically and durably: a temporary file in the same directory
+/// (mode 0600), fsynced, renamed into place, and the directory fsynced so that the rename
+/// survives a power cut too. The directory must exist. A process killed half-way leaves a
+/// `.tmp-*` file ([`remove_stale_temporaries`]), never a half-written `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
@@ -51,7 +56,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     tmp.as_file().sync_all().map_err(io(path, "syncing"))?;
     tmp.persist(path)
         .map_err(|e| io(path, "renaming into place")(e.error))?;
-    Ok(())
+    sync_dir(dir)
+}
+
+/// fsync a directory, so that entries created or renamed in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir, "syncing the directory"))
 }
 
 /// Create `dir` (and missing parents) with mode 0700, then check that it is safe to trust:
