@@ -5,13 +5,28 @@
 use bottle_attest_net::env::{Env, TokenOrder};
 use bottle_attest_net::github::GitHubClient;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bottle_attest_net::http::{HttpClient, HttpConfig, Request, SharedCredential, StderrEvents};
+use bottle_attest_net::http::{
+    HttpClient, HttpConfig, Request, RetryPolicy, SharedCredential, StderrEvents,
+};
 
-/// The HTTP client every request of this run goes through: the layer's retry policy, with
-/// each pause reported on stderr.
+/// The layer's retry policy, but sitting out rate limits of up to an hour (GitHub's primary
+/// limit resets hourly): a backfill is a batch job that must finish, not an interactive
+/// check that should fail fast. Each wait is a line on stderr.
+pub(crate) fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_rate_limit_wait: Duration::from_secs(3600),
+        max_rate_limit_waits: 24,
+        ..RetryPolicy::default()
+    }
+}
+
+/// The HTTP client every request of this run goes through, with [`retry_policy`] and each
+/// pause reported on stderr.
 pub(crate) fn http() -> anyhow::Result<HttpClient> {
     Ok(HttpClient::new(HttpConfig {
+        retry: retry_policy(),
         events: Arc::new(StderrEvents::new(false)),
         ..HttpConfig::default()
     })?)
@@ -31,4 +46,39 @@ pub(crate) fn github_credential(
 pub(crate) fn github(http: &HttpClient, env: &Env, api_url: &str) -> anyhow::Result<GitHubClient> {
     let credential = github_credential(env, api_url)?;
     Ok(GitHubClient::new(http.clone(), api_url, credential)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bottle_attest_net::http::retry::{self, Attempt};
+    use bottle_attest_net::http::{NetError, Silent, Url};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_hourly_budget_is_sat_out() {
+        // Issue 11: `plan` exited part-way when the primary limit reset more than 60 s later.
+        let url = Url::parse("https://api.github.com/x").unwrap();
+        let limited = NetError::service(&url, Some(403), "API rate limit exceeded");
+        let started = tokio::time::Instant::now();
+        let mut calls = 0;
+        let result: Result<u32, NetError> =
+            retry::run(&retry_policy(), None, None, &Silent, &url, |_| {
+                calls += 1;
+                let limited = limited.clone();
+                let first = calls == 1;
+                async move {
+                    if first {
+                        Attempt::RateLimited {
+                            wait: Duration::from_secs(50 * 60),
+                            error: limited,
+                        }
+                    } else {
+                        Attempt::Done(Ok(7))
+                    }
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 7);
+        assert!(started.elapsed() >= Duration::from_secs(50 * 60));
+    }
 }

@@ -35,11 +35,131 @@ struct Candidate {
 }
 
 /// What the lookups said about one bottle.
+#[derive(Debug, Clone)]
 enum Class {
     Needed,
     Upstream,
     Backfilled,
     Failed(String),
+}
+
+/// A classification that holds for a rerun (a failure is asked again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Settled {
+    Needed,
+    Upstream,
+    Backfilled,
+}
+
+impl Class {
+    fn settled(&self) -> Option<Settled> {
+        match self {
+            Self::Needed => Some(Settled::Needed),
+            Self::Upstream => Some(Settled::Upstream),
+            Self::Backfilled => Some(Settled::Backfilled),
+            Self::Failed(_) => None,
+        }
+    }
+}
+
+impl From<Settled> for Class {
+    fn from(s: Settled) -> Self {
+        match s {
+            Settled::Needed => Self::Needed,
+            Settled::Upstream => Self::Upstream,
+            Settled::Backfilled => Self::Backfilled,
+        }
+    }
+}
+
+/// What a partial plan must share with this run to be reused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct PartialKey {
+    formulae_sha256: String,
+    mode: crate::tap::Mode,
+    repository: String,
+    shard: Option<String>,
+}
+
+/// One settled bottle of a partial plan.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PartialLine {
+    subject: String,
+    class: Settled,
+}
+
+/// `<out>.partial.jsonl`: the key, then one line per settled bottle, appended as they come.
+struct Partial {
+    file: std::sync::Mutex<std::fs::File>,
+    settled: std::collections::HashMap<String, Class>,
+}
+
+impl Partial {
+    fn path(out: &std::path::Path) -> std::path::PathBuf {
+        let mut name = out.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial.jsonl");
+        out.with_file_name(name)
+    }
+
+    /// Open (or start) the partial plan of `out`; one made for other input is started over.
+    fn open(out: &std::path::Path, key: PartialKey) -> anyhow::Result<Self> {
+        use std::io::Write as _;
+        let path = Self::path(out);
+        let mut settled = std::collections::HashMap::new();
+        let reusable = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let mut lines = text.lines();
+                let same = lines
+                    .next()
+                    .and_then(|l| serde_json::from_str::<PartialKey>(l).ok())
+                    .is_some_and(|k| k == key);
+                if same {
+                    // A torn last line (a kill mid-write) is simply not reused.
+                    for line in lines {
+                        if let Ok(l) = serde_json::from_str::<PartialLine>(line) {
+                            settled.insert(l.subject, Class::from(l.class));
+                        }
+                    }
+                }
+                same
+            }
+            Err(_) => false,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(reusable)
+            .write(true)
+            .truncate(!reusable)
+            .open(&path)
+            .with_context(|| format!("cannot open `{}`", path.display()))?;
+        if !reusable {
+            writeln!(file, "{}", serde_json::to_string(&key)?)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
+        Ok(Self {
+            file: std::sync::Mutex::new(file),
+            settled,
+        })
+    }
+
+    fn record(&self, subject: &str, class: Settled) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let line = serde_json::to_string(&PartialLine {
+            subject: subject.to_owned(),
+            class,
+        })?;
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| anyhow::anyhow!("partial plan lock poisoned"))?;
+        writeln!(file, "{line}").context("cannot append to the partial plan")?;
+        Ok(())
+    }
 }
 
 /// A finished plan.
@@ -69,6 +189,8 @@ pub(crate) fn emit(args: &PlanArgs, ui: Ui, planned: &Planned) -> anyhow::Result
         crate::stdout(&text)?;
     } else if let Some(out) = &args.out {
         crate::fsutil::write_atomic(out, text.as_bytes())?;
+        // The plan is whole: its partial record is no longer needed.
+        let _ = std::fs::remove_file(Partial::path(out));
     }
     let c = &planned.header.counts;
     ui.note(&format!(
@@ -154,12 +276,47 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
         crate::error_line(&format!("error: {m}"));
     }
 
+    // Resumable: every settled classification is appended to `<out>.partial.jsonl` as it
+    // comes, and a rerun over the same input asks only for the rest.
+    let formulae_sha256 = sha256_bytes(&bytes).to_hex();
+    let partial = match (&args.out, args.dry_run) {
+        (Some(out), false) => Some(Partial::open(
+            out,
+            PartialKey {
+                formulae_sha256: formulae_sha256.clone(),
+                mode: args.mode,
+                repository: repo.clone(),
+                shard: args.shard.map(|s| s.to_string()),
+            },
+        )?),
+        _ => None,
+    };
+    let mut classes: Vec<Option<Class>> = candidates
+        .iter()
+        .map(|c| {
+            partial
+                .as_ref()
+                .and_then(|p| p.settled.get(&c.entry.subject).cloned())
+        })
+        .collect();
+    let resumed = classes.iter().filter(|c| c.is_some()).count();
+    if resumed > 0 {
+        ui.note(&format!(
+            "plan: {resumed} bottles classified by an interrupted run are not asked again"
+        ));
+    }
     let checker = Checker::new(args, &repo)?;
     let progress = Progress::new(ui, "plan", "bottles", candidates.len() as u64);
-    let checker = &checker;
-    let progress = &progress;
-    let classes: Vec<(Candidate, Class)> = futures_util::stream::iter(candidates)
-        .map(|c| async move {
+    progress.advance(resumed as u64, "resumed");
+    let (checker, progress) = (&checker, &progress);
+    let todo: Vec<(usize, &Candidate)> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| classes[*i].is_none())
+        .collect();
+    // Out of order: one slow lookup does not hold back the others.
+    let mut stream = futures_util::stream::iter(todo)
+        .map(|(i, c)| async move {
             let class = checker.classify(&c.resolved).await;
             let stats = checker.github.stats();
             progress.advance(
@@ -169,12 +326,23 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
                     stats.api_requests, stats.rate_limit_waits
                 ),
             );
-            (c, class)
+            (i, class)
         })
-        .buffered(args.jobs.max(1))
-        .collect()
-        .await;
+        .buffer_unordered(args.jobs.max(1));
+    while let Some((i, class)) = stream.next().await {
+        if let (Some(p), Some(settled)) = (&partial, class.settled()) {
+            p.record(&candidates[i].entry.subject, settled)?;
+            crate::checkpoint("classified");
+        }
+        classes[i] = Some(class);
+    }
+    drop(stream);
     progress.finish();
+    let classes: Vec<(Candidate, Class)> = candidates
+        .into_iter()
+        .zip(classes)
+        .map(|(c, class)| (c, class.unwrap_or(Class::Failed("not classified".into()))))
+        .collect();
 
     let mut counts = PlanCounts {
         bottles: total,
@@ -201,7 +369,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
         kind: "plan".into(),
         version: 1,
         formulae: label,
-        formulae_sha256: sha256_bytes(&bytes).to_hex(),
+        formulae_sha256,
         mode: args.mode,
         core_repository: args.core_repo.clone(),
         repository: Some(repo.clone()),

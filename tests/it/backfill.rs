@@ -1049,6 +1049,55 @@ fn a_batch_resumed_after_its_certificate_expired_is_signed_afresh() {
 }
 
 #[test]
+fn a_killed_plan_resumes_without_asking_again() {
+    // Issue 11, part 2: a plan killed part-way keeps what it classified; the rerun asks the
+    // API only for the rest and writes the same plan.
+    let w = World::new(10, 3);
+    let plan = w.path("plan.jsonl");
+    let cmd = || {
+        let mut cmd = w.backfill();
+        cmd.arg("plan")
+            .arg("--formulae")
+            .arg(&w.formula_file)
+            .arg("--out")
+            .arg(&plan)
+            .args(["--jobs", "1"])
+            .args(w.api_args())
+            .args(w.plan_args())
+            .args(w.policy_args());
+        cmd
+    };
+    std::fs::create_dir_all(w.path("state")).unwrap();
+    kill_at(cmd(), &w.path("state"), "classified", 12);
+    assert!(!plan.exists(), "a killed plan wrote its plan");
+    let before = w.api.request_counts().api;
+    let out = cmd().output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        describe(&out).contains("12 bottles classified by an interrupted run"),
+        "{}",
+        describe(&out)
+    );
+    let resumed_requests = w.api.request_counts().api - before;
+    let resumed = std::fs::read_to_string(&plan).unwrap();
+    assert!(!w.path("plan.jsonl.partial.jsonl").exists());
+
+    // The same plan as a run from scratch, which asks for all 30 bottles.
+    std::fs::remove_file(&plan).unwrap();
+    let before = w.api.request_counts().api;
+    let out = cmd().output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let fresh_requests = w.api.request_counts().api - before;
+    let fresh = std::fs::read_to_string(&plan).unwrap();
+    let entries = |text: &str| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(entries(&resumed), entries(&fresh));
+    assert!(
+        resumed_requests < fresh_requests,
+        "{resumed_requests} requests after resuming, {fresh_requests} from scratch"
+    );
+}
+
+#[test]
 fn a_batch_logged_before_a_late_resume_is_finished_not_signed_again() {
     // Issue 11, part 2: prepared, timestamped and logged half an hour ago (kit time), killed
     // before it was saved, resumed now when its certificate has long expired. The timestamp
