@@ -174,6 +174,26 @@ pub(crate) fn run() -> anyhow::Result<Status> {
         Err(e) => format!("none: {e}"),
     };
     writeln!(out, "attestation cache:   {cache}")?;
+    if env.flag(vars::NO_CACHE) {
+        writeln!(
+            out,
+            "cache in gh mode:    off ({} is set)",
+            vars::NO_CACHE
+        )?;
+    }
+    let deadline = match env.timeout() {
+        Ok(t) => format!(
+            "{} per bottle{}",
+            bottle_attest_net::http::human(t),
+            if env.get(vars::TIMEOUT).is_some() {
+                format!(" ({})", vars::TIMEOUT)
+            } else {
+                " (default)".to_owned()
+            }
+        ),
+        Err(e) => format!("unusable: {e}"),
+    };
+    writeln!(out, "lookup deadline:     {deadline}")?;
 
     if !ours {
         let dir = super::install_shim::default_dir(&env)
