@@ -176,6 +176,10 @@ pub(crate) async fn sign(job: SignJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         mode,
         trust: &trust,
         predicate: &predicate,
+        bottles: &entries
+            .iter()
+            .map(|e| (e.subject.clone(), (e.file_name.clone(), e.url.clone())))
+            .collect(),
         out: job.out,
         progress: &progress,
         bundles: AtomicU64::new(0),
@@ -348,6 +352,8 @@ struct Ctx<'a> {
     mode: crate::tap::Mode,
     trust: &'a TrustRoot,
     predicate: &'a serde_json::Value,
+    /// Subject name → (bottle file name, bottle URL), for each batch's resolved inputs.
+    bottles: &'a std::collections::HashMap<String, (String, String)>,
     out: &'a Path,
     progress: &'a Progress,
     bundles: AtomicU64,
@@ -396,7 +402,15 @@ impl Ctx<'_> {
     }
 
     async fn sign_new(&self, subjects: &[StatementSubject]) -> anyhow::Result<()> {
-        let statement = statement_bytes(subjects, self.predicate);
+        let inputs: Vec<(String, String, Sha256Hash)> = subjects
+            .iter()
+            .filter_map(|s| {
+                let (file, url) = self.bottles.get(&s.name)?;
+                Some((file.clone(), url.clone(), s.sha256))
+            })
+            .collect();
+        let predicate = bottle_attest::provenance::predicate_for_bottles(self.predicate, &inputs);
+        let statement = statement_bytes(subjects, &predicate);
         let token = self.tokens.token().await?;
         let prepared = signing::prepare(self.services, &token, &statement).await?;
         let batch = self.journal.allocate_batch()?;

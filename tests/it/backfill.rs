@@ -1272,6 +1272,27 @@ fn tap_mode_backfill_is_accepted_by_brew_brew_verify_and_sigstore_python() {
         );
     }
 
+    // `--explain` says what a backfill is: not a build record, and which bottle it vouches for.
+    let b = &w.bottles[4];
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_CACHE", w.path("brew-cache"))
+        .args(["--explain", "--no-cache", "--policy"])
+        .arg(&policy_file)
+        .arg("--trusted-root")
+        .arg(&w.root_file)
+        .args(["--api-url", &w.api.url()])
+        .arg(format!("sha256:{}", b.hex()))
+        .args(["--name", &b.file_name])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("it is a backfill"), "{}", describe(&out));
+    assert!(text.contains("not a record of how it was built"), "{text}");
+    assert!(
+        text.contains(&format!("/blobs/sha256:{} (this digest)", b.hex())),
+        "{text}"
+    );
+
     // brew's rules, through the gh shim: the bottle file, `--repo TAP`, the file name found
     // among the printed subjects.
     let b = &w.bottles[5];

@@ -109,10 +109,25 @@ impl BackfillProvenance {
     }
 }
 
+/// The predicate of one signed batch: `predicate` (the run's) with every bottle the batch
+/// covers listed among the resolved dependencies (`uri` = the bottle URL from the formula
+/// JSON, `digest.sha256`, `name` = the bottle file name), so that each subject's statement says
+/// which existing artifact it vouches for.
+pub fn predicate_for_bottles(predicate: &Value, bottles: &[(String, String, Sha256Hash)]) -> Value {
+    let mut predicate = predicate.clone();
+    if let Some(Value::Array(deps)) = predicate.pointer_mut("/buildDefinition/resolvedDependencies")
+    {
+        for (name, url, sha256) in bottles {
+            deps.push(json!({ "name": name, "uri": url, "digest": { "sha256": sha256.to_hex() } }));
+        }
+    }
+    predicate
+}
+
 /// One subject of a statement: a name and a SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementSubject {
-    /// The subject name (for backfill, the bottle's cache name).
+    /// The subject name (the bottle file name, or in core-style backfills its cache name).
     pub name: String,
     /// The bottle's SHA-256.
     pub sha256: Sha256Hash,

@@ -175,11 +175,7 @@ pub(crate) fn run() -> anyhow::Result<Status> {
     };
     writeln!(out, "attestation cache:   {cache}")?;
     if env.flag(vars::NO_CACHE) {
-        writeln!(
-            out,
-            "cache in gh mode:    off ({} is set)",
-            vars::NO_CACHE
-        )?;
+        writeln!(out, "cache in gh mode:    off ({} is set)", vars::NO_CACHE)?;
     }
     let deadline = match env.timeout() {
         Ok(t) => format!(

@@ -51,6 +51,45 @@ pub(crate) fn write(out: &mut impl Write, pass: &Pass) -> std::io::Result<()> {
             t.time.format("%Y-%m-%d %H:%M:%S UTC")
         )?;
     }
+    if let Some(statement) = pass.bundle.statement() {
+        let build_type = statement
+            .predicate
+            .pointer("/buildDefinition/buildType")
+            .and_then(serde_json::Value::as_str);
+        if build_type == Some(bottle_attest::provenance::BACKFILL_BUILD_TYPE) {
+            writeln!(
+                out,
+                "      - The statement says it is a backfill ({}): an attestation made for a bottle that",
+                bottle_attest::provenance::BACKFILL_BUILD_TYPE
+            )?;
+            writeln!(
+                out,
+                "        already existed, not a record of how it was built."
+            )?;
+            let signed = statement
+                .predicate
+                .pointer("/runDetails/metadata/startedOn")
+                .and_then(serde_json::Value::as_str);
+            if let Some(signed) = signed {
+                writeln!(out, "        The backfill run started at {signed}.")?;
+            }
+            let inputs = statement
+                .predicate
+                .pointer("/buildDefinition/resolvedDependencies")
+                .and_then(serde_json::Value::as_array);
+            let ours = pass.subject.sha256.map(|d| d.to_hex());
+            let this = inputs.and_then(|deps| {
+                deps.iter().find(|d| {
+                    d.pointer("/digest/sha256")
+                        .and_then(serde_json::Value::as_str)
+                        == ours.as_deref()
+                })
+            });
+            if let Some(uri) = this.and_then(|d| d["uri"].as_str()) {
+                writeln!(out, "        Its input: {uri} (this digest).")?;
+            }
+        }
+    }
     if pass.source_index > 0 {
         writeln!(
             out,
