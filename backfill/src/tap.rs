@@ -102,14 +102,7 @@ pub(crate) fn print_policy(
 
 /// The trusted root: `--trusted-root` or the embedded public-good one.
 pub(crate) fn trust_root(args: &PolicyArgs) -> anyhow::Result<TrustRoot> {
-    match &args.trusted_root {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            Ok(TrustRoot::from_json(&path.display().to_string(), &text)?)
-        }
-        None => Ok(TrustRoot::production()?),
-    }
+    Ok(bottle_attest_net::trust::load(args.trusted_root.as_deref())?.root)
 }
 
 /// The full waterfall a consumer applies: in tap mode the tap's CI source then its backfill

@@ -38,6 +38,20 @@ pub enum TrustRootError {
     },
 }
 
+/// The embedded public-good root's JSON (for what needs the document itself, such as gh's
+/// `verifiedTimestamps[].uri`, read from the root's log and TSA entries).
+pub const PRODUCTION_JSON: &str = SIGSTORE_PRODUCTION_TRUSTED_ROOT;
+
+/// The root document in `text`: the whole text when it is one JSON document, else the first
+/// non-empty line (gh's `--custom-trusted-root` takes JSON Lines of roots; the first is the
+/// current one).
+pub fn first_root_document(text: &str) -> &str {
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        return text;
+    }
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text)
+}
+
 impl TrustRoot {
     /// The Sigstore public-good production root, embedded in the binary.
     pub fn production() -> Result<Self, TrustRootError> {

@@ -25,3 +25,4 @@ pub mod mirror;
 pub mod resolve;
 pub mod sources;
 pub mod store;
+pub mod trust;

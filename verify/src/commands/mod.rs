@@ -12,19 +12,11 @@ pub(crate) mod targets;
 
 use std::path::Path;
 
-use anyhow::Context;
 use bottle_attest::TrustRoot;
 
 /// The embedded public-good root, or the one named by `--trusted-root`.
 pub(crate) fn load_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
-    match path {
-        None => Ok(TrustRoot::production()?),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read trusted root `{}`", path.display()))?;
-            Ok(TrustRoot::from_json(&path.display().to_string(), &text)?)
-        }
-    }
+    Ok(bottle_attest_net::trust::load(path)?.root)
 }
 
 /// The async runtime for network work: two workers are plenty for I/O-bound lookups.

@@ -416,32 +416,17 @@ fn digest_file(path: &Path, alg: &str) -> Result<Digest, String> {
     }
 }
 
-/// The trusted root (embedded public-good, or `--custom-trusted-root`) and where its logs live.
+/// The trusted root (embedded public-good, or `--custom-trusted-root`) and where its logs live,
+/// through the one loader (which takes gh's JSON Lines of roots too).
 fn trust_root(custom: Option<&Path>) -> Result<(TrustRoot, TimeSources), Failure> {
-    match custom {
-        None => {
-            let trust = TrustRoot::production()
-                .map_err(|e| Failure::plain(format!("the embedded trusted root: {e}")))?;
-            Ok((
-                trust,
-                TimeSources::from_root_json(sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT),
-            ))
-        }
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Failure::plain(format!("unable to read file {}: {e}", path.display()))
-            })?;
-            // gh accepts JSON Lines of roots; the first line is the root for us.
-            let first = if serde_json::from_str::<Value>(&text).is_ok() {
-                text.clone()
-            } else {
-                text.lines().next().unwrap_or_default().to_owned()
-            };
-            let trust = TrustRoot::from_json(&path.display().to_string(), &first)
-                .map_err(|e| Failure::plain(format!("failed to create custom verifier: {e}")))?;
-            Ok((trust, TimeSources::from_root_json(&first)))
-        }
-    }
+    let loaded = bottle_attest_net::trust::load(custom).map_err(|e| {
+        Failure::plain(match custom {
+            None => format!("the embedded trusted root: {e}"),
+            Some(_) => format!("failed to create custom verifier: {e}"),
+        })
+    })?;
+    let times = TimeSources::from_root_json(&loaded.json);
+    Ok((loaded.root, times))
 }
 
 /// The API lookup (asking only for `predicate_type`, as gh does), on a small runtime, within
