@@ -7,6 +7,7 @@ mod ghcr;
 mod github_api;
 mod kit_smoke;
 mod online;
+mod readme;
 mod sigstore_python;
 mod util;
 mod waterfall;
