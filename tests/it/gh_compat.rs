@@ -1107,8 +1107,13 @@ fn brew_provenance_checks_every_installed_bottle() {
     // from the attestation cache the first run filled: no registry, no API).
     let out = run(&["--quiet"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("gone 2.0"), "{stdout}");
-    assert!(!stdout.contains("wget"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // What failed is an error, on stderr; nothing that passed is printed.
+    assert!(stderr.contains("gone 2.0"), "{stderr}");
+    assert!(
+        !stdout.contains("wget") && !stderr.contains("wget"),
+        "{stdout}{stderr}"
+    );
     let requests = brew.api.request_counts().api;
     let out = run(&["--json", "--offline", "jq"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");

@@ -668,7 +668,9 @@ fn cli_bad_inputs_name_the_problem() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("notes.txt"));
+    // Errors go to stderr, as brew's `onoe`; stdout carries results only.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("notes.txt"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Error"));
     // A formula name offline without formula JSON: says what is needed, opens no socket.
     let out = workspace_bin("brew-verify")
         .args(["--offline", "--bottle-tag", "sonoma", "wget"])
@@ -676,7 +678,7 @@ fn cli_bad_inputs_name_the_problem() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("--formula-json"),
+        String::from_utf8_lossy(&out.stderr).contains("--formula-json"),
         "{out:?}"
     );
 }

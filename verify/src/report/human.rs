@@ -22,11 +22,23 @@ impl Style {
         Self::detect(std::io::stderr().is_terminal())
     }
 
+    /// brew's rules (Library/Homebrew/env_config.rb, utils/formatter.rb): `HOMEBREW_NO_COLOR`
+    /// wins, then `HOMEBREW_COLOR` forces colour even off a terminal, then `NO_COLOR` (unless
+    /// empty or `0`) turns it off; otherwise colour on a terminal only.
     fn detect(is_tty: bool) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self {
-            on: is_tty && !no_color,
-        }
+        let set = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .is_some_and(|v| !v.is_empty() && v != "0")
+        };
+        let on = if set("HOMEBREW_NO_COLOR") {
+            false
+        } else if set("HOMEBREW_COLOR") {
+            true
+        } else {
+            is_tty && !set("NO_COLOR")
+        };
+        Self { on }
     }
 
     fn paint(self, code: &str, text: &str) -> String {
@@ -51,14 +63,17 @@ impl Style {
     }
 }
 
-/// One bottle's result.
+/// One bottle's result: a verified bottle on `out` (stdout), every error and warning on `err`
+/// (stderr), as brew's `ohai` and `onoe`/`opoo` print them.
 pub(crate) fn bottle(
     out: &mut impl Write,
+    err: &mut impl Write,
     report: &BottleReport,
     explain_it: bool,
 ) -> std::io::Result<()> {
     let style = Style::for_stdout();
     let label = label(report);
+    let estyle = Style::for_stderr();
     match &report.outcome {
         Outcome::Verdict(Verdict::Verified(pass)) => {
             writeln!(out, "{}", style.heading(&format!("Verified {label}")))?;
@@ -69,58 +84,58 @@ pub(crate) fn bottle(
         }
         Outcome::Verdict(Verdict::Invalid { source, failures }) => {
             writeln!(
-                out,
+                err,
                 "{}: {label}: invalid attestation from {source}",
-                style.error()
+                estyle.error()
             )?;
             for f in failures {
-                writeln!(out, "    {}: {}", f.origin, f.reason)?;
+                writeln!(err, "    {}: {}", f.origin, f.reason)?;
             }
         }
         Outcome::Verdict(Verdict::Missing { sources }) => {
             writeln!(
-                out,
+                err,
                 "{}: {label}: missing attestation (none in {})",
-                style.error(),
+                estyle.error(),
                 sources.join(", ")
             )?;
         }
         Outcome::Verdict(Verdict::Unavailable { source, error }) => {
             writeln!(
-                out,
+                err,
                 "{}: {label}: could not look up {source}: {}",
-                style.error(),
+                estyle.error(),
                 with_causes(error)
             )?;
             if let Some(hint) = super::hint(error) {
-                writeln!(out, "  hint: {hint}")?;
+                writeln!(err, "  hint: {hint}")?;
             }
         }
         Outcome::Error(error) => {
             writeln!(
-                out,
+                err,
                 "{}: {label}: {}",
-                style.error(),
+                estyle.error(),
                 with_causes(error.as_ref())
             )?;
             if let Some(hint) = super::hint(error.as_ref()) {
-                writeln!(out, "  hint: {hint}")?;
+                writeln!(err, "  hint: {hint}")?;
             }
         }
         Outcome::Refused(why) => {
             writeln!(
-                out,
+                err,
                 "{}: {label}: refused: {}",
-                style.error(),
+                estyle.error(),
                 with_causes(why.as_ref())
             )?;
         }
     }
     for (origin, repo) in &report.ignored {
         writeln!(
-            out,
+            err,
             "{}: {origin} concerns this bottle but was made by {repo}, which this policy does not trust",
-            style.warning()
+            estyle.warning()
         )?;
     }
     Ok(())
@@ -141,7 +156,8 @@ fn summary_line(pass: &Pass) -> String {
         .unwrap_or_default();
     let logged = pass
         .timestamps
-        .first()
+        .iter()
+        .min_by_key(|t| t.time)
         .map(|t| format!(", logged {}", t.time.format("%Y-%m-%d %H:%M:%S UTC")))
         .unwrap_or_default();
     let who = match workflow {

@@ -112,7 +112,12 @@ impl Reporter {
             serde_json::to_writer(&mut out, &json::bottle(report))?;
             writeln!(out)
         } else {
-            human::bottle(&mut out, report, self.explain)
+            human::bottle(
+                &mut out,
+                &mut std::io::stderr().lock(),
+                report,
+                self.explain,
+            )
         }
     }
 
