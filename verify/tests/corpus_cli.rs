@@ -87,7 +87,7 @@ fn bundle_usage_errors_exit_2_and_missing_files_exit_1() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("/nonexistent.json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
     let out = brew_verify()
         .args([
             "bundle",

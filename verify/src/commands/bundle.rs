@@ -44,9 +44,11 @@ pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
         serde_json::to_writer(&mut out, &value)?;
         writeln!(out)?;
     } else {
-        let style = Style::for_stdout();
+        // The verdict on stdout; failures on stderr, as brew's `onoe`.
+        let mut err = std::io::stderr().lock();
+        let (style, estyle) = (Style::for_stdout(), Style::for_stderr());
         match &outcome {
-            Err(error) => writeln!(out, "{}: not verified: {error}", style.error())?,
+            Err(error) => writeln!(err, "{}: not verified: {error}", estyle.error())?,
             Ok(o) => match &o.passed {
                 Some(origin) => writeln!(
                     out,
@@ -58,15 +60,15 @@ pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
                 )?,
                 None => {
                     writeln!(
-                        out,
+                        err,
                         "{}: {} not verified by any bundle in {}",
-                        style.error(),
+                        estyle.error(),
                         args.artifact,
                         args.bundle.display()
                     )?;
                     for (origin, r) in &o.results {
                         if let Err(e) = r {
-                            writeln!(out, "    {origin}: {e}")?;
+                            writeln!(err, "    {origin}: {e}")?;
                         }
                     }
                 }
