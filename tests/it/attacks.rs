@@ -369,7 +369,8 @@ fn a_huge_formula_answer_is_cut_off_at_its_cap() {
         .expect("run");
     let err = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
     assert_eq!(out.status.code(), Some(4), "{err}");
-    assert!(err.contains("larger than 8 MiB"), "{err}");
+    // The signed index's cap (96 MiB): the only formula document read from the API.
+    assert!(err.contains("larger than 96 MiB"), "{err}");
 }
 
 #[test]

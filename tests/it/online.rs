@@ -584,3 +584,115 @@ fn a_cached_bundle_that_fails_is_fetched_again_online() {
     let replaced = std::fs::read_to_string(&entry).unwrap();
     assert!(!replaced.contains("not a bundle"), "{replaced}");
 }
+
+#[test]
+fn formulae_resolve_only_through_the_signed_api_document() {
+    // Issue 14: a formula name is resolved through the formula API's signed index only
+    // (`formula.jws.json`, verified as brew verifies it), never through unsigned JSON: a
+    // server that rolls a formula back to an older, validly attested bottle is refused.
+    let Some(w) = World::new() else { return };
+    let old = w.push("wget", "1.21.0");
+    let new = w.push("wget", "1.25.0");
+    w.attest_core(&old);
+    w.attest_core(&new);
+    let signer = crate::util::ApiSigner::new();
+    let key = write(&w.dir, "api-key.pem", &signer.public_pem());
+    let api_dir = w.dir.path().join("api");
+    std::fs::create_dir_all(api_dir.join("formula")).unwrap();
+    let current = formula_json(&[(&new, &[][..])]).to_string();
+    std::fs::write(api_dir.join("formula.jws.json"), signer.sign(&current)).unwrap();
+    let api = StaticServer::start(api_dir.clone());
+    let run = || {
+        workspace_bin("brew-verify")
+            .env_remove("HOMEBREW_GITHUB_API_TOKEN")
+            .env_remove("GH_TOKEN")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("HOMEBREW_BOTTLE_DOMAIN")
+            .env("HOMEBREW_API_DOMAIN", &api.url)
+            .env("HOMEBREW_CACHE", w.cache())
+            .arg("--json")
+            .arg("--trusted-root")
+            .arg(w.root_file())
+            .arg("--formula-api-key")
+            .arg(&key)
+            .args(["--api-url", &w.api.url(), "--bottle-tag", TAG, "wget"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let results = json_lines(&out);
+    assert_eq!(results[0]["status"], "verified", "{out:?}");
+    assert_eq!(results[0]["bottle"]["version"], "1.25.0", "{out:?}");
+
+    // The API rolls wget back to 1.21.0 (validly attested!) without the key: refused.
+    let rollback = formula_json(&[(&old, &[][..])]).to_string();
+    let signed_doc = signer.sign(&current);
+    std::fs::write(
+        api_dir.join("formula.jws.json"),
+        signed_doc.replace(
+            &current.replace('"', "\\\""),
+            &rollback.replace('"', "\\\""),
+        ),
+    )
+    .unwrap();
+    // The per-formula JSON is there too, unsigned: never read.
+    std::fs::write(api_dir.join("formula/wget.json"), &rollback).unwrap();
+    let fresh_cache = w.dir.path().join("fresh-cache");
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_API_DOMAIN", &api.url)
+        .env("HOMEBREW_CACHE", &fresh_cache)
+        .arg("--json")
+        .arg("--trusted-root")
+        .arg(w.root_file())
+        .arg("--formula-api-key")
+        .arg(&key)
+        .args(["--api-url", &w.api.url(), "--bottle-tag", TAG, "wget"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("signature does not match"), "{text}");
+    assert!(
+        !api.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(p, _)| p.contains("/formula/wget.json")),
+        "the unsigned per-formula JSON was read"
+    );
+
+    // Unsigned (no signed index at all): refused, not resolved from `formula/wget.json`.
+    std::fs::remove_file(api_dir.join("formula.jws.json")).unwrap();
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_API_DOMAIN", &api.url)
+        .env("HOMEBREW_CACHE", w.dir.path().join("cache-3"))
+        .arg("--trusted-root")
+        .arg(w.root_file())
+        .arg("--formula-api-key")
+        .arg(&key)
+        .args(["--api-url", &w.api.url(), "--bottle-tag", TAG, "wget"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("no signature by key `homebrew-1`"), "{err}");
+
+    // With Homebrew's own key (the default), the test key's signature is refused too.
+    std::fs::write(api_dir.join("formula.jws.json"), signer.sign(&current)).unwrap();
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_API_DOMAIN", &api.url)
+        .env("HOMEBREW_CACHE", w.dir.path().join("cache-4"))
+        .env_remove("HOMEBREW_BREW_VERIFY_FORMULA_API_KEY")
+        .arg("--trusted-root")
+        .arg(w.root_file())
+        .args(["--api-url", &w.api.url(), "--bottle-tag", TAG, "wget"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("signature does not match"), "{err}");
+}

@@ -286,3 +286,52 @@ pub(crate) fn dead_url() -> String {
         .port();
     format!("http://127.0.0.1:{port}")
 }
+
+/// A key of the test's own that signs a fixture formula API the way Homebrew signs
+/// `formula.jws.json` (RSA-PSS SHA-512, `alg: PS512`, `b64: false`, `kid: homebrew-1`).
+pub(crate) struct ApiSigner {
+    pair: aws_lc_rs::signature::RsaKeyPair,
+}
+
+impl ApiSigner {
+    pub(crate) fn new() -> Self {
+        Self {
+            pair: aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .expect("RSA key"),
+        }
+    }
+
+    /// The public key, PEM (for `--formula-api-key`).
+    pub(crate) fn public_pem(&self) -> String {
+        use aws_lc_rs::encoding::{AsDer as _, PublicKeyX509Der};
+        use aws_lc_rs::signature::KeyPair as _;
+        use base64::Engine as _;
+        let der: PublicKeyX509Der<'_> = self.pair.public_key().as_der().expect("SPKI");
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+        )
+    }
+
+    /// `formula.jws.json` for `payload` (the JSON text of the formula array).
+    pub(crate) fn sign(&self, payload: &str) -> String {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let protected = b64(br#"{"alg":"PS512","b64":false,"crit":["b64"]}"#);
+        let input = format!("{protected}.{payload}");
+        let mut sig = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &aws_lc_rs::signature::RSA_PSS_SHA512,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .expect("sign");
+        serde_json::json!({
+            "payload": payload,
+            "signatures": [{"protected": protected, "header": {"kid": "homebrew-1"}, "signature": b64(&sig)}],
+        })
+        .to_string()
+    }
+}

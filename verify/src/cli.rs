@@ -194,6 +194,10 @@ pub(crate) struct LookupArgs {
     /// The formula JSON API.
     #[arg(long, value_name = "URL", env = "HOMEBREW_API_DOMAIN", default_value = bottle_attest_net::formula_api::DEFAULT_FORMULA_API)]
     pub(crate) formula_api: String,
+    /// The public key (PEM) the formula API's signed index must verify under, instead of
+    /// Homebrew's `homebrew-1` (a private API mirror that re-signs, tests).
+    #[arg(long, value_name = "PEM", env = "HOMEBREW_BREW_VERIFY_FORMULA_API_KEY")]
+    pub(crate) formula_api_key: Option<PathBuf>,
 
     /// Formula JSON from a file (`formula.json`, or one formula's JSON) instead of the API.
     #[arg(long, value_name = "FILE")]

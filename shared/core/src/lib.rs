@@ -30,6 +30,7 @@ pub mod platform;
 pub mod policy;
 pub mod provenance;
 pub mod registry;
+pub mod signed_api;
 pub mod statement;
 pub mod trust;
 pub mod verify;

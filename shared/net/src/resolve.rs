@@ -2,17 +2,16 @@
 //! a bottle file name, or a formula name resolved through formula JSON (a file, or the formula
 //! API one formula at a time, concurrently, each within its own deadline).
 
-use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bottle_attest::bottle::{BottleFilename, BottleNameError, BottleRef, bottle_url};
 use bottle_attest::formula::{Formula, FormulaError, FormulaIndex};
-use futures_util::StreamExt as _;
 use sigstore_types::Sha256Hash;
 
 use crate::checker::Target;
-use crate::formula_api::{FormulaApi, FormulaApiError};
+use crate::formula_api::{FormulaApi, FormulaApiError, is_formula_name};
 use crate::http::Deadline;
 use crate::store::hashing::{HashFileError, sha256_file};
 
@@ -20,7 +19,7 @@ use crate::store::hashing::{HashFileError, sha256_file};
 #[derive(Debug)]
 pub enum FormulaSource {
     /// A file the user gave (`--formula-json`).
-    File(FormulaIndex),
+    File(Arc<FormulaIndex>),
     /// The formula API.
     Api(FormulaApi),
     /// Offline without a file: names cannot be resolved.
@@ -60,6 +59,9 @@ pub enum ResolveError {
     /// The formula data has no usable bottle for it.
     #[error(transparent)]
     Formula(#[from] FormulaError),
+    /// Not looked up, because another name of the same command line is not a formula name.
+    #[error("not looked up: another argument is not a formula name")]
+    NotChecked,
     /// Offline without formula JSON.
     #[error("a formula name needs formula JSON: pass --formula-json FILE when --offline")]
     NoFormulaData,
@@ -76,7 +78,7 @@ pub struct Resolver {
     pub deps: bool,
     /// A mirror's bottle root replacing the formula's (for the bottle URL).
     pub bottle_domain: Option<String>,
-    /// Formula API requests in flight at once.
+    /// Lookups in flight at once (kept for callers; the signed index is one request).
     pub jobs: usize,
     /// Deadline per formula.
     pub timeout: Duration,
@@ -86,8 +88,9 @@ impl Resolver {
     /// Every formula name → its bottles for the tags (and, with `deps`, the dependencies'
     /// bottles after them), in order.
     pub async fn formulae(&self, names: &[String]) -> Vec<Result<Target, Unresolved>> {
-        let index = match &self.formulae {
-            FormulaSource::File(index) => index.clone(),
+        let signed: Arc<FormulaIndex>;
+        let index: &FormulaIndex = match &self.formulae {
+            FormulaSource::File(index) => index,
             FormulaSource::None => {
                 return names
                     .iter()
@@ -99,10 +102,42 @@ impl Resolver {
                     })
                     .collect();
             }
-            FormulaSource::Api(api) => match self.fetch(api, names).await {
-                Ok(index) => index,
-                Err(errors) => return errors.into_iter().map(Err).collect(),
-            },
+            FormulaSource::Api(api) => {
+                // A name that cannot be a formula is refused whatever the index holds.
+                if let Some(bad) = names.iter().find(|n| !is_formula_name(n)) {
+                    let error = FormulaApiError::InvalidName(bad.chars().take(100).collect());
+                    return names
+                        .iter()
+                        .map(|n| {
+                            Err(Unresolved {
+                                input: n.clone(),
+                                error: if is_formula_name(n) {
+                                    ResolveError::NotChecked
+                                } else {
+                                    error.clone().into()
+                                },
+                            })
+                        })
+                        .collect();
+                }
+                match api.index(Some(Deadline::after(self.timeout))).await {
+                    Ok(verified) => {
+                        signed = verified.index;
+                        &signed
+                    }
+                    Err(e) => {
+                        return names
+                            .iter()
+                            .map(|n| {
+                                Err(Unresolved {
+                                    input: n.clone(),
+                                    error: e.clone().into(),
+                                })
+                            })
+                            .collect();
+                    }
+                }
+            }
         };
         let wanted: Vec<(String, Result<&Formula, FormulaError>)> = if self.deps {
             index
@@ -175,63 +210,6 @@ impl Resolver {
             }
         }
         out
-    }
-
-    /// Fetch every formula (and, with `deps`, every dependency), `jobs` at a time, each within
-    /// its own deadline: a blackholed API costs one deadline per wave, not per formula.
-    async fn fetch(
-        &self,
-        api: &FormulaApi,
-        names: &[String],
-    ) -> Result<FormulaIndex, Vec<Unresolved>> {
-        let mut index = FormulaIndex::default();
-        let mut errors = Vec::new();
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        let mut wave: Vec<String> = names
-            .iter()
-            .filter(|n| seen.insert((*n).clone()))
-            .cloned()
-            .collect();
-        while !wave.is_empty() {
-            let results: Vec<(String, Result<FormulaIndex, FormulaApiError>)> =
-                futures_util::stream::iter(wave.drain(..))
-                    .map(|name| async move {
-                        let found = api
-                            .formula(&name, Some(Deadline::after(self.timeout)))
-                            .await;
-                        (name, found)
-                    })
-                    .buffer_unordered(self.jobs.max(1))
-                    .collect()
-                    .await;
-            for (name, found) in results {
-                match found {
-                    Ok(found) => {
-                        if self.deps {
-                            for f in found.iter() {
-                                for dep in &f.dependencies {
-                                    if seen.insert(dep.clone()) {
-                                        wave.push(dep.clone());
-                                    }
-                                }
-                            }
-                        }
-                        index.extend(found);
-                    }
-                    Err(e) => errors.push(Unresolved {
-                        input: name,
-                        error: e.into(),
-                    }),
-                }
-            }
-        }
-        if errors.is_empty() {
-            Ok(index)
-        } else {
-            // Keep the order the user gave.
-            errors.sort_by_key(|u| names.iter().position(|n| *n == u.input));
-            Err(errors)
-        }
     }
 }
 

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use bottle_attest::Policy;
 use bottle_attest::bundle::{BundleCandidate, parse_attestations};
 use bottle_attest::formula::FormulaIndex;
+use bottle_attest::signed_api::{ApiKey, HOMEBREW_KEY_ID};
 use bottle_attest_net::checker::{BottleChecker, CheckerConfig, Registry};
 use bottle_attest_net::env::{Env, TokenOrder};
 use bottle_attest_net::formula_api::FormulaApi;
@@ -123,17 +124,33 @@ impl Context {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read formula JSON `{}`", path.display()))?;
-                FormulaSource::File(
+                FormulaSource::File(Arc::new(
                     FormulaIndex::from_json(&text)
                         .with_context(|| format!("`{}` is not formula JSON", path.display()))?,
-                )
+                ))
             }
             None => match &http {
                 None => FormulaSource::None,
-                Some(http) => FormulaSource::Api(
-                    FormulaApi::new(http.clone(), &args.formula_api)
-                        .map_err(|e| UsageError(format!("--formula-api: {e}")))?,
-                ),
+                Some(http) => {
+                    // Only the signed index is read, under Homebrew's key unless another is
+                    // named (a private API mirror that re-signs, tests).
+                    let key = match &args.formula_api_key {
+                        None => ApiKey::homebrew(),
+                        Some(path) => {
+                            let pem = std::fs::read_to_string(path).with_context(|| {
+                                format!("cannot read --formula-api-key `{}`", path.display())
+                            })?;
+                            ApiKey::from_pem(HOMEBREW_KEY_ID, &pem).map_err(|e| {
+                                UsageError(format!("--formula-api-key `{}`: {e}", path.display()))
+                            })?
+                        }
+                    };
+                    let index_cache = cache.as_ref().map(|c| c.root().join("formula-api"));
+                    FormulaSource::Api(
+                        FormulaApi::new(http.clone(), &args.formula_api, key, index_cache)
+                            .map_err(|e| UsageError(format!("--formula-api: {e}")))?,
+                    )
+                }
             },
         };
         let tags = if args.all_tags {
