@@ -84,28 +84,47 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
 
     // What brew itself concludes, where brew reads this repository at all (tap mode).
     let brew = crate::tap::brew_rules(mode, job.repo);
+    // Many digests per request where the bulk endpoint exists; else one lookup per source.
+    let digests: Vec<sigstore_types::Sha256Hash> = entries
+        .iter()
+        .filter_map(|e| e.bottle().ok().map(|b| b.digest))
+        .collect();
+    let piles = match crate::bulk::prefetch(&client, &policy, &digests).await {
+        Ok(piles) => Some(piles),
+        Err(why) => {
+            ui.note(&format!("audit: {why}; looking bottles up one by one"));
+            None
+        }
+    };
     let progress = Progress::new(ui, "audit", "bottles", entries.len() as u64);
-    let (policy, trust, sources, progress, client, brew) =
-        (&policy, &trust, &sources, &progress, &client, &brew);
+    let (policy, trust, sources, progress, client, brew, piles) =
+        (&policy, &trust, &sources, &progress, &client, &brew, &piles);
     let mut results = futures_util::stream::iter(entries)
         .map(|entry| async move {
             let (verdict, brew_verdict) = match entry.bottle() {
-                Ok(bottle) => {
-                    let ours = sources
-                        .check(policy, trust, &bottle, &entry.url, None)
-                        .await
-                        .verdict;
-                    let brews = match brew {
-                        Some(brew) => Some(
-                            sources
-                                .check(brew, trust, &bottle, &entry.url, None)
-                                .await
-                                .verdict,
-                        ),
-                        None => None,
-                    };
-                    (ours, brews)
-                }
+                Ok(bottle) => match piles.as_ref().and_then(|p| p.get(&bottle.digest)) {
+                    Some(pile) => (
+                        policy.evaluate_pile(&bottle, trust, pile).0,
+                        brew.as_ref()
+                            .map(|brew| brew.evaluate_pile(&bottle, trust, pile).0),
+                    ),
+                    None => {
+                        let ours = sources
+                            .check(policy, trust, &bottle, &entry.url, None)
+                            .await
+                            .verdict;
+                        let brews = match brew {
+                            Some(brew) => Some(
+                                sources
+                                    .check(brew, trust, &bottle, &entry.url, None)
+                                    .await
+                                    .verdict,
+                            ),
+                            None => None,
+                        };
+                        (ours, brews)
+                    }
+                },
                 Err(e) => {
                     let unavailable = Verdict::Unavailable {
                         source: "plan".into(),
@@ -119,7 +138,8 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
                 1,
                 &format!(
                     "{} API requests, {} rate-limit waits",
-                    stats.api_requests, stats.rate_limit_waits
+                    stats.api_requests + stats.bulk_requests,
+                    stats.rate_limit_waits
                 ),
             );
             (entry, verdict, brew_verdict)
@@ -190,7 +210,7 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
             ),
             None => format!("brew does not read {} (core-style)", job.repo),
         },
-        stats.api_requests
+        stats.api_requests + stats.bulk_requests
     ));
     Ok(status)
 }

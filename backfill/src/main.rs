@@ -7,6 +7,7 @@
 //! shared crate's, the same code `brew-verify` runs.
 
 mod audit;
+mod bulk;
 mod cli;
 mod exit;
 mod fsutil;

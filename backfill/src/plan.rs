@@ -167,6 +167,8 @@ pub(crate) struct Planned {
     pub(crate) header: PlanHeader,
     pub(crate) entries: Vec<PlanEntry>,
     pub(crate) status: Status,
+    /// GitHub API requests made (first attempts; bulk-list requests included).
+    pub(crate) requests: u64,
 }
 
 /// `plan` as a command: plan, then write or print.
@@ -195,7 +197,7 @@ pub(crate) fn emit(args: &PlanArgs, ui: Ui, planned: &Planned) -> anyhow::Result
     let c = &planned.header.counts;
     ui.note(&format!(
         "plan: {} bottles{}, {} in this shard: {} have an upstream attestation, {} are \
-         already backfilled, {} need a backfill{}{}",
+         already backfilled, {} need a backfill{}{}; {} API requests",
         c.bottles,
         if planned.header.tags.is_empty() {
             String::new()
@@ -215,7 +217,8 @@ pub(crate) fn emit(args: &PlanArgs, ui: Ui, planned: &Planned) -> anyhow::Result
             (_, true) => " (dry run: nothing written)".to_owned(),
             (Some(out), false) => format!(" → {}", out.display()),
             (None, false) => String::new(),
-        }
+        },
+        planned.requests
     ));
     Ok(())
 }
@@ -305,7 +308,22 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
             "plan: {resumed} bottles classified by an interrupted run are not asked again"
         ));
     }
-    let checker = Checker::new(args, &repo)?;
+    let mut checker = Checker::new(args, &repo)?;
+    let unasked: Vec<sigstore_types::Sha256Hash> = candidates
+        .iter()
+        .zip(&classes)
+        .filter(|(_, class)| class.is_none())
+        .map(|(c, _)| c.resolved.bottle.digest)
+        .collect();
+    if !unasked.is_empty() {
+        match crate::bulk::prefetch(&checker.github, &checker.coverage, &unasked).await {
+            Ok(piles) => checker.piles = Some(piles),
+            Err(why) => ui.note(&format!(
+                "plan: {why}; looking bottles up one by one (up to {} per request otherwise)",
+                crate::bulk::PER_REQUEST
+            )),
+        }
+    }
     let progress = Progress::new(ui, "plan", "bottles", candidates.len() as u64);
     progress.advance(resumed as u64, "resumed");
     let (checker, progress) = (&checker, &progress);
@@ -323,7 +341,8 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
                 1,
                 &format!(
                     "{} API requests, {} rate-limit waits",
-                    stats.api_requests, stats.rate_limit_waits
+                    stats.api_requests + stats.bulk_requests,
+                    stats.rate_limit_waits
                 ),
             );
             (i, class)
@@ -385,10 +404,12 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
     } else {
         Status::Ok
     };
+    let stats = checker.github.stats();
     Ok(Planned {
         header,
         entries,
         status,
+        requests: stats.api_requests + stats.bulk_requests,
     })
 }
 
@@ -439,6 +460,8 @@ async fn read_formulae(source: &str) -> anyhow::Result<(Vec<u8>, String)> {
 /// lookups under the coverage policy ([`crate::tap::coverage`]).
 struct Checker {
     github: GitHubClient,
+    /// Bulk answers for this run's digests, when the bulk endpoint is available.
+    piles: Option<crate::bulk::Piles>,
     sources: AttestationSources,
     coverage: Policy,
     trust: TrustRoot,
@@ -464,6 +487,7 @@ impl Checker {
                 None,
             ),
             github,
+            piles: None,
             coverage,
             trust: crate::tap::trust_root(&args.policy)?,
             registry: args
@@ -511,18 +535,31 @@ impl Checker {
                 .await
                 .context("the registry does not confirm the formula's digest")?;
         }
-        // brew-verify's own waterfall over every source that could cover the bottle.
-        let verdict = self
-            .sources
-            .check(
-                &self.coverage,
-                &self.trust,
-                &resolved.bottle,
-                &resolved.url,
-                None,
-            )
-            .await
-            .verdict;
+        // brew-verify's own waterfall over every source that could cover the bottle: from the
+        // bulk answers (filed under sources by certificate), else looked up per source.
+        let pile = self
+            .piles
+            .as_ref()
+            .and_then(|p| p.get(&resolved.bottle.digest));
+        let verdict = match pile {
+            Some(pile) => {
+                self.coverage
+                    .evaluate_pile(&resolved.bottle, &self.trust, pile)
+                    .0
+            }
+            None => {
+                self.sources
+                    .check(
+                        &self.coverage,
+                        &self.trust,
+                        &resolved.bottle,
+                        &resolved.url,
+                        None,
+                    )
+                    .await
+                    .verdict
+            }
+        };
         let first = self.coverage.sources.first().map(|s| s.name.as_str());
         Ok(match verdict {
             Verdict::Verified(pass) if pass.source_index == 0 => Class::Upstream,

@@ -1053,6 +1053,9 @@ fn a_killed_plan_resumes_without_asking_again() {
     // Issue 11, part 2: a plan killed part-way keeps what it classified; the rerun asks the
     // API only for the rest and writes the same plan.
     let w = World::new(10, 3);
+    // One lookup per bottle and source (no bulk endpoint, as on GitHub Enterprise Server), so
+    // that what a rerun saves shows in the request count.
+    w.api.set_bulk_owner_kind(None);
     let plan = w.path("plan.jsonl");
     let cmd = || {
         let mut cmd = w.backfill();
@@ -1365,4 +1368,40 @@ fn tap_mode_backfill_is_accepted_by_brew_brew_verify_and_sigstore_python() {
         .output()
         .unwrap();
     assert!(python.status.success(), "{}", describe(&python));
+}
+
+/// `plan` and `audit` requests for 1,000 bottles on the local stack, with and without the bulk
+/// endpoint: the README's rate-limit figures. A measurement, run by hand:
+/// `cargo test --test it backfill::requests_per_thousand_bottles -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn requests_per_thousand_bottles() {
+    for bulk in [true, false] {
+        // 334 formulae × 3 tags ≈ 1,000 bottles; every third formula attested upstream.
+        let w = World::new(334, 3);
+        if !bulk {
+            w.api.set_bulk_owner_kind(None);
+        }
+        let plan = w.path("plan.jsonl");
+        let before = w.api.request_counts().api;
+        w.plan(&plan, &[]);
+        let plan_requests = w.api.request_counts().api - before;
+        let before = w.api.request_counts().api;
+        let out = w
+            .backfill()
+            .args(["audit", "--plan"])
+            .arg(&plan)
+            .args(["--repo", TAP])
+            .args(w.api_args())
+            .args(w.policy_args())
+            .output()
+            .unwrap();
+        let audit_requests = w.api.request_counts().api - before;
+        let bottles = w.bottles.len();
+        println!(
+            "RESULT bulk={bulk} bottles={bottles} plan_requests={plan_requests} \
+             audit_requests={audit_requests} (audit exit {:?})",
+            out.status.code()
+        );
+    }
 }

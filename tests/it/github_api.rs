@@ -833,3 +833,110 @@ fn a_page_that_is_not_an_attestations_list_is_an_error_not_none() {
         );
     }
 }
+
+/// `count` made-up digests, every third one attested (filed under `REPO`).
+fn bulk_world(server: &GitHubApiServer, count: usize) -> Vec<Sha256Hash> {
+    let digests: Vec<Sha256Hash> = (0..count)
+        .map(|i| Sha256Hash::new(digest_of(&format!("bottle {i}"))))
+        .collect();
+    for d in digests.iter().step_by(3) {
+        server.add(REPO, &d.to_hex(), minted(SLSA));
+    }
+    digests
+}
+
+#[test]
+fn bulk_lookups_answer_many_digests_in_few_requests() {
+    let server = GitHubApiServer::start();
+    let digests = bulk_world(&server, 250);
+    let (answer, stats) = run(async {
+        let client = client(&server, None);
+        let answer = client
+            .bulk_attestations("Homebrew", &digests, Some(SLSA), None)
+            .await
+            .unwrap();
+        (answer, client.stats())
+    });
+    assert_eq!(answer.len(), 250, "every digest asked is answered");
+    for (i, d) in digests.iter().enumerate() {
+        match &answer[d] {
+            Listing::Found(c) => assert!(i % 3 == 0 && c.len() == 1, "{i}"),
+            Listing::None { not_found } => assert!(i % 3 != 0 && !not_found, "{i}"),
+        }
+    }
+    // 250 digests, 100 per request: 3 requests instead of 250.
+    assert_eq!(stats.bulk_requests, 3);
+    assert_eq!(stats.api_requests, 0);
+    let posts = server.api_requests();
+    assert!(
+        posts
+            .iter()
+            .all(|r| r.method == "POST" && r.path == "/orgs/Homebrew/attestations/bulk-list")
+    );
+}
+
+#[test]
+fn a_user_owned_owner_is_asked_on_the_users_route_and_remembered() {
+    let server = GitHubApiServer::start();
+    server.set_bulk_owner_kind(Some("users"));
+    let digests = bulk_world(&server, 150);
+    let stats = run(async {
+        let client = client(&server, None);
+        client
+            .bulk_attestations("Homebrew", &digests, None, None)
+            .await
+            .unwrap();
+        client.stats()
+    });
+    let paths: Vec<String> = server.api_requests().into_iter().map(|r| r.path).collect();
+    // The org route once (404), then the users route for both chunks.
+    assert_eq!(
+        paths,
+        [
+            "/orgs/Homebrew/attestations/bulk-list",
+            "/users/Homebrew/attestations/bulk-list",
+            "/users/Homebrew/attestations/bulk-list",
+        ]
+    );
+    assert_eq!(stats.bulk_requests, 3);
+}
+
+#[test]
+fn an_unavailable_bulk_endpoint_says_so_and_a_broken_page_is_an_error() {
+    let server = GitHubApiServer::start();
+    server.set_bulk_owner_kind(None);
+    let digests = bulk_world(&server, 3);
+    let error = run(async {
+        client(&server, None)
+            .bulk_attestations("Homebrew", &digests, None, None)
+            .await
+            .unwrap_err()
+    });
+    assert!(
+        matches!(&error, GitHubError::BulkUnavailable { owner } if owner == "Homebrew"),
+        "{error:?}"
+    );
+
+    // A page that is not the documented shape is an error, never "none".
+    let server = GitHubApiServer::start();
+    server.set_raw_listing(Some("{}"));
+    // (The raw listing hook covers the per-repository route; a hostile bulk page is covered by
+    // core's parse_bulk_page tests.) The per-digest route still refuses it.
+    let error = run(async {
+        client(&server, None)
+            .attestations(REPO, &wget(), None, None)
+            .await
+            .unwrap_err()
+    });
+    assert!(matches!(error, GitHubError::Response { .. }), "{error:?}");
+    let error = run(async {
+        client(&server, None)
+            .bulk_attestations("not/an/owner", &digests, None, None)
+            .await
+            .unwrap_err()
+    });
+    assert!(
+        matches!(error, GitHubError::InvalidRepository(_)),
+        "{error:?}"
+    );
+}

@@ -138,6 +138,9 @@ struct State {
     /// A body served, with 200, for every listing instead of the store (a broken or hostile
     /// API).
     raw_listing: Option<String>,
+    /// Which bulk-list route answers: `Some("orgs")` (the default), `Some("users")` (a
+    /// user-owned owner), `None` (the endpoint is unavailable: both 404).
+    bulk_owner_kind: Option<&'static str>,
 }
 
 struct Shared {
@@ -176,6 +179,7 @@ impl GitHubApiServer {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 next_id: 1,
+                bulk_owner_kind: Some("orgs"),
                 ..State::default()
             }),
             api_url: api_url.clone(),
@@ -275,6 +279,11 @@ impl GitHubApiServer {
     /// hostile API); `None` goes back to the store.
     pub fn set_raw_listing(&self, body: Option<&str>) {
         self.shared.state().raw_listing = body.map(str::to_owned);
+    }
+
+    /// Which bulk-list route answers: `"orgs"`, `"users"`, or `None` for neither (404 both).
+    pub fn set_bulk_owner_kind(&self, kind: Option<&'static str>) {
+        self.shared.state().bulk_owner_kind = kind;
     }
 
     /// Cap pages at `size` entries whatever `per_page` asks (None: the API's 100).
@@ -409,6 +418,16 @@ impl Service for ApiService {
                     None => github_error(StatusCode::NOT_FOUND, "Not Found"),
                 }
             }
+            (
+                "POST",
+                [
+                    "",
+                    kind @ ("orgs" | "users"),
+                    owner,
+                    "attestations",
+                    "bulk-list",
+                ],
+            ) => bulk_list(&state, request, kind, owner),
             ("POST", ["", "repos", owner, repo, "attestations"]) => {
                 if authorization.is_none() {
                     github_error(StatusCode::UNAUTHORIZED, "Requires authentication")
@@ -492,6 +511,81 @@ fn list(shared: &Shared, state: &State, request: &Request, repo: &str, hex: &str
         "<{base}?per_page={per_page}{filter}>; rel=\"first\""
     ));
     reply.with_header(LINK, links.join(", "))
+}
+
+/// `POST /{orgs|users}/{owner}/attestations/bulk-list`: for each digest of the body, every
+/// attestation filed in any repository of `owner` (GitHub's shape: `attestations_subject_digests`
+/// maps `sha256:<hex>` to a list or `null`, `page_info` pages over the digests with `after`).
+fn bulk_list(state: &State, request: &Request, kind: &str, owner: &str) -> Reply {
+    if state.bulk_owner_kind != Some(kind) {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let Some(body) = serde_json::from_slice::<Value>(&request.body).ok() else {
+        return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request body");
+    };
+    let digests: Vec<String> = body
+        .get("subject_digests")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let wanted = body
+        .get("predicate_type")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let per_page = request
+        .query_param("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100)
+        .min(state.page_size.unwrap_or(100));
+    let start = request
+        .query_param("after")
+        .and_then(|c| c.strip_prefix('d'))
+        .and_then(|i| i.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(digests.len());
+    let end = (start + per_page).min(digests.len());
+    let prefix = format!("{}/", owner.to_ascii_lowercase());
+    let mut map = serde_json::Map::new();
+    for digest in &digests[start..end] {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let found: Vec<Value> = state
+            .store
+            .iter()
+            .filter(|((repo, h), _)| repo.starts_with(&prefix) && *h == hex)
+            .flat_map(|(_, entries)| entries.iter())
+            .filter(|e| wanted.is_none() || e.predicate_type == wanted)
+            .map(|e| e.api_entry.clone())
+            .collect();
+        map.insert(
+            digest.clone(),
+            if found.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(found)
+            },
+        );
+    }
+    Reply::json(
+        StatusCode::OK,
+        &json!({
+            "attestations_subject_digests": map,
+            "page_info": {
+                "has_next": end < digests.len(),
+                "has_previous": start > 0,
+                "next": format!("d{end}"),
+                "previous": format!("d{start}"),
+            },
+        }),
+    )
 }
 
 /// `POST /repos/{owner}/{repo}/attestations`: file the bundle under its subjects' digests.

@@ -176,6 +176,65 @@ pub fn parse_api_page(bytes: &[u8]) -> Result<Vec<ApiEntry>, ApiPageError> {
     Ok(items.into_iter().map(api_entry).collect())
 }
 
+/// One page of `POST /{orgs|users}/{owner}/attestations/bulk-list`: for each subject digest
+/// asked (`sha256:<hex>`), the entries filed for it in any repository of the owner, and the
+/// cursor of the next page.
+#[derive(Debug, Clone)]
+pub struct BulkPage {
+    /// `(digest as the API wrote it, entries)`; a `null` list is an empty one.
+    pub digests: Vec<(String, Vec<ApiEntry>)>,
+    /// `page_info.next` when `page_info.has_next`.
+    pub next: Option<String>,
+}
+
+/// Parse one bulk-list page. GitHub's schema says `attestations_subject_digests` is an object
+/// mapping each digest to a list or `null`; its rendered example wraps that object in an array,
+/// so both are read. Anything else is an [`ApiPageError`], never an empty answer.
+pub fn parse_bulk_page(bytes: &[u8]) -> Result<BulkPage, ApiPageError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiPageError::Json(e.to_string()))?;
+    let Value::Object(mut page) = value else {
+        return Err(ApiPageError::Shape);
+    };
+    let maps: Vec<serde_json::Map<String, Value>> =
+        match page.remove("attestations_subject_digests") {
+            Some(Value::Object(map)) => vec![map],
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|i| match i {
+                    Value::Object(map) => Ok(map),
+                    _ => Err(ApiPageError::Shape),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(ApiPageError::Shape),
+        };
+    let mut digests = Vec::new();
+    for map in maps {
+        for (digest, list) in map {
+            let entries = match list {
+                Value::Null => Vec::new(),
+                Value::Array(items) => items.into_iter().map(api_entry).collect(),
+                _ => return Err(ApiPageError::Shape),
+            };
+            digests.push((digest, entries));
+        }
+    }
+    let info = page.get("page_info");
+    let has_next = info
+        .and_then(|i| i.get("has_next"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let next = info
+        .and_then(|i| i.get("next"))
+        .and_then(Value::as_str)
+        .filter(|n| has_next && !n.is_empty())
+        .map(str::to_owned);
+    if has_next && next.is_none() {
+        return Err(ApiPageError::Shape);
+    }
+    Ok(BulkPage { digests, next })
+}
+
 fn api_entry(item: Value) -> ApiEntry {
     let Value::Object(mut map) = item else {
         return ApiEntry::Inline(Err(BundleParseError::Bundle(
@@ -197,6 +256,31 @@ fn api_entry(item: Value) -> ApiEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_pages_read_both_shapes_and_refuse_others() {
+        let map = br#"{"attestations_subject_digests": {"sha256:aa": null, "sha256:bb": [{"bundle_url": "https://x/1"}]}, "page_info": {"has_next": true, "next": "c1"}}"#;
+        let page = parse_bulk_page(map).unwrap();
+        assert_eq!(page.next.as_deref(), Some("c1"));
+        let by: std::collections::BTreeMap<_, _> = page.digests.into_iter().collect();
+        assert!(by["sha256:aa"].is_empty());
+        assert!(matches!(by["sha256:bb"][0], ApiEntry::BundleUrl(_)));
+        let wrapped = br#"{"attestations_subject_digests": [{"sha256:aa": []}], "page_info": {"has_next": false}}"#;
+        assert_eq!(parse_bulk_page(wrapped).unwrap().digests.len(), 1);
+        for bad in [
+            &br#"{}"#[..],
+            br#"{"attestations_subject_digests": 3}"#,
+            br#"{"attestations_subject_digests": {"sha256:aa": 1}}"#,
+            br#"{"attestations_subject_digests": {}, "page_info": {"has_next": true}}"#,
+            b"<html>",
+        ] {
+            assert!(
+                parse_bulk_page(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn malformed_single_document_is_one_failed_candidate() {

@@ -36,7 +36,9 @@ pub mod trust;
 pub mod verify;
 
 pub use bottle::{BottleFilename, BottleRef};
-pub use bundle::{ApiEntry, BundleCandidate, parse_api_page, parse_attestations};
+pub use bundle::{
+    ApiEntry, BulkPage, BundleCandidate, parse_api_page, parse_attestations, parse_bulk_page,
+};
 pub use digest::Digest;
 pub use policy::{Policy, Verdict, Waterfall};
 pub use trust::TrustRoot;

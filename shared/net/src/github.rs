@@ -18,7 +18,12 @@
 
 use std::fmt;
 
-use bottle_attest::bundle::{ApiEntry, BundleCandidate, BundleParseError, parse_api_page};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bottle_attest::bundle::{
+    ApiEntry, BulkPage, BundleCandidate, BundleParseError, parse_api_page, parse_bulk_page,
+};
 use futures_util::StreamExt as _;
 use reqwest::Url;
 use reqwest::header::{ACCEPT, HeaderValue, LINK};
@@ -39,6 +44,9 @@ const PER_PAGE: u8 = 100;
 /// Pages followed before giving up: a server that keeps linking to more pages is broken, and
 /// 10 000 attestations for one bottle digest is not a real answer.
 const MAX_PAGES: usize = 100;
+/// Digests per bulk-list request. GitHub documents no maximum for `subject_digests`; 100 is its
+/// page size, so one request's answer fits one page in the common case.
+pub const BULK_DIGESTS_PER_REQUEST: usize = 100;
 /// `bundle_url` fetches in flight at once for one listing.
 const BUNDLE_FETCH_CONCURRENCY: usize = 4;
 /// GitHub's media type for REST requests.
@@ -87,6 +95,12 @@ pub enum GitHubError {
         /// Why.
         reason: String,
     },
+    /// Neither bulk-list route exists for this owner (404 on both): look digests up one by one.
+    #[error("the attestations bulk-list endpoint is not available for `{owner}`")]
+    BulkUnavailable {
+        /// The owner asked.
+        owner: String,
+    },
     /// The bundle to upload is not a JSON object.
     #[error("the bundle to upload is not a JSON object: {0}")]
     InvalidBundle(String),
@@ -129,6 +143,8 @@ pub struct RequestStats {
     pub rate_limit_waits: u64,
     /// Uploads (`POST …/attestations`), first attempts.
     pub uploads: u64,
+    /// Bulk-list requests, first attempts.
+    pub bulk_requests: u64,
 }
 
 /// What a listing found: the attestations, or the API's authoritative "none".
@@ -162,6 +178,8 @@ pub struct GitHubClient {
     api_base: Url,
     credential: Option<SharedCredential>,
     retry: Option<RetryPolicy>,
+    /// Which bulk-list route (`orgs`/`users`) answered for each owner.
+    owner_kinds: Arc<Mutex<HashMap<String, &'static str>>>,
 }
 
 impl fmt::Debug for GitHubClient {
@@ -199,6 +217,7 @@ impl GitHubClient {
             api_base,
             credential,
             retry: None,
+            owner_kinds: Arc::default(),
         })
     }
 
@@ -227,6 +246,7 @@ impl GitHubClient {
             retries: s.retries("api") + s.retries("bundle_url"),
             rate_limit_waits: s.rate_limit_waits,
             uploads: s.requests("upload"),
+            bulk_requests: s.requests("bulk"),
         }
     }
 
@@ -327,12 +347,22 @@ impl GitHubClient {
                 None => None,
             };
         }
+        self.listing(repo, entries, deadline).await
+    }
+
+    /// The entries of one digest as a listing: `None` when there are none, else every entry
+    /// read (`bundle_url`s fetched, unparseable ones kept as failed candidates).
+    async fn listing(
+        &self,
+        label: &str,
+        entries: Vec<ApiEntry>,
+        deadline: Option<Deadline>,
+    ) -> Result<Listing, GitHubError> {
         if entries.is_empty() {
             return Ok(Listing::None { not_found: false });
         }
-
         let items = entries.into_iter().enumerate().map(|(i, entry)| {
-            let origin = format!("api:{repo}[{i}]");
+            let origin = format!("api:{label}[{i}]");
             async move {
                 let bundle = match entry {
                     ApiEntry::Inline(bundle) => bundle,
@@ -348,6 +378,140 @@ impl GitHubClient {
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Listing::Found(candidates))
+    }
+
+    /// Every attestation filed for each of `digests` in any repository of `owner`, with
+    /// GitHub's bulk endpoint (`POST /orgs/{owner}/attestations/bulk-list`, or
+    /// `/users/{owner}/…` for a user: tried when the org route answers 404, and remembered),
+    /// [`BULK_DIGESTS_PER_REQUEST`] digests per request, pages followed. Every digest asked is in
+    /// the answer: `None` where the owner has none.
+    ///
+    /// The answer is per *owner*, not per repository: a caller that needs one repository's
+    /// attestations filters by the certificate (as the policy does), and a caller that needs an
+    /// authoritative per-repository "none" uses [`GitHubClient::attestations`]. When neither
+    /// route exists (GitHub Enterprise Server, an older API), the error is
+    /// [`GitHubError::BulkUnavailable`] and the caller falls back to per-digest lookups.
+    pub async fn bulk_attestations(
+        &self,
+        owner: &str,
+        digests: &[Sha256Hash],
+        predicate_type: Option<&str>,
+        deadline: Option<Deadline>,
+    ) -> Result<HashMap<Sha256Hash, Listing>, GitHubError> {
+        if owner.is_empty()
+            || !owner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(GitHubError::InvalidRepository(owner.to_owned()));
+        }
+        let mut found: HashMap<Sha256Hash, Vec<ApiEntry>> =
+            digests.iter().map(|d| (*d, Vec::new())).collect();
+        for chunk in digests.chunks(BULK_DIGESTS_PER_REQUEST) {
+            let body = serde_json::to_vec(&serde_json::json!({
+                "subject_digests": chunk.iter().map(|d| format!("sha256:{}", d.to_hex())).collect::<Vec<_>>(),
+                "predicate_type": predicate_type,
+            }))
+            .map_err(|e| GitHubError::InvalidBundle(e.to_string()))?;
+            let mut after: Option<String> = None;
+            let mut pages = 0usize;
+            loop {
+                pages += 1;
+                if pages > MAX_PAGES {
+                    return Err(GitHubError::Response {
+                        url: format!("{}…/attestations/bulk-list", self.api_base),
+                        reason: format!("more than {MAX_PAGES} pages"),
+                    });
+                }
+                let page = self
+                    .bulk_page(owner, &body, after.as_deref(), deadline)
+                    .await?;
+                for (digest, entries) in page.digests {
+                    let Some(hex) = digest.strip_prefix("sha256:") else {
+                        continue;
+                    };
+                    // A digest that was not asked is ignored: the server cannot add bottles.
+                    if let Some(list) = Sha256Hash::from_hex(hex)
+                        .ok()
+                        .and_then(|d| found.get_mut(&d))
+                    {
+                        list.extend(entries);
+                    }
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for (digest, entries) in found {
+            let label = format!("{owner}/*:sha256:{}", digest.to_hex());
+            out.insert(digest, self.listing(&label, entries, deadline).await?);
+        }
+        Ok(out)
+    }
+
+    /// One page of the bulk endpoint, on the owner route that answers.
+    async fn bulk_page(
+        &self,
+        owner: &str,
+        body: &[u8],
+        after: Option<&str>,
+        deadline: Option<Deadline>,
+    ) -> Result<BulkPage, GitHubError> {
+        let known = self
+            .owner_kinds
+            .lock()
+            .ok()
+            .and_then(|k| k.get(owner).copied());
+        let kinds: Vec<&'static str> = match known {
+            Some(kind) => vec![kind],
+            None => vec!["orgs", "users"],
+        };
+        for kind in kinds {
+            let mut url = self
+                .api_base
+                .join(&format!("{kind}/{owner}/attestations/bulk-list"))
+                .map_err(|e| GitHubError::InvalidRepository(format!("{owner}: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("per_page", &PER_PAGE.to_string());
+            if let Some(after) = after {
+                url.query_pairs_mut().append_pair("after", after);
+            }
+            let request = self.request(
+                Request::post(url, "application/json", body.to_vec(), body::API_PAGE)
+                    // A read, safe to repeat.
+                    .retry(self.retry.unwrap_or(*self.http.retry_policy())),
+            );
+            let response = self
+                .http
+                .send(request.deadline(deadline).purpose("bulk"))
+                .await?;
+            if response.status == 404 && known.is_none() {
+                continue;
+            }
+            if response.status == 401 {
+                return Err(GitHubError::BadCredentials {
+                    url: response.error().url().to_owned(),
+                    message: crate::http::message(401, &response.body),
+                    authenticated: response.authenticated,
+                });
+            }
+            if !response.is_success() {
+                return Err(response.error().into());
+            }
+            if let Ok(mut k) = self.owner_kinds.lock() {
+                k.insert(owner.to_owned(), kind);
+            }
+            return parse_bulk_page(&response.body).map_err(|e| GitHubError::Response {
+                url: response.error().url().to_owned(),
+                reason: e.to_string(),
+            });
+        }
+        Err(GitHubError::BulkUnavailable {
+            owner: owner.to_owned(),
+        })
     }
 
     /// Upload `bundle_json` as an attestation of `repo` (`POST /repos/{owner}/{repo}/attestations`
