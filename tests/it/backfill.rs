@@ -876,14 +876,17 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
     let steps = jobs["sign-upload"]["steps"].as_vec().unwrap();
     let position = |pred: &dyn Fn(&Yaml) -> bool| steps.iter().position(pred).unwrap();
     let journal_name = "journal-${{ matrix.shard }}";
+    let uses = |s: &Yaml, action: &str| {
+        s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{action}@")))
+    };
     let fetch = position(&|s| {
-        s["uses"].as_str() == Some("actions/download-artifact@v4")
-            && s["with"]["name"].as_str() == Some(journal_name)
+        uses(s, "actions/download-artifact") && s["with"]["name"].as_str() == Some(journal_name)
     });
     let sign = position(&|s| s["name"].as_str() == Some("Sign"));
     let keep = position(&|s| {
-        s["uses"].as_str() == Some("actions/upload-artifact@v4")
-            && s["with"]["name"].as_str() == Some(journal_name)
+        uses(s, "actions/upload-artifact") && s["with"]["name"].as_str() == Some(journal_name)
     });
     assert!(fetch < sign && sign < keep);
     assert_eq!(steps[keep]["if"].as_str(), Some("${{ always() }}"));
@@ -1404,4 +1407,63 @@ fn requests_per_thousand_bottles() {
             out.status.code()
         );
     }
+}
+
+#[test]
+fn workflows_pin_actions_use_bash_and_verify_the_tool() {
+    // Issue 11: the workflow a tap copies must be safe to run unattended.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows");
+    for name in ["backfill.yml", "ci.yml", "release.yml"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        // Every action pinned by its full commit SHA (the tag as a comment).
+        for line in text.lines().filter(|l| {
+            l.trim_start().starts_with("- uses:") || l.trim_start().starts_with("uses:")
+        }) {
+            let spec = line.split("uses:").nth(1).unwrap().trim();
+            let (action, rest) = spec
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{name}: {line}"));
+            let sha: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+            assert!(
+                sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{name}: {action} is not pinned by SHA: {line}"
+            );
+            assert!(
+                rest.contains("# v"),
+                "{name}: {action} pin without its tag: {line}"
+            );
+        }
+        // pipefail everywhere: `shell: bash` as the default.
+        assert!(
+            text.contains("defaults:\n  run:\n    shell: bash\n"),
+            "{name} does not run steps with bash (pipefail)"
+        );
+    }
+    let backfill = std::fs::read_to_string(dir.join("backfill.yml")).unwrap();
+    assert!(
+        !backfill.contains("cargo install"),
+        "the signing workflow builds from source"
+    );
+    assert!(
+        !backfill.contains("--workflow backfill.yml"),
+        "the workflow name is hard-coded"
+    );
+    assert!(backfill.contains("GITHUB_WORKFLOW_REF"));
+    // The downloaded binary's attestation is checked before it runs, in every job.
+    assert_eq!(
+        backfill.matches("gh attestation verify \"$archive\"").count(),
+        backfill.matches("gh release download").count()
+    );
+    for step in ["plan:", "sign:", "upload:", "audit:"] {
+        assert!(
+            backfill.contains(&format!("grep -E '^{step}'")),
+            "{step} counts are not written to the job summary"
+        );
+    }
+    let release = std::fs::read_to_string(dir.join("release.yml")).unwrap();
+    assert!(
+        release.contains("-p brew-backfill"),
+        "the release does not ship brew-backfill"
+    );
+    assert!(release.contains("actions/attest-build-provenance@"));
 }
