@@ -1451,7 +1451,9 @@ fn workflows_pin_actions_use_bash_and_verify_the_tool() {
     assert!(backfill.contains("GITHUB_WORKFLOW_REF"));
     // The downloaded binary's attestation is checked before it runs, in every job.
     assert_eq!(
-        backfill.matches("gh attestation verify \"$archive\"").count(),
+        backfill
+            .matches("gh attestation verify \"$archive\"")
+            .count(),
         backfill.matches("gh release download").count()
     );
     for step in ["plan:", "sign:", "upload:", "audit:"] {
