@@ -699,12 +699,13 @@ impl Verifier {
         // These include TSA timestamps and (in the case of rekor v1 entries)
         // rekor log integrated time.
         let signature = crate::verify_impl::helpers::extract_signature(&bundle.content)?;
-        let validation_times = crate::verify_impl::helpers::determine_validation_times(
-            bundle,
-            &signature,
-            &self.trusted_root,
-            &self.rekor_keys,
-        )?;
+        let (validation_times, verified_sets) =
+            crate::verify_impl::helpers::determine_validation_times(
+                bundle,
+                &signature,
+                &self.trusted_root,
+                &self.rekor_keys,
+            )?;
 
         // (1): Verify that the signing certificate chains to the root of trust,
         //      is valid at EVERY verified signing time, and has CODE_SIGNING EKU.
@@ -793,6 +794,7 @@ impl Verifier {
                 &self.rekor_keys,
                 cert_info.not_before,
                 cert_info.not_after,
+                &verified_sets,
             )?;
 
             result.tlog_verified = true;

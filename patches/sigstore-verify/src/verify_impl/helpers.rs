@@ -136,14 +136,16 @@ pub fn has_v2_tlog_entries(bundle: &Bundle) -> bool {
 /// disabled or reordered. An entry that qualifies as a timestamp source but
 /// whose SET does not verify is a hard error, not a skipped candidate.
 ///
-/// Returns every authenticated integrated time.
+/// Returns every authenticated integrated time, and records in `verified_sets`
+/// the entries whose SET was verified here.
 fn extract_v1_integrated_times_with_promise(
     bundle: &Bundle,
     rekor_keys: &sigstore_crypto::Keyring,
+    verified_sets: &mut VerifiedSets,
 ) -> Result<Vec<jiff::Timestamp>> {
     let mut times = Vec::new();
 
-    for entry in &bundle.verification_material.tlog_entries {
+    for (index, entry) in bundle.verification_material.tlog_entries.iter().enumerate() {
         // Rekor v1 uses 0.0.1 for hashedrekord/dsse and 0.0.2 for intoto.
         let is_v1 = matches!(
             entry.kind_version,
@@ -156,6 +158,7 @@ fn extract_v1_integrated_times_with_promise(
 
         if let Some(time) = entry.integrated_time {
             crate::verify_impl::tlog::verify_set(entry, rekor_keys)?;
+            verified_sets.mark(index);
             // Checked here, not only in tlog verification, so that a signing
             // time from the future is rejected even when tlog verification
             // is skipped.
@@ -168,6 +171,29 @@ fn extract_v1_integrated_times_with_promise(
     }
 
     Ok(times)
+}
+
+/// The tlog entries whose SET (inclusion promise) has already been verified,
+/// by index into `bundle.verification_material.tlog_entries`.
+///
+/// [`determine_validation_times`] must verify a SET before it trusts the
+/// entry's integrated time; handing this record to
+/// [`verify_tlog_entries`](crate::verify_impl::tlog::verify_tlog_entries)
+/// lets that step skip verifying the same SET, with the same keys, a second
+/// time. Entries not recorded here (no integrated time, not a Rekor v1 kind)
+/// still have their SET verified there.
+#[derive(Debug, Default)]
+pub struct VerifiedSets(Vec<usize>);
+
+impl VerifiedSets {
+    fn mark(&mut self, index: usize) {
+        self.0.push(index);
+    }
+
+    /// Whether the SET of the entry at `index` has been verified.
+    pub fn contains(&self, index: usize) -> bool {
+        self.0.contains(&index)
+    }
 }
 
 /// Collect every verified timestamp for the signature.
@@ -197,19 +223,24 @@ fn extract_v1_integrated_times_with_promise(
 /// It also applies when the caller passed
 /// [`skip_tlog_unsafe`](crate::VerificationPolicy::skip_tlog_unsafe): that flag
 /// skips inclusion proofs and checkpoints, not SET authentication.
+///
+/// Also returns the entries whose SET was verified here (see [`VerifiedSets`]).
 pub fn determine_validation_times(
     bundle: &Bundle,
     signature: &SignatureBytes,
     trusted_root: &TrustedRoot,
     rekor_keys: &sigstore_crypto::Keyring,
-) -> Result<Vec<jiff::Timestamp>> {
+) -> Result<(Vec<jiff::Timestamp>, VerifiedSets)> {
+    let mut verified_sets = VerifiedSets::default();
     let mut times = extract_tsa_timestamps(bundle, signature, trusted_root)?;
     times.extend(extract_v1_integrated_times_with_promise(
-        bundle, rekor_keys,
+        bundle,
+        rekor_keys,
+        &mut verified_sets,
     )?);
 
     if !times.is_empty() {
-        return Ok(times);
+        return Ok((times, verified_sets));
     }
 
     // No verified timestamp found - fail verification
@@ -404,13 +435,17 @@ mod tests {
         .unwrap();
         let signature = extract_signature(&bundle.content).unwrap();
 
-        let times = determine_validation_times(
+        let (times, verified_sets) = determine_validation_times(
             &bundle,
             &signature,
             &trusted_root,
             &trusted_root.rekor_keys().unwrap(),
         )
         .unwrap();
+        assert!(
+            verified_sets.contains(0),
+            "the entry's SET authenticated its integrated time"
+        );
 
         assert_eq!(
             times.len(),

@@ -4,6 +4,7 @@
 //! checkpoint verification and SET (Signed Entry Timestamp) verification.
 
 use crate::error::{Error, Result};
+use crate::verify_impl::helpers::VerifiedSets;
 use serde::Serialize;
 use sigstore_crypto::Checkpoint;
 use sigstore_crypto::Keyring;
@@ -28,17 +29,24 @@ use sigstore_types::{Bundle, KindVersion, Sha256Hash, SignatureBytes, Transparen
 /// * `rekor_keys` - Trusted root for cryptographic verification
 /// * `not_before` - Certificate validity start time (Unix timestamp)
 /// * `not_after` - Certificate validity end time (Unix timestamp)
+/// * `verified_sets` - Entries whose SET was already verified with
+///   `rekor_keys` (by [`determine_validation_times`]); their SET is not
+///   verified again. Every other entry's SET is verified here.
+///
+/// [`determine_validation_times`]: crate::verify_impl::helpers::determine_validation_times
 pub fn verify_tlog_entries(
     bundle: &Bundle,
     rekor_keys: &Keyring,
     not_before: jiff::Timestamp,
     not_after: jiff::Timestamp,
+    verified_sets: &VerifiedSets,
 ) -> Result<Option<jiff::Timestamp>> {
     let mut integrated_time_result: Option<jiff::Timestamp> = None;
 
-    for entry in &bundle.verification_material.tlog_entries {
-        // Verify Merkle inclusion proof, checkpoint signature and SET
-        verify_entry_inclusion(entry, rekor_keys)?;
+    for (index, entry) in bundle.verification_material.tlog_entries.iter().enumerate() {
+        // Verify Merkle inclusion proof, checkpoint signature and SET (unless
+        // already verified)
+        verify_entry_inclusion_inner(entry, rekor_keys, verified_sets.contains(index))?;
 
         // Only a Rekor v1 SET authenticates integratedTime. An inclusion proof
         // authenticates the body, not this separate timestamp field.
@@ -116,6 +124,16 @@ pub(crate) fn validate_integrated_time_not_in_future(
 /// Time-related checks (integrated time vs. certificate validity) are not
 /// performed here; see [`verify_tlog_entries`].
 pub fn verify_entry_inclusion(entry: &TransparencyLogEntry, rekor_keys: &Keyring) -> Result<()> {
+    verify_entry_inclusion_inner(entry, rekor_keys, false)
+}
+
+/// [`verify_entry_inclusion`], skipping the SET when `set_verified` says the
+/// caller already verified it with the same `rekor_keys`.
+fn verify_entry_inclusion_inner(
+    entry: &TransparencyLogEntry,
+    rekor_keys: &Keyring,
+    set_verified: bool,
+) -> Result<()> {
     if let Some(ref inclusion_proof) = entry.inclusion_proof {
         verify_merkle_inclusion(entry, inclusion_proof)?;
         verify_checkpoint(
@@ -126,7 +144,7 @@ pub fn verify_entry_inclusion(entry: &TransparencyLogEntry, rekor_keys: &Keyring
         )?;
     }
 
-    if entry.inclusion_promise.is_some() {
+    if entry.inclusion_promise.is_some() && !set_verified {
         verify_set(entry, rekor_keys)?;
     }
 
@@ -301,6 +319,44 @@ mod tests {
         let err = validate_integrated_time(ts(NOW + 1), ts(NOW), ts(NOW - 600), ts(NOW + 600))
             .unwrap_err();
         assert!(err.to_string().contains("is in the future"));
+    }
+
+    /// A SET is verified once: `verify_tlog_entries` skips exactly the entries
+    /// `determine_validation_times` verified, and verifies every other one.
+    #[test]
+    fn each_set_is_verified_by_one_of_the_two_steps() {
+        use crate::verify_impl::helpers::{
+            determine_validation_times, extract_signature, VerifiedSets,
+        };
+        use sigstore_trust_root::{TrustedRoot, SIGSTORE_PRODUCTION_TRUSTED_ROOT};
+        use sigstore_types::SignedTimestamp;
+
+        let root = TrustedRoot::from_json(SIGSTORE_PRODUCTION_TRUSTED_ROOT).unwrap();
+        let keys = root.rekor_keys().unwrap();
+        let mut bundle =
+            Bundle::from_json(include_str!("../../test_data/bundles/dsse.sigstore.json")).unwrap();
+        let signature = extract_signature(&bundle.content).unwrap();
+        let (lo, hi) = (jiff::Timestamp::MIN, jiff::Timestamp::MAX);
+
+        // Intact: step (0) verifies the SET and records it; step (4) then passes.
+        let (_, verified) = determine_validation_times(&bundle, &signature, &root, &keys).unwrap();
+        assert!(verified.contains(0));
+        verify_tlog_entries(&bundle, &keys, lo, hi, &verified).unwrap();
+
+        // Tampered SET: both steps refuse it on their own.
+        let promise = bundle.verification_material.tlog_entries[0]
+            .inclusion_promise
+            .as_mut()
+            .unwrap();
+        let mut set = promise.signed_entry_timestamp.as_bytes().to_vec();
+        let last = set.len() - 1;
+        set[last] ^= 1;
+        promise.signed_entry_timestamp = SignedTimestamp::new(set);
+        let err = determine_validation_times(&bundle, &signature, &root, &keys).unwrap_err();
+        assert!(err.to_string().contains("SET verification failed"), "{err}");
+        let err =
+            verify_tlog_entries(&bundle, &keys, lo, hi, &VerifiedSets::default()).unwrap_err();
+        assert!(err.to_string().contains("SET verification failed"), "{err}");
     }
 
     #[test]
