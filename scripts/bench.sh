@@ -3,7 +3,8 @@
 #   1. sigstore-python in-process verification of the corpus (scripts/bench_sigstore_python.py),
 #      when .venv/bin/python exists; it names the cases it can verify;
 #   2. `cargo bench -p bottle-attest --bench verify`, told those cases so that the comparison is
-#      on the same subset;
+#      on the same subset; it also times the floor (each bundle's signature checks and hashes
+#      alone, same keys and messages, same backend) interleaved with ours, and the ratio;
 #   3. `cargo bench -p bottle-attest-net --bench hash` (SHA-256 of a 1 GiB file vs `openssl dgst`).
 #
 # Usage, from anywhere in the repository:  scripts/bench.sh [--quick]
@@ -67,6 +68,16 @@ ours_sub_p90="$(result pysubset_p90_us "$logs/verify.txt")"
 ours_sub_cases="$(result pysubset_cases "$logs/verify.txt")"
 root_us="$(result trust_root_build_us "$logs/verify.txt")"
 target_met="$(result target_met "$logs/verify.txt")"
+gh_ours="$(result floor_gh_ours_us "$logs/verify.txt")"
+gh_floor="$(result floor_gh_floor_us "$logs/verify.txt")"
+gh_ratio="$(result floor_gh_ratio "$logs/verify.txt")"
+gh_cases="$(result floor_gh_cases "$logs/verify.txt")"
+all_ours="$(result floor_all_ours_us "$logs/verify.txt")"
+all_floor="$(result floor_all_floor_us "$logs/verify.txt")"
+all_ratio="$(result floor_all_ratio "$logs/verify.txt")"
+max_ratio="$(result floor_max_ratio "$logs/verify.txt")"
+floor_target="$(result floor_target "$logs/verify.txt")"
+floor_met="$(result floor_target_met "$logs/verify.txt")"
 py="$(result python_verify_median_us "$logs/python.txt")"
 py_p90="$(result python_verify_p90_us "$logs/python.txt")"
 py_cases="$(result cases "$logs/python.txt")"
@@ -96,6 +107,16 @@ case "$target_met" in
     *) target_text="n/a" ;;
 esac
 printf '%-46s %12s\n' "  target: bottle-attest median < 500 µs" "$target_text"
+printf '%-46s %12s %12s %7s\n' "medians, interleaved in one run" "ours" "floor" "ratio"
+printf '%-46s %9s µs %9s µs %7s\n' "ours vs floor, GitHub attestations ($gh_cases)" "$gh_ours" "$gh_floor" "${gh_ratio}x"
+printf '%-46s %9s µs %9s µs %7s\n' "ours vs floor, all cases (median ratio)" "$all_ours" "$all_floor" "${all_ratio}x"
+printf '%-46s %12s\n' "  worst case ratio" "${max_ratio}x"
+case "$floor_met" in
+    true) floor_text="met" ;;
+    false) floor_text="NOT met" ;;
+    *) floor_text="n/a" ;;
+esac
+printf '%-46s %12s\n' "  target: GitHub attestations <= ${floor_target}x floor" "$floor_text"
 printf '%-46s %7s GiB/s\n' "sha256 ${h_size} MiB file, bottle-attest" "$h_ours"
 printf '%-46s %7s GiB/s\n' "sha256 ${h_size} MiB file, openssl dgst" "$h_ssl"
 printf '%-46s %12s\n' "  bottle-attest / openssl (target >= 90%)" "$(ratio "$h_ours" "$h_ssl" '%.1f%%' 100)"

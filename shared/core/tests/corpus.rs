@@ -92,3 +92,39 @@ fn every_corpus_case_gives_its_expected_verdict() {
         wrong.join("\n")
     );
 }
+
+/// The SET is verified once per entry since the `patches/sigstore-verify` fix, not skipped: a
+/// real GitHub attestation whose SET has one flipped bit is refused, for that reason.
+#[test]
+fn a_tampered_set_is_refused() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let cases: Vec<Case> =
+        serde_json::from_str(&std::fs::read_to_string(corpus().join("cases.json")).unwrap())
+            .unwrap();
+    let case = cases.iter().find(|c| c.id == "gh-cli-2.54.0").unwrap();
+    let trust = root_for(case);
+    let digests = digests_for(case);
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(corpus().join(&case.bundle)).unwrap()).unwrap();
+    let set = &mut json["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
+        ["signedEntryTimestamp"];
+    let mut bytes = b64.decode(set.as_str().unwrap()).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    *set = serde_json::Value::String(b64.encode(bytes));
+    let tampered = serde_json::to_vec(&json).unwrap();
+
+    let verify = |bytes: &[u8]| {
+        let candidates = parse_attestations(&case.bundle, bytes);
+        let bundle = candidates[0].bundle.as_ref().unwrap();
+        verify_bundle_exact(&trust, bundle, &digests, &case.identity, &case.issuer)
+    };
+    let intact = std::fs::read(corpus().join(&case.bundle)).unwrap();
+    assert!(verify(&intact).is_ok(), "the intact bundle verifies");
+    let err = verify(&tampered).unwrap_err().to_string();
+    assert!(
+        err.contains("SET verification failed"),
+        "refused for another reason: {err}"
+    );
+}
