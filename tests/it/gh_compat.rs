@@ -1418,3 +1418,55 @@ fn brew_rules_decide_every_scenario() {
         BACKFILL
     );
 }
+
+#[test]
+fn the_shim_links_through_opt_so_an_upgrade_keeps_it() {
+    // Issue 13: installed by brew, brew-verify lives in Cellar/brew-verify/<version>; a link
+    // there dangles after `brew upgrade`. The shim links through opt/brew-verify instead.
+    let prefix = temp_dir();
+    let cellar_bin = prefix.path().join("Cellar/brew-verify/1.0/bin");
+    std::fs::create_dir_all(&cellar_bin).unwrap();
+    let installed = cellar_bin.join("brew-verify");
+    std::fs::copy(brew_verify_path(), &installed).unwrap();
+    std::fs::create_dir_all(prefix.path().join("opt")).unwrap();
+    std::os::unix::fs::symlink(
+        "../Cellar/brew-verify/1.0",
+        prefix.path().join("opt/brew-verify"),
+    )
+    .unwrap();
+    let shim_dir = prefix.path().join("shim");
+    let out = Command::new(&installed)
+        .env_clear()
+        .env("HOME", prefix.path())
+        .env("PATH", "/usr/bin:/bin")
+        .arg("install-gh-shim")
+        .arg(&shim_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let target = std::fs::read_link(shim_dir.join("gh")).unwrap();
+    assert!(
+        target.ends_with("opt/brew-verify/bin/brew-verify"),
+        "{}",
+        target.display()
+    );
+    // `brew upgrade`: a new version, opt repointed, the old keg removed. The shim still works.
+    let new_bin = prefix.path().join("Cellar/brew-verify/1.1/bin");
+    std::fs::create_dir_all(&new_bin).unwrap();
+    std::fs::copy(brew_verify_path(), new_bin.join("brew-verify")).unwrap();
+    std::fs::remove_file(prefix.path().join("opt/brew-verify")).unwrap();
+    std::os::unix::fs::symlink(
+        "../Cellar/brew-verify/1.1",
+        prefix.path().join("opt/brew-verify"),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(prefix.path().join("Cellar/brew-verify/1.0")).unwrap();
+    let out = Command::new(shim_dir.join("gh"))
+        .args(["attestation", "verify", "--help"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the shim dangles after an upgrade: {out:?}"
+    );
+}

@@ -40,9 +40,13 @@ pub(crate) fn run(args: &InstallShimArgs) -> anyhow::Result<Status> {
             .into());
         }
     };
-    let exe = std::env::current_exe()
+    let canonical = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .context("cannot find brew-verify's own executable")?;
+    // Installed by brew, the canonical path is `…/Cellar/brew-verify/<version>/bin/…`, which the
+    // next `brew upgrade` removes (leaving a dangling `gh`, and brew silently back on the real
+    // gh). Link through the stable `…/opt/brew-verify` instead when it leads to this binary.
+    let exe = through_opt(&canonical).unwrap_or(canonical);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let link = dir.join("gh");
@@ -89,7 +93,27 @@ pub(crate) fn run(args: &InstallShimArgs) -> anyhow::Result<Status> {
 }
 
 fn points_to(link: &Path, exe: &Path) -> bool {
-    std::fs::canonicalize(link).is_ok_and(|target| target == exe)
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    canonical(link).is_some_and(|target| Some(target) == canonical(exe))
+}
+
+/// `<prefix>/opt/brew-verify/bin/brew-verify` for a binary at
+/// `<prefix>/Cellar/brew-verify/<version>/bin/brew-verify`, when that opt path resolves to it.
+fn through_opt(exe: &Path) -> Option<PathBuf> {
+    let bin = exe.parent()?;
+    let version_dir = bin.parent()?;
+    let formula_dir = version_dir.parent()?;
+    let cellar = formula_dir.parent()?;
+    if cellar.file_name()? != "Cellar" || bin.file_name()? != "bin" {
+        return None;
+    }
+    let opt = cellar
+        .parent()?
+        .join("opt")
+        .join(formula_dir.file_name()?)
+        .join("bin")
+        .join(exe.file_name()?);
+    (std::fs::canonicalize(&opt).ok()? == exe).then_some(opt)
 }
 
 #[cfg(unix)]
