@@ -9,5 +9,6 @@ mod kit_smoke;
 mod online;
 mod readme;
 mod sigstore_python;
+mod user;
 mod util;
 mod waterfall;

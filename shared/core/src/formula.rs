@@ -69,6 +69,24 @@ pub struct ResolvedBottle {
     pub root_url: String,
 }
 
+/// Levenshtein distance over characters (names are short: no cleverness needed).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Why a formula has no usable bottle.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FormulaError {
@@ -130,6 +148,22 @@ impl FormulaIndex {
     /// Every formula, by name.
     pub fn iter(&self) -> impl Iterator<Item = &Formula> {
         self.by_name.values()
+    }
+
+    /// Up to three formula names close to `name` (edit distance at most 2, or containing it),
+    /// nearest first: what brew offers after "No available formula".
+    pub fn similar_names(&self, name: &str) -> Vec<&str> {
+        let mut scored: Vec<(usize, &str)> = self
+            .by_name
+            .keys()
+            .filter_map(|candidate| {
+                let d = edit_distance(name, candidate);
+                (d <= 2 || (name.len() >= 3 && candidate.contains(name)))
+                    .then_some((d, candidate.as_str()))
+            })
+            .collect();
+        scored.sort();
+        scored.into_iter().take(3).map(|(_, n)| n).collect()
     }
 
     /// `names` and, transitively, their runtime dependencies, each once, dependencies after

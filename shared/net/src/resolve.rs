@@ -59,12 +59,33 @@ pub enum ResolveError {
     /// The formula data has no usable bottle for it.
     #[error(transparent)]
     Formula(#[from] FormulaError),
+    /// No such formula, in brew's words (`Formulary`'s `FormulaUnavailableError` with
+    /// `DidYouMean`): `No available formula with the name "X". Did you mean a, b or c?`
+    #[error(
+        "No available formula with the name \"{name}\".{}",
+        did_you_mean(suggestions)
+    )]
+    NoSuchFormula {
+        /// The name asked.
+        name: String,
+        /// Close names in the formula data.
+        suggestions: Vec<String>,
+    },
     /// Not looked up, because another name of the same command line is not a formula name.
     #[error("not looked up: another argument is not a formula name")]
     NotChecked,
     /// Offline without formula JSON.
     #[error("a formula name needs formula JSON: pass --formula-json FILE when --offline")]
     NoFormulaData,
+}
+
+/// brew's " Did you mean a, b or c?", or nothing.
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!(" Did you mean {one}?"),
+        [rest @ .., last] => format!(" Did you mean {} or {last}?", rest.join(", ")),
+    }
 }
 
 /// Resolves formula names.
@@ -167,6 +188,18 @@ impl Resolver {
         for (input, formula) in wanted {
             let formula = match formula {
                 Ok(f) => f,
+                Err(FormulaError::Unknown(name)) => {
+                    let suggestions = index
+                        .similar_names(&name)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
+                    out.push(Err(Unresolved {
+                        input,
+                        error: ResolveError::NoSuchFormula { name, suggestions },
+                    }));
+                    continue;
+                }
                 Err(e) => {
                     out.push(Err(Unresolved {
                         input,

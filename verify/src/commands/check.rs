@@ -36,6 +36,14 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Status> {
         )
         .into());
     }
+    if args.download && (args.lookup.offline || !args.bundles.is_empty()) {
+        return Err(UsageError(
+            "--download fetches bottles from the registry: it cannot be combined with --offline \
+             or --bundle"
+                .into(),
+        )
+        .into());
+    }
     super::runtime()?.block_on(run_async(args))
 }
 

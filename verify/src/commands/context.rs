@@ -211,6 +211,15 @@ pub(crate) fn read_bundles(paths: &[PathBuf]) -> anyhow::Result<Vec<BundleCandid
     for path in paths {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read bundle file `{}`", path.display()))?;
+        // A saved web page (a login wall, an error page) is the wrong file, not an invalid
+        // attestation: say so instead of blaming homebrew-core.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+            return Err(UsageError(format!(
+                "`{}` is not a Sigstore bundle (it looks like an HTML or XML page)",
+                path.display()
+            ))
+            .into());
+        }
         pile.extend(parse_attestations(&path.display().to_string(), &bytes));
     }
     Ok(pile)
