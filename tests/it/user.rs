@@ -79,3 +79,20 @@ fn offline_download_is_refused_not_ignored() {
         "{err}"
     );
 }
+
+#[test]
+fn provenance_without_homebrew_says_so_and_exits_4() {
+    let dir = temp_dir();
+    let out = workspace_bin("brew-verify")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir.path())
+        .env("HOMEBREW_PREFIX", dir.path().join("no-homebrew"))
+        .env("HOMEBREW_CACHE", dir.path().join("cache"))
+        .arg("provenance")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("no Homebrew installation found"), "{err}");
+}

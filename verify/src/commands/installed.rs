@@ -254,6 +254,15 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
 async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
     let ctx = Context::new(&args.lookup, None, usize::from(args.jobs), args.quiet)?;
     let cellar = cellar(&ctx.env);
+    if !cellar.is_dir() {
+        // Nothing checked is not "all verified": say there is no Homebrew here, exit 4.
+        eprintln_safe(&format!(
+            "Error: no Homebrew installation found (no Cellar at {}); set HOMEBREW_PREFIX or \
+             HOMEBREW_CELLAR if Homebrew lives elsewhere",
+            cellar.display()
+        ));
+        return Ok(Status::CouldNotCheck);
+    }
     let kegs = kegs(&cellar)?;
     let downloads = download_index(ctx.downloads.as_deref());
     let say = |text: &str| {
