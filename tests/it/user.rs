@@ -96,3 +96,19 @@ fn provenance_without_homebrew_says_so_and_exits_4() {
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("no Homebrew installation found"), "{err}");
 }
+
+#[test]
+fn version_says_what_the_embedded_root_holds() {
+    let out = workspace_bin("brew-verify")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.starts_with("brew-verify "), "{text}");
+    assert!(
+        text.contains("embedded Sigstore public-good root: 2 CAs")
+            && text.contains("newest key valid from 20"),
+        "{text}"
+    );
+}

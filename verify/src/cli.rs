@@ -16,7 +16,12 @@ use clap::{Args, Parser, Subcommand};
 /// Exit status: 0 all verified, 1 some attestation invalid, 3 some attestation missing (none
 /// invalid), 4 could not check, 2 usage error.
 #[derive(Debug, Parser)]
-#[command(name = "brew-verify", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "brew-verify",
+    version,
+    long_version = long_version(),
+    args_conflicts_with_subcommands = true
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
@@ -293,4 +298,19 @@ pub(crate) struct BundleArgs {
     /// The artifact: a file, `sha256:<hex>` or `sha512:<hex>`.
     #[arg(value_name = "ARTIFACT")]
     pub(crate) artifact: String,
+}
+
+/// `--version`: the version, and what the embedded Sigstore root holds (a stale root is the
+/// usual reason a new bottle's attestation fails with an unknown key).
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let root =
+            bottle_attest::trust::RootSummary::of_json(bottle_attest::trust::PRODUCTION_JSON)
+                .map_or_else(|| "unreadable".to_owned(), |s| s.to_string());
+        format!(
+            "{}\nembedded Sigstore public-good root: {root}",
+            env!("CARGO_PKG_VERSION")
+        )
+    })
 }

@@ -42,6 +42,68 @@ pub enum TrustRootError {
 /// `verifiedTimestamps[].uri`, read from the root's log and TSA entries).
 pub const PRODUCTION_JSON: &str = SIGSTORE_PRODUCTION_TRUSTED_ROOT;
 
+/// What a trusted root holds, for `--version` and `doctor`: how many of each authority, and
+/// the newest start of validity among them (a root older than the newest key in use is stale).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootSummary {
+    /// Fulcio certificate authorities.
+    pub certificate_authorities: usize,
+    /// Rekor transparency logs.
+    pub transparency_logs: usize,
+    /// Certificate-transparency logs.
+    pub ct_logs: usize,
+    /// RFC 3161 timestamp authorities.
+    pub timestamp_authorities: usize,
+    /// The latest `validFor.start` of any of them (RFC 3339, as written).
+    pub newest_key_from: Option<String>,
+}
+
+impl RootSummary {
+    /// Summarise a root document (a trusted root, or a client trust config holding one).
+    pub fn of_json(json: &str) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_str(json).ok()?;
+        let root = value.get("trustedRoot").unwrap_or(&value);
+        let list = |key: &str| root.get(key).and_then(serde_json::Value::as_array);
+        let starts = |key: &str, path: &str| -> Vec<String> {
+            list(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.pointer(path)?.as_str().map(str::to_owned))
+                .collect()
+        };
+        let mut all = starts("certificateAuthorities", "/validFor/start");
+        all.extend(starts("timestampAuthorities", "/validFor/start"));
+        all.extend(starts("tlogs", "/publicKey/validFor/start"));
+        all.extend(starts("ctlogs", "/publicKey/validFor/start"));
+        Some(Self {
+            certificate_authorities: list("certificateAuthorities").map_or(0, Vec::len),
+            transparency_logs: list("tlogs").map_or(0, Vec::len),
+            ct_logs: list("ctlogs").map_or(0, Vec::len),
+            timestamp_authorities: list("timestampAuthorities").map_or(0, Vec::len),
+            // RFC 3339 in UTC sorts as text.
+            newest_key_from: all.into_iter().max(),
+        })
+    }
+}
+
+impl std::fmt::Display for RootSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} CAs, {} transparency logs, {} CT logs, {} timestamp authorities",
+            self.certificate_authorities,
+            self.transparency_logs,
+            self.ct_logs,
+            self.timestamp_authorities
+        )?;
+        if let Some(newest) = &self.newest_key_from {
+            let day: String = newest.chars().take(10).collect();
+            write!(f, "; newest key valid from {day}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The root document in `text`: the whole text when it is one JSON document, else the first
 /// non-empty line (gh's `--custom-trusted-root` takes JSON Lines of roots; the first is the
 /// current one).

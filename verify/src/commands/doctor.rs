@@ -162,7 +162,11 @@ pub(crate) fn run() -> anyhow::Result<Status> {
 
     let root = match env.get(vars::TRUSTED_ROOT) {
         Some(path) => format!("{path} ({})", vars::TRUSTED_ROOT),
-        None => "the embedded Sigstore public-good root (no network needed)".into(),
+        None => format!(
+            "the embedded Sigstore public-good root (no network needed): {}",
+            bottle_attest::trust::RootSummary::of_json(bottle_attest::trust::PRODUCTION_JSON)
+                .map_or_else(|| "unreadable".to_owned(), |s| s.to_string())
+        ),
     };
     writeln!(out, "trusted root:        {root}")?;
     let cache = match env.cache_dir(None) {
