@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use bottle_attest::{BundleCandidate, Digest, Sha256Hash, TrustRoot, verify_bundle_exact};
 use bottle_attest_net::env::{Env, TokenOrder};
-use bottle_attest_net::github::{GitHubClient, GitHubError, Listing};
+use bottle_attest_net::github::{
+    BULK_DIGESTS_PER_REQUEST, BulkListing, GitHubClient, GitHubError, Listing,
+};
 use bottle_attest_net::http::{
     Credential, HttpClient, HttpConfig, NetErrorKind, Request, RetryPolicy, Silent,
 };
@@ -845,34 +847,242 @@ fn bulk_world(server: &GitHubApiServer, count: usize) -> Vec<Sha256Hash> {
     digests
 }
 
+/// The bulk answer for `digests` from a fresh client, and that client's request counts.
+fn bulk(
+    server: &GitHubApiServer,
+    owner: &str,
+    digests: &[Sha256Hash],
+    predicate_type: Option<&str>,
+) -> (
+    Result<BulkListing, GitHubError>,
+    bottle_attest_net::github::RequestStats,
+) {
+    run(async {
+        let client = client(server, None);
+        let answer = client
+            .bulk_attestations(owner, digests, predicate_type, None)
+            .await;
+        (answer, client.stats())
+    })
+}
+
+/// Every third digest of a [`bulk_world`] found once, the others `None` (not a 404).
+fn assert_every_third_found(answer: &BulkListing, digests: &[Sha256Hash]) {
+    assert_eq!(
+        answer.len(),
+        digests.len(),
+        "every digest asked is answered"
+    );
+    for (i, d) in digests.iter().enumerate() {
+        match &answer[d] {
+            Listing::Found(c) => {
+                assert!(i % 3 == 0 && c.len() == 1, "{i}: {} found", c.len());
+                assert!(c[0].bundle.is_ok(), "{i}: {:?}", c[0].bundle);
+            }
+            Listing::None { not_found } => assert!(i % 3 != 0 && !not_found, "{i}"),
+        }
+    }
+}
+
+/// The `subject_digests` of each logged bulk request body, and its `predicate_type`.
+fn bulk_bodies(server: &GitHubApiServer) -> Vec<(Vec<String>, Option<String>)> {
+    server
+        .api_requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/attestations/bulk-list"))
+        .map(|r| {
+            let body: serde_json::Value =
+                serde_json::from_str(r.body.as_deref().expect("a bulk request has a body"))
+                    .expect("the body is JSON");
+            let digests = body["subject_digests"]
+                .as_array()
+                .expect("subject_digests")
+                .iter()
+                .map(|d| d.as_str().expect("a string").to_owned())
+                .collect();
+            let predicate = body.get("predicate_type").map(|p| {
+                p.as_str()
+                    .expect("predicate_type is a string when sent")
+                    .to_owned()
+            });
+            (digests, predicate)
+        })
+        .collect()
+}
+
 #[test]
 fn bulk_lookups_answer_many_digests_in_few_requests() {
     let server = GitHubApiServer::start();
     let digests = bulk_world(&server, 250);
-    let (answer, stats) = run(async {
-        let client = client(&server, None);
-        let answer = client
-            .bulk_attestations("Homebrew", &digests, Some(SLSA), None)
-            .await
-            .unwrap();
-        (answer, client.stats())
-    });
-    assert_eq!(answer.len(), 250, "every digest asked is answered");
-    for (i, d) in digests.iter().enumerate() {
-        match &answer[d] {
-            Listing::Found(c) => assert!(i % 3 == 0 && c.len() == 1, "{i}"),
-            Listing::None { not_found } => assert!(i % 3 != 0 && !not_found, "{i}"),
-        }
-    }
-    // 250 digests, 100 per request: 3 requests instead of 250.
+    let (answer, stats) = bulk(&server, "Homebrew", &digests, Some(SLSA));
+    assert_every_third_found(&answer.unwrap(), &digests);
+    // 250 digests, 100 per request, one page each: 3 requests instead of 250.
+    assert_eq!(BULK_DIGESTS_PER_REQUEST, 100);
     assert_eq!(stats.bulk_requests, 3);
-    assert_eq!(stats.api_requests, 0);
+    assert_eq!(stats.api_requests, 0, "no per-repository listing");
+    assert_eq!(server.request_counts().api, 3);
     let posts = server.api_requests();
     assert!(
         posts
             .iter()
-            .all(|r| r.method == "POST" && r.path == "/orgs/Homebrew/attestations/bulk-list")
+            .all(|r| r.method == "POST" && r.path == "/orgs/Homebrew/attestations/bulk-list"),
+        "{posts:?}"
     );
+    assert!(posts.iter().all(|r| r.query == "per_page=100"), "{posts:?}");
+    // The body: the digests in order, 100, 100, 50, `sha256:`-prefixed, and the filter.
+    let bodies = bulk_bodies(&server);
+    let sent: Vec<String> = bodies.iter().flat_map(|(d, _)| d.clone()).collect();
+    let asked: Vec<String> = digests
+        .iter()
+        .map(|d| format!("sha256:{}", d.to_hex()))
+        .collect();
+    assert_eq!(sent, asked);
+    assert_eq!(
+        bodies.iter().map(|(d, _)| d.len()).collect::<Vec<_>>(),
+        [100, 100, 50]
+    );
+    assert!(bodies.iter().all(|(_, p)| p.as_deref() == Some(SLSA)));
+}
+
+#[test]
+fn bulk_pages_are_followed_by_cursor_and_grouped_by_digest() {
+    let server = GitHubApiServer::start();
+    // 40 digests a page: the 100-digest requests take 3 pages (40, 40, 20), the last 50 take 2.
+    server.set_page_size(Some(40));
+    let digests = bulk_world(&server, 250);
+    // The same digest filed in a second repository of the owner, and in another owner's.
+    server.add("Homebrew/homebrew-cask", &digests[0].to_hex(), minted(SLSA));
+    server.add("Someone/fork", &digests[0].to_hex(), minted(SLSA));
+    server.add("Someone/fork", &digests[1].to_hex(), minted(SLSA));
+    let (answer, stats) = bulk(&server, "Homebrew", &digests, None);
+    let mut answer = answer.unwrap();
+    // Digest 0: both Homebrew repositories (per owner), not Someone's.
+    match answer.remove(&digests[0]) {
+        Some(Listing::Found(c)) => assert_eq!(c.len(), 2, "{c:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        answer.get(&digests[1]),
+        Some(Listing::None { not_found: false })
+    ));
+    answer.insert(digests[0], Listing::Found(Vec::new()));
+    for (i, d) in digests.iter().enumerate().skip(1) {
+        match &answer[d] {
+            Listing::Found(c) => assert!(i % 3 == 0 && c.len() == 1, "{i}"),
+            Listing::None { .. } => assert!(i % 3 != 0, "{i}"),
+        }
+    }
+    assert_eq!(stats.bulk_requests, 8);
+    let queries: Vec<String> = server.api_requests().into_iter().map(|r| r.query).collect();
+    assert_eq!(
+        queries,
+        [
+            "per_page=100",
+            "per_page=100&after=d40",
+            "per_page=100&after=d80",
+            "per_page=100",
+            "per_page=100&after=d40",
+            "per_page=100&after=d80",
+            "per_page=100",
+            "per_page=100&after=d40",
+        ]
+    );
+    // Every page of a request repeats that request's body; no filter was asked, none sent.
+    let bodies = bulk_bodies(&server);
+    assert_eq!(
+        bodies.iter().map(|(d, _)| d.len()).collect::<Vec<_>>(),
+        [100, 100, 100, 100, 100, 100, 50, 50]
+    );
+    assert!(bodies.iter().all(|(_, p)| p.is_none()), "{bodies:?}");
+}
+
+#[test]
+fn bulk_pages_without_page_info_follow_the_link_header() {
+    let server = GitHubApiServer::start();
+    server.set_page_size(Some(30));
+    server.set_bulk_link_pagination(true);
+    let digests = bulk_world(&server, 70);
+    let (answer, stats) = bulk(&server, "Homebrew", &digests, None);
+    assert_every_third_found(&answer.unwrap(), &digests);
+    assert_eq!(stats.bulk_requests, 3);
+    let queries: Vec<String> = server.api_requests().into_iter().map(|r| r.query).collect();
+    assert_eq!(
+        queries,
+        [
+            "per_page=100",
+            "per_page=30&after=d30",
+            "per_page=30&after=d60"
+        ]
+    );
+}
+
+#[test]
+fn digests_left_out_or_repeated_are_still_answered_once() {
+    let server = GitHubApiServer::start();
+    server.set_bulk_omit_missing(true);
+    let mut digests = bulk_world(&server, 9);
+    let unique = digests.clone();
+    digests.extend_from_slice(&unique[..4]);
+    let (answer, stats) = bulk(&server, "Homebrew", &digests, None);
+    let answer = answer.unwrap();
+    assert_every_third_found(&answer, &unique);
+    assert_eq!(stats.bulk_requests, 1);
+    assert_eq!(bulk_bodies(&server)[0].0.len(), 9, "each digest sent once");
+    // Nothing asked: nothing sent.
+    let server = GitHubApiServer::start();
+    let (answer, stats) = bulk(&server, "Homebrew", &[], None);
+    assert!(answer.unwrap().is_empty());
+    assert_eq!(stats.bulk_requests, 0);
+}
+
+#[test]
+fn bulk_predicate_type_filters_on_the_server() {
+    const SPDX: &str = "https://spdx.dev/Document/v2.3";
+    let server = GitHubApiServer::start();
+    let digests: Vec<Sha256Hash> = (0..4)
+        .map(|i| Sha256Hash::new(digest_of(&format!("filtered {i}"))))
+        .collect();
+    server.add(REPO, &digests[0].to_hex(), minted(SLSA));
+    server.add(REPO, &digests[1].to_hex(), minted(SPDX));
+    server.add(REPO, &digests[2].to_hex(), minted(SLSA));
+    server.add(REPO, &digests[2].to_hex(), minted(SPDX));
+    let count = |answer: &BulkListing, d: &Sha256Hash| match &answer[d] {
+        Listing::Found(c) => c.len(),
+        Listing::None { not_found } => {
+            assert!(!not_found);
+            0
+        }
+    };
+    let (slsa, _) = bulk(&server, "Homebrew", &digests, Some(SLSA));
+    let slsa = slsa.unwrap();
+    assert_eq!(
+        digests.iter().map(|d| count(&slsa, d)).collect::<Vec<_>>(),
+        [1, 0, 1, 0]
+    );
+    let (all, _) = bulk(&server, "Homebrew", &digests, None);
+    let all = all.unwrap();
+    assert_eq!(
+        digests.iter().map(|d| count(&all, d)).collect::<Vec<_>>(),
+        [1, 1, 2, 0]
+    );
+    let bodies = bulk_bodies(&server);
+    assert_eq!(bodies[0].1.as_deref(), Some(SLSA));
+    assert_eq!(
+        bodies[1].1, None,
+        "no filter: no `predicate_type` key at all"
+    );
+}
+
+#[test]
+fn bulk_entries_with_a_bundle_url_are_fetched_from_the_blob_host() {
+    let server = GitHubApiServer::start();
+    server.serve_bundles_by_url(true);
+    let digests = bulk_world(&server, 10);
+    let (answer, stats) = bulk(&server, "Homebrew", &digests, None);
+    assert_every_third_found(&answer.unwrap(), &digests);
+    assert_eq!(stats.bulk_requests, 1);
+    assert_eq!(stats.bundle_url_requests, 4);
+    assert_eq!(server.request_counts().blobs, 4);
 }
 
 #[test]
@@ -882,61 +1092,163 @@ fn a_user_owned_owner_is_asked_on_the_users_route_and_remembered() {
     let digests = bulk_world(&server, 150);
     let stats = run(async {
         let client = client(&server, None);
-        client
+        let answer = client
             .bulk_attestations("Homebrew", &digests, None, None)
+            .await
+            .unwrap();
+        assert_every_third_found(&answer, &digests);
+        // A second call on the same client goes straight to the users route.
+        client
+            .bulk_attestations("Homebrew", &digests[..1], None, None)
             .await
             .unwrap();
         client.stats()
     });
     let paths: Vec<String> = server.api_requests().into_iter().map(|r| r.path).collect();
-    // The org route once (404), then the users route for both chunks.
+    // The org route once (404), then the users route for both chunks and the second call.
     assert_eq!(
         paths,
         [
             "/orgs/Homebrew/attestations/bulk-list",
             "/users/Homebrew/attestations/bulk-list",
             "/users/Homebrew/attestations/bulk-list",
+            "/users/Homebrew/attestations/bulk-list",
         ]
     );
-    assert_eq!(stats.bulk_requests, 3);
+    assert_eq!(stats.bulk_requests, 4, "the org probe counts");
 }
 
 #[test]
-fn an_unavailable_bulk_endpoint_says_so_and_a_broken_page_is_an_error() {
+fn an_unavailable_bulk_endpoint_is_its_own_error() {
     let server = GitHubApiServer::start();
     server.set_bulk_owner_kind(None);
     let digests = bulk_world(&server, 3);
-    let error = run(async {
-        client(&server, None)
-            .bulk_attestations("Homebrew", &digests, None, None)
-            .await
-            .unwrap_err()
-    });
+    let (error, stats) = bulk(&server, "Homebrew", &digests, None);
+    let error = error.unwrap_err();
     assert!(
-        matches!(&error, GitHubError::BulkUnavailable { owner } if owner == "Homebrew"),
+        matches!(&error, GitHubError::BulkUnavailable { owner, status: 404 } if owner == "Homebrew"),
         "{error:?}"
     );
-
-    // A page that is not the documented shape is an error, never "none".
+    assert_eq!(
+        stats.bulk_requests, 2,
+        "the org route, then the users route"
+    );
+    // Gone or not allowed on the org route: unavailable at once, the users route not tried.
+    for status in [405, 410] {
+        let server = GitHubApiServer::start();
+        server.refuse_bulk(Some((status, "Gone")));
+        let (error, stats) = bulk(&server, "Homebrew", &digests, None);
+        let error = error.unwrap_err();
+        assert!(
+            matches!(&error, GitHubError::BulkUnavailable { status: s, .. } if *s == status),
+            "{status}: {error:?}"
+        );
+        assert_eq!(stats.bulk_requests, 1, "{status}");
+    }
+    // A 422 that does not blame the body is the endpoint refusing: unavailable; one that
+    // names a field of the body is an error in the request, reported as such.
     let server = GitHubApiServer::start();
-    server.set_raw_listing(Some("{}"));
-    // (The raw listing hook covers the per-repository route; a hostile bulk page is covered by
-    // core's parse_bulk_page tests.) The per-digest route still refuses it.
-    let error = run(async {
-        client(&server, None)
-            .attestations(REPO, &wget(), None, None)
-            .await
-            .unwrap_err()
-    });
-    assert!(matches!(error, GitHubError::Response { .. }), "{error:?}");
-    let error = run(async {
-        client(&server, None)
-            .bulk_attestations("not/an/owner", &digests, None, None)
-            .await
-            .unwrap_err()
-    });
+    server.refuse_bulk(Some((422, "Feature not available for this account")));
+    let (error, _) = bulk(&server, "Homebrew", &digests, None);
     assert!(
-        matches!(error, GitHubError::InvalidRepository(_)),
+        matches!(
+            error.unwrap_err(),
+            GitHubError::BulkUnavailable { status: 422, .. }
+        ),
+        "422 not about the input"
+    );
+    server.refuse_bulk(Some((422, "predicate_type is not a valid predicate type")));
+    let (error, _) = bulk(&server, "Homebrew", &digests, Some("bogus"));
+    let error = error.unwrap_err();
+    assert!(
+        matches!(
+            net_kind(&error),
+            NetErrorKind::Status { status: 422, message } if message.contains("predicate_type")
+        ),
         "{error:?}"
     );
+    // A 400 (bad input) and a 401 are not "unavailable" either.
+    server.refuse_bulk(Some((400, "Problems parsing JSON")));
+    let (error, _) = bulk(&server, "Homebrew", &digests, None);
+    let error = error.unwrap_err();
+    assert!(
+        matches!(net_kind(&error), NetErrorKind::Status { status: 400, .. }),
+        "{error:?}"
+    );
+    server.refuse_bulk(Some((401, "Bad credentials")));
+    let (error, _) = bulk(&server, "Homebrew", &digests, None);
+    let error = error.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            GitHubError::BadCredentials {
+                authenticated: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_malformed_bulk_page_is_an_error_never_none() {
+    let digests = vec![wget()];
+    let hex = wget_hex();
+    for body in [
+        "{}".to_owned(),
+        "<html>502</html>".to_owned(),
+        r#"{"attestations_subject_digests": 3}"#.to_owned(),
+        format!(r#"{{"attestations_subject_digests": {{"sha256:{hex}": "none"}}}}"#),
+        format!(
+            r#"{{"attestations_subject_digests": {{"sha256:{hex}": null}}, "page_info": {{"has_next": true}}}}"#
+        ),
+        format!(
+            r#"{{"attestations_subject_digests": {{"sha256:{hex}": null}}, "page_info": "last"}}"#
+        ),
+    ] {
+        let server = GitHubApiServer::start();
+        server.set_raw_bulk_page(Some(&body));
+        let (error, _) = bulk(&server, "Homebrew", &digests, None);
+        let error = error.unwrap_err();
+        assert!(
+            matches!(&error, GitHubError::Response { url, .. } if url.contains("/orgs/Homebrew/attestations/bulk-list")),
+            "{body}: {error:?}"
+        );
+    }
+    // A server that keeps handing back the same cursor is caught on the second page.
+    let server = GitHubApiServer::start();
+    server.set_raw_bulk_page(Some(&format!(
+        r#"{{"attestations_subject_digests": {{"sha256:{hex}": null}}, "page_info": {{"has_next": true, "next": "again"}}}}"#
+    )));
+    let (error, stats) = bulk(&server, "Homebrew", &digests, None);
+    let error = error.unwrap_err();
+    assert!(
+        matches!(&error, GitHubError::Response { reason, .. } if reason.contains("repeats")),
+        "{error:?}"
+    );
+    assert_eq!(stats.bulk_requests, 2);
+    // A well-formed page naming digests nobody asked for adds nothing.
+    let server = GitHubApiServer::start();
+    let stranger = hex::encode(digest_of("stranger"));
+    server.set_raw_bulk_page(Some(&format!(
+        r#"{{"attestations_subject_digests": {{"sha256:{stranger}": [{{"bundle": null, "bundle_url": "https://elsewhere.invalid/x"}}], "sha256:{hex}": []}}}}"#
+    )));
+    let (answer, stats) = bulk(&server, "Homebrew", &digests, None);
+    let answer = answer.unwrap();
+    assert_eq!(answer.len(), 1);
+    assert!(matches!(
+        answer[&wget()],
+        Listing::None { not_found: false }
+    ));
+    assert_eq!(stats.bundle_url_requests, 0);
+    // Bad owners fail before any request.
+    let server = GitHubApiServer::start();
+    for owner in ["not/an/owner", "", "../x", "a b"] {
+        let (error, _) = bulk(&server, owner, &digests, None);
+        assert!(
+            matches!(error, Err(GitHubError::InvalidRepository(_))),
+            "{owner}: {error:?}"
+        );
+    }
+    assert_eq!(server.request_counts().api, 0);
 }

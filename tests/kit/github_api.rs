@@ -7,6 +7,13 @@
 //!   cursor, `predicate_type` and `Link` headers: `next` when there is more, then `first`) and `POST /repos/{owner}/{repo}/attestations`,
 //!   fed from an in-memory store ([`GitHubApiServer::add`], or whole real response bodies with
 //!   [`GitHubApiServer::add_api_body`]);
+//! - the bulk lookup `POST /orgs/{org}/attestations/bulk-list` and
+//!   `POST /users/{username}/attestations/bulk-list` (body `{"subject_digests": [...],
+//!   "predicate_type": ...}`, query `per_page` and `after`) from the same store: an owner owns
+//!   every repository `owner/*`. The org route answers by default;
+//!   [`GitHubApiServer::set_bulk_owner_kind`] makes the owner a user (org route 404) or the
+//!   endpoint absent (both 404), [`GitHubApiServer::refuse_bulk`] answers every bulk request
+//!   with a chosen status, [`GitHubApiServer::set_raw_bulk_page`] serves a fixed (broken) page;
 //! - blob storage: `GET /attestations/{id}.json.sn?…&sig=…`, the raw-snappy protobuf-JSON
 //!   bundle an entry's `bundle_url` points at when [`GitHubApiServer::serve_bundles_by_url`]
 //!   is on.
@@ -25,6 +32,13 @@
 //!   and [`GitHubApiServer::set_page_size`] lowers the maximum to force several pages.
 //! - `predicate_type` matches the statement's `predicateType` exactly (GitHub also accepts
 //!   short names such as `provenance`).
+//! - Bulk pages are cut over the *digests* of the body (`per_page` digests a page, capped by
+//!   [`GitHubApiServer::set_page_size`]), with cursors `d{index}` in `page_info.next`;
+//!   GitHub does not document what a bulk page counts. A digest without attestations maps to
+//!   `null` (or is left out, [`GitHubApiServer::set_bulk_omit_missing`]); with
+//!   [`GitHubApiServer::set_bulk_link_pagination`] the page has no `page_info` and the next
+//!   page is in a `Link` header instead. The body's digests are not limited in number (GitHub
+//!   documents no limit) and no authorization per repository is modelled.
 //! - Repository names compare case-insensitively; any repository "exists" (an unknown one is
 //!   just one without attestations), so 404 appears only in not-found mode.
 //! - Uploads need some `Authorization` header (the right token if one is required); the kit
@@ -56,6 +70,8 @@ pub struct LoggedRequest {
     pub query: String,
     /// The `Authorization` header, if the request carried one.
     pub authorization: Option<String>,
+    /// The request body as text (lossy UTF-8), if it had one (POSTs).
+    pub body: Option<String>,
 }
 
 /// Requests answered by each of the two servers.
@@ -141,6 +157,14 @@ struct State {
     /// Which bulk-list route answers: `Some("orgs")` (the default), `Some("users")` (a
     /// user-owned owner), `None` (the endpoint is unavailable: both 404).
     bulk_owner_kind: Option<&'static str>,
+    /// Every bulk request answered with this status and message.
+    bulk_refusal: Option<(StatusCode, String)>,
+    /// A body served, with 200, for every bulk request instead of the store.
+    raw_bulk_page: Option<String>,
+    /// Bulk pages carry no `page_info`; the next page is a `Link` header.
+    bulk_link_pagination: bool,
+    /// Digests without attestations are left out of bulk pages instead of mapped to `null`.
+    bulk_omit_missing: bool,
 }
 
 struct Shared {
@@ -286,7 +310,35 @@ impl GitHubApiServer {
         self.shared.state().bulk_owner_kind = kind;
     }
 
-    /// Cap pages at `size` entries whatever `per_page` asks (None: the API's 100).
+    /// Answer every bulk-list request (both routes) with `status` and GitHub's error body
+    /// carrying `message`; `None` goes back to normal.
+    pub fn refuse_bulk(&self, refusal: Option<(u16, &str)>) {
+        self.shared.state().bulk_refusal = refusal.map(|(status, message)| {
+            (
+                StatusCode::from_u16(status).expect("a valid status code"),
+                message.to_owned(),
+            )
+        });
+    }
+
+    /// Answer every bulk-list request with this body and status 200 (a broken or hostile
+    /// API); `None` goes back to the store.
+    pub fn set_raw_bulk_page(&self, body: Option<&str>) {
+        self.shared.state().raw_bulk_page = body.map(str::to_owned);
+    }
+
+    /// Page bulk answers with a `Link: <…>; rel="next"` header and no `page_info`.
+    pub fn set_bulk_link_pagination(&self, on: bool) {
+        self.shared.state().bulk_link_pagination = on;
+    }
+
+    /// Leave digests without attestations out of bulk pages instead of mapping them to `null`.
+    pub fn set_bulk_omit_missing(&self, on: bool) {
+        self.shared.state().bulk_omit_missing = on;
+    }
+
+    /// Cap pages at `size` entries whatever `per_page` asks (None: the API's 100). Bulk-list
+    /// pages are capped at `size` digests.
     pub fn set_page_size(&self, size: Option<usize>) {
         self.shared.state().page_size = size.map(|s| s.max(1));
     }
@@ -427,7 +479,7 @@ impl Service for ApiService {
                     "attestations",
                     "bulk-list",
                 ],
-            ) => bulk_list(&state, request, kind, owner),
+            ) => bulk_list(&self.0, &state, request, kind, owner),
             ("POST", ["", "repos", owner, repo, "attestations"]) => {
                 if authorization.is_none() {
                     github_error(StatusCode::UNAUTHORIZED, "Requires authentication")
@@ -480,20 +532,7 @@ fn list(shared: &Shared, state: &State, request: &Request, repo: &str, hex: &str
     let end = (start + per_page).min(matching.len());
     let attestations: Vec<Value> = matching[start..end]
         .iter()
-        .map(|entry| {
-            if state.by_url && entry.bundle.is_some() {
-                json!({
-                    "repository_id": repository_id(repo),
-                    "bundle_url": format!(
-                        "{}/attestations/{}.json.sn?se=2099-01-01T00%3A00%3A00Z&sp=r&sig=kit-blob-secret",
-                        shared.blob_url, entry.id
-                    ),
-                    "initiator": "user",
-                })
-            } else {
-                entry.api_entry.clone()
-            }
-        })
+        .map(|entry| served(shared, state, repo, entry))
         .collect();
     let reply = Reply::json(StatusCode::OK, &json!({ "attestations": attestations }));
     let base = format!("{}{}", shared.api_url, request.path);
@@ -513,30 +552,68 @@ fn list(shared: &Shared, state: &State, request: &Request, repo: &str, hex: &str
     reply.with_header(LINK, links.join(", "))
 }
 
+/// An entry as the API serves it: inline, or (by-URL mode) with a `bundle_url` on the blob host.
+fn served(shared: &Shared, state: &State, repo: &str, entry: &Entry) -> Value {
+    if state.by_url && entry.bundle.is_some() {
+        json!({
+            "repository_id": repository_id(repo),
+            "bundle_url": format!(
+                "{}/attestations/{}.json.sn?se=2099-01-01T00%3A00%3A00Z&sp=r&sig=kit-blob-secret",
+                shared.blob_url, entry.id
+            ),
+            "initiator": "user",
+        })
+    } else {
+        entry.api_entry.clone()
+    }
+}
+
 /// `POST /{orgs|users}/{owner}/attestations/bulk-list`: for each digest of the body, every
 /// attestation filed in any repository of `owner` (GitHub's shape: `attestations_subject_digests`
 /// maps `sha256:<hex>` to a list or `null`, `page_info` pages over the digests with `after`).
-fn bulk_list(state: &State, request: &Request, kind: &str, owner: &str) -> Reply {
+fn bulk_list(shared: &Shared, state: &State, request: &Request, kind: &str, owner: &str) -> Reply {
+    if let Some((status, message)) = &state.bulk_refusal {
+        return github_error(*status, message);
+    }
     if state.bulk_owner_kind != Some(kind) {
         return github_error(StatusCode::NOT_FOUND, "Not Found");
     }
+    if let Some(body) = &state.raw_bulk_page {
+        return Reply::bytes(
+            StatusCode::OK,
+            "application/json",
+            body.clone().into_bytes(),
+        );
+    }
     let Some(body) = serde_json::from_slice::<Value>(&request.body).ok() else {
-        return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request body");
+        return github_error(StatusCode::BAD_REQUEST, "Problems parsing JSON");
     };
-    let digests: Vec<String> = body
+    let Some(digests) = body
         .get("subject_digests")
         .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)
                 .map(str::to_owned)
-                .collect()
+                .collect::<Vec<_>>()
         })
-        .unwrap_or_default();
-    let wanted = body
-        .get("predicate_type")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    else {
+        return github_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "subject_digests must be a non-empty array",
+        );
+    };
+    let wanted = match body.get("predicate_type") {
+        None => None,
+        Some(Value::String(p)) => Some(p.clone()),
+        Some(_) => {
+            return github_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "predicate_type must be a string",
+            );
+        }
+    };
     let per_page = request
         .query_param("per_page")
         .and_then(|v| v.parse::<usize>().ok())
@@ -561,25 +638,39 @@ fn bulk_list(state: &State, request: &Request, kind: &str, owner: &str) -> Reply
             .store
             .iter()
             .filter(|((repo, h), _)| repo.starts_with(&prefix) && *h == hex)
-            .flat_map(|(_, entries)| entries.iter())
-            .filter(|e| wanted.is_none() || e.predicate_type == wanted)
-            .map(|e| e.api_entry.clone())
+            .flat_map(|((repo, _), entries)| entries.iter().map(move |e| (repo, e)))
+            .filter(|(_, e)| wanted.is_none() || e.predicate_type == wanted)
+            .map(|(repo, e)| served(shared, state, repo, e))
             .collect();
-        map.insert(
-            digest.clone(),
-            if found.is_empty() {
-                Value::Null
-            } else {
-                Value::Array(found)
-            },
+        if found.is_empty() {
+            if !state.bulk_omit_missing {
+                map.insert(digest.clone(), Value::Null);
+            }
+        } else {
+            map.insert(digest.clone(), Value::Array(found));
+        }
+    }
+    let has_next = end < digests.len();
+    if state.bulk_link_pagination {
+        let reply = Reply::json(
+            StatusCode::OK,
+            &json!({ "attestations_subject_digests": map }),
         );
+        if !has_next {
+            return reply;
+        }
+        let next = format!(
+            "<{}{}?per_page={per_page}&after=d{end}>; rel=\"next\"",
+            shared.api_url, request.path
+        );
+        return reply.with_header(LINK, next);
     }
     Reply::json(
         StatusCode::OK,
         &json!({
             "attestations_subject_digests": map,
             "page_info": {
-                "has_next": end < digests.len(),
+                "has_next": has_next,
                 "has_previous": start > 0,
                 "next": format!("d{end}"),
                 "previous": format!("d{start}"),
@@ -697,6 +788,8 @@ fn log_entry(request: &Request) -> LoggedRequest {
         path: request.path.clone(),
         query: request.query.clone(),
         authorization: request.header("authorization").map(str::to_owned),
+        body: (!request.body.is_empty())
+            .then(|| String::from_utf8_lossy(&request.body).into_owned()),
     }
 }
 

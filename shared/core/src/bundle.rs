@@ -187,9 +187,23 @@ pub struct BulkPage {
     pub next: Option<String>,
 }
 
-/// Parse one bulk-list page. GitHub's schema says `attestations_subject_digests` is an object
-/// mapping each digest to a list or `null`; its rendered example wraps that object in an array,
-/// so both are read. Anything else is an [`ApiPageError`], never an empty answer.
+/// Parse one page of `POST /{orgs|users}/{owner}/attestations/bulk-list` (GitHub REST
+/// 2022-11-28; docs.github.com/en/rest/orgs/attestations, "List attestations by bulk subject
+/// digests"):
+///
+/// ```json
+/// {"attestations_subject_digests": {"sha256:<hex>": [{"bundle": {…} | null,
+///   "repository_id": 1, "bundle_url": "…"}] | null, …},
+///  "page_info": {"has_next": false, "has_previous": false, "next": "…", "previous": "…"}}
+/// ```
+///
+/// The schema says `attestations_subject_digests` is an object mapping each digest to a list
+/// or `null`; the rendered example wraps that object in an array, so both are read. Each entry
+/// is read as [`parse_api_page`] reads one. `page_info` is optional in the schema (a page
+/// without it is the last one, as far as the body says); when present it must be an object
+/// whose `has_next`, if present, is a boolean, and `has_next: true` needs a non-empty `next`
+/// cursor. Anything else is an [`ApiPageError`], never an empty answer: a broken page must not
+/// pass for "this owner has none".
 pub fn parse_bulk_page(bytes: &[u8]) -> Result<BulkPage, ApiPageError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| ApiPageError::Json(e.to_string()))?;
@@ -219,19 +233,22 @@ pub fn parse_bulk_page(bytes: &[u8]) -> Result<BulkPage, ApiPageError> {
             digests.push((digest, entries));
         }
     }
-    let info = page.get("page_info");
-    let has_next = info
-        .and_then(|i| i.get("has_next"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let next = info
-        .and_then(|i| i.get("next"))
-        .and_then(Value::as_str)
-        .filter(|n| has_next && !n.is_empty())
-        .map(str::to_owned);
-    if has_next && next.is_none() {
-        return Err(ApiPageError::Shape);
-    }
+    let next = match page.remove("page_info") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(info)) => {
+            let has_next = match info.get("has_next") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(ApiPageError::Shape),
+            };
+            match info.get("next") {
+                Some(Value::String(next)) if has_next && !next.is_empty() => Some(next.clone()),
+                _ if has_next => return Err(ApiPageError::Shape),
+                _ => None,
+            }
+        }
+        Some(_) => return Err(ApiPageError::Shape),
+    };
     Ok(BulkPage { digests, next })
 }
 
@@ -267,11 +284,28 @@ mod tests {
         assert!(matches!(by["sha256:bb"][0], ApiEntry::BundleUrl(_)));
         let wrapped = br#"{"attestations_subject_digests": [{"sha256:aa": []}], "page_info": {"has_next": false}}"#;
         assert_eq!(parse_bulk_page(wrapped).unwrap().digests.len(), 1);
+        // `page_info` is optional; without it, or with `has_next: false`, there is no next page
+        // (whatever `next` says).
+        for last in [
+            &br#"{"attestations_subject_digests": {}}"#[..],
+            br#"{"attestations_subject_digests": {}, "page_info": {"has_next": false, "next": "c9"}}"#,
+            br#"{"attestations_subject_digests": {}, "page_info": {}}"#,
+        ] {
+            let page = parse_bulk_page(last).unwrap();
+            assert!(page.digests.is_empty() && page.next.is_none());
+        }
         for bad in [
             &br#"{}"#[..],
             br#"{"attestations_subject_digests": 3}"#,
             br#"{"attestations_subject_digests": {"sha256:aa": 1}}"#,
             br#"{"attestations_subject_digests": {}, "page_info": {"has_next": true}}"#,
+            br#"{"attestations_subject_digests": {}, "page_info": {"has_next": true, "next": ""}}"#,
+            br#"{"attestations_subject_digests": {}, "page_info": {"has_next": "yes", "next": "c"}}"#,
+            br#"{"attestations_subject_digests": {}, "page_info": []}"#,
+            br#"{"attestations_subject_digests": [3]}"#,
+            br#"{"attestations_subject_digests": null}"#,
+            br#"{"page_info": {"has_next": false}}"#,
+            br#"[]"#,
             b"<html>",
         ] {
             assert!(

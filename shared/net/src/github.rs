@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use bottle_attest::bundle::{
@@ -44,8 +44,11 @@ const PER_PAGE: u8 = 100;
 /// Pages followed before giving up: a server that keeps linking to more pages is broken, and
 /// 10 000 attestations for one bottle digest is not a real answer.
 const MAX_PAGES: usize = 100;
-/// Digests per bulk-list request. GitHub documents no maximum for `subject_digests`; 100 is its
-/// page size, so one request's answer fits one page in the common case.
+/// Digests per bulk-list request. GitHub documents no maximum for `subject_digests` (neither
+/// the REST docs nor the OpenAPI schema copies give one; octocrab 0.54.9 sets none; gh does not
+/// use this endpoint), so this stays at the documented `per_page` maximum: a request's answer
+/// then fits one page in the common case, and a small request is the least likely to meet an
+/// undocumented limit.
 pub const BULK_DIGESTS_PER_REQUEST: usize = 100;
 /// `bundle_url` fetches in flight at once for one listing.
 const BUNDLE_FETCH_CONCURRENCY: usize = 4;
@@ -95,11 +98,15 @@ pub enum GitHubError {
         /// Why.
         reason: String,
     },
-    /// Neither bulk-list route exists for this owner (404 on both): look digests up one by one.
-    #[error("the attestations bulk-list endpoint is not available for `{owner}`")]
+    /// The bulk-list endpoint is not there for this owner (404 on both the org and the user
+    /// route, or 405, 410, or a 422 that is not about the request body): look digests up one
+    /// by one instead.
+    #[error("the attestations bulk-list endpoint is not available for `{owner}` (HTTP {status})")]
     BulkUnavailable {
         /// The owner asked.
         owner: String,
+        /// The status of the last answer.
+        status: u16,
     },
     /// The bundle to upload is not a JSON object.
     #[error("the bundle to upload is not a JSON object: {0}")]
@@ -133,17 +140,19 @@ impl GitHubError {
 /// What the client has done so far, for progress and benchmark lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestStats {
-    /// Requests to the API host (first attempts; pages count).
+    /// Per-repository listing requests to the API host (first attempts; pages count). The
+    /// API host's total is this plus [`RequestStats::bulk_requests`].
     pub api_requests: u64,
     /// Requests to `bundle_url` hosts (first attempts).
     pub bundle_url_requests: u64,
-    /// Attempts that were retries after a transient failure.
+    /// Attempts that were retries after a transient failure (listings, bulk lists, bundles).
     pub retries: u64,
     /// Rate-limit waits sat out.
     pub rate_limit_waits: u64,
     /// Uploads (`POST …/attestations`), first attempts.
     pub uploads: u64,
-    /// Bulk-list requests, first attempts.
+    /// Bulk-list requests to the API host (`POST …/attestations/bulk-list`, purpose `bulk`),
+    /// first attempts; pages and the org-route probe of a user count.
     pub bulk_requests: u64,
 }
 
@@ -168,6 +177,56 @@ impl Listing {
             Self::None { .. } => Vec::new(),
         }
     }
+}
+
+/// What [`GitHubClient::bulk_attestations`] answers: a [`Listing`] for every digest asked.
+pub type BulkListing = HashMap<Sha256Hash, Listing>;
+
+/// Where the next bulk-list page is.
+enum BulkNext {
+    /// The first page.
+    First,
+    /// `after=<cursor>` from `page_info.next`.
+    After(String),
+    /// A `Link: <…>; rel="next"` URL (on the API's origin), for a page without `page_info`.
+    Url(Url),
+}
+
+impl BulkNext {
+    /// What identifies this page, to notice a server that sends us round in circles.
+    fn key(&self) -> String {
+        match self {
+            Self::First => String::new(),
+            Self::After(cursor) => format!("after:{cursor}"),
+            Self::Url(url) => format!("url:{url}"),
+        }
+    }
+}
+
+/// Whether a 422 body blames a field of the bulk-list body (`subject_digests`,
+/// `predicate_type`): then the request itself is wrong, and falling back to per-digest lookups
+/// would hide that. Any other 422 means the endpoint refuses the request as such.
+fn names_body_field(body: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let names = |text: &str| text.contains("subject_digests") || text.contains("predicate_type");
+    let in_message = value
+        .get("message")
+        .and_then(Value::as_str)
+        .is_some_and(names);
+    let in_errors = value
+        .get("errors")
+        .and_then(Value::as_array)
+        .is_some_and(|errors| {
+            errors.iter().any(|e| match e {
+                Value::String(text) => names(text),
+                _ => ["field", "message"]
+                    .iter()
+                    .any(|k| e.get(*k).and_then(Value::as_str).is_some_and(names)),
+            })
+        });
+    in_message || in_errors
 }
 
 /// The client. Cheap to clone.
@@ -243,7 +302,7 @@ impl GitHubClient {
         RequestStats {
             api_requests: s.requests("api"),
             bundle_url_requests: s.requests("bundle_url"),
-            retries: s.retries("api") + s.retries("bundle_url"),
+            retries: s.retries("api") + s.retries("bundle_url") + s.retries("bulk"),
             rate_limit_waits: s.rate_limit_waits,
             uploads: s.requests("upload"),
             bulk_requests: s.requests("bulk"),
@@ -381,23 +440,56 @@ impl GitHubClient {
     }
 
     /// Every attestation filed for each of `digests` in any repository of `owner`, with
-    /// GitHub's bulk endpoint (`POST /orgs/{owner}/attestations/bulk-list`, or
-    /// `/users/{owner}/…` for a user: tried when the org route answers 404, and remembered),
-    /// [`BULK_DIGESTS_PER_REQUEST`] digests per request, pages followed. Every digest asked is in
-    /// the answer: `None` where the owner has none.
+    /// GitHub's bulk endpoint, [`BULK_DIGESTS_PER_REQUEST`] digests per request and every page
+    /// followed. Each digest asked (once, however often it is repeated) is a key of the answer:
+    /// [`Listing::Found`] with its candidates, or `Listing::None { not_found: false }` where
+    /// the server mapped it to `null` or `[]` or left it out — for a bulk answer those mean
+    /// the same thing, "this owner has none (that the token may read)".
     ///
-    /// The answer is per *owner*, not per repository: a caller that needs one repository's
-    /// attestations filters by the certificate (as the policy does), and a caller that needs an
-    /// authoritative per-repository "none" uses [`GitHubClient::attestations`]. When neither
-    /// route exists (GitHub Enterprise Server, an older API), the error is
-    /// [`GitHubError::BulkUnavailable`] and the caller falls back to per-digest lookups.
+    /// **Per owner, not per repository.** The answer holds attestations from *every*
+    /// repository of `owner` the token can read, so a `Found` is not "filed by the right
+    /// repository": the caller must still attribute each bundle to a repository, which the
+    /// policy does from the signing certificate (never from `repository_id`, which is the
+    /// server's word). A `None` is authoritative for the whole owner, hence for each of its
+    /// repositories. A caller that wants one repository's own "none" (gh's `HTTP 404`) uses
+    /// [`GitHubClient::attestations`].
+    ///
+    /// The wire format (GitHub REST, `X-GitHub-Api-Version: 2022-11-28`; sources:
+    /// docs.github.com/en/rest/orgs/attestations and /en/rest/users/attestations, "List
+    /// attestations by bulk subject digests"; the OpenAPI-generated clients' schema; octocrab
+    /// 0.54.9 `api/users/attestations.rs`, which sends the same body):
+    ///
+    /// - `POST /orgs/{org}/attestations/bulk-list` or `POST /users/{username}/attestations/bulk-list`,
+    ///   query `per_page` (max 100), `before`, `after` (cursors), JSON body
+    ///   `{"subject_digests": ["sha256:<hex>", …], "predicate_type": "<type>"}` (the filter is
+    ///   optional and left out when not asked; GitHub also accepts `provenance`, `sbom`, `release`).
+    /// - 200 (the only status documented):
+    ///   `{"attestations_subject_digests": {"sha256:<hex>": [{"bundle": {…}|null,
+    ///   "repository_id": N, "bundle_url": "…"}] | null, …}, "page_info": {"has_next": bool,
+    ///   "has_previous": bool, "next": "<cursor>", "previous": "<cursor>"}}`. The rendered
+    ///   example wraps the map in an array; both are read ([`parse_bulk_page`]). The next page
+    ///   is `after=page_info.next` while `has_next`; the docs call the cursors "as given in the
+    ///   Link header", so a page without `page_info` but with `Link: <…>; rel="next"` is
+    ///   followed there (on the API's own origin only).
+    /// - No maximum number of digests per request is documented (hence the constant).
+    ///
+    /// Owner kind: the org route is tried first; when it answers 404 the users route is tried
+    /// and whichever answered is remembered for this owner on this client (and its clones).
+    /// When neither exists (404 on both, or 405/410, or a 422 that does not name the body's
+    /// fields: GitHub Enterprise Server, an API without the endpoint, a feature flag off), the
+    /// error is [`GitHubError::BulkUnavailable`] and the caller falls back to per-digest
+    /// lookups. A page that is not the documented shape, a cursor that repeats, or more than
+    /// `MAX_PAGES` pages for one request is [`GitHubError::Response`], never "none".
+    /// Requests are counted as purpose `bulk` ([`RequestStats::bulk_requests`]).
     pub async fn bulk_attestations(
         &self,
         owner: &str,
         digests: &[Sha256Hash],
         predicate_type: Option<&str>,
         deadline: Option<Deadline>,
-    ) -> Result<HashMap<Sha256Hash, Listing>, GitHubError> {
+    ) -> Result<BulkListing, GitHubError> {
+        // GitHub logins are ASCII letters, digits and hyphens, so the owner needs no escaping
+        // in a path (and `../x` cannot move the request elsewhere).
         if owner.is_empty()
             || !owner
                 .bytes()
@@ -405,91 +497,168 @@ impl GitHubClient {
         {
             return Err(GitHubError::InvalidRepository(owner.to_owned()));
         }
+        let mut unique = HashSet::new();
+        let digests: Vec<Sha256Hash> = digests
+            .iter()
+            .filter(|d| unique.insert(**d))
+            .copied()
+            .collect();
         let mut found: HashMap<Sha256Hash, Vec<ApiEntry>> =
             digests.iter().map(|d| (*d, Vec::new())).collect();
         for chunk in digests.chunks(BULK_DIGESTS_PER_REQUEST) {
-            let body = serde_json::to_vec(&serde_json::json!({
-                "subject_digests": chunk.iter().map(|d| format!("sha256:{}", d.to_hex())).collect::<Vec<_>>(),
-                "predicate_type": predicate_type,
-            }))
-            .map_err(|e| GitHubError::InvalidBundle(e.to_string()))?;
-            let mut after: Option<String> = None;
+            let mut body = serde_json::Map::new();
+            body.insert(
+                "subject_digests".into(),
+                chunk
+                    .iter()
+                    .map(|d| Value::String(format!("sha256:{}", d.to_hex())))
+                    .collect(),
+            );
+            if let Some(predicate_type) = predicate_type {
+                body.insert("predicate_type".into(), predicate_type.into());
+            }
+            let body = Value::Object(body).to_string().into_bytes();
+            let mut next = BulkNext::First;
+            let mut cursors = HashSet::new();
             let mut pages = 0usize;
             loop {
                 pages += 1;
                 if pages > MAX_PAGES {
                     return Err(GitHubError::Response {
-                        url: format!("{}…/attestations/bulk-list", self.api_base),
-                        reason: format!("more than {MAX_PAGES} pages"),
+                        url: self.bulk_label(owner),
+                        reason: format!("more than {MAX_PAGES} pages for one request"),
                     });
                 }
-                let page = self
-                    .bulk_page(owner, &body, after.as_deref(), deadline)
-                    .await?;
+                let (page, link) = self.bulk_page(owner, &body, &next, deadline).await?;
                 for (digest, entries) in page.digests {
-                    let Some(hex) = digest.strip_prefix("sha256:") else {
-                        continue;
-                    };
                     // A digest that was not asked is ignored: the server cannot add bottles.
-                    if let Some(list) = Sha256Hash::from_hex(hex)
-                        .ok()
-                        .and_then(|d| found.get_mut(&d))
-                    {
+                    let asked = digest
+                        .strip_prefix("sha256:")
+                        .and_then(|hex| Sha256Hash::from_hex(hex).ok())
+                        .and_then(|d| found.get_mut(&d));
+                    if let Some(list) = asked {
                         list.extend(entries);
                     }
                 }
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
+                next = match (page.next, link) {
+                    (Some(cursor), _) => BulkNext::After(cursor),
+                    (None, Some(url)) => BulkNext::Url(url),
+                    (None, None) => break,
+                };
+                // A server that hands back a cursor it already gave would be followed for ever.
+                if !cursors.insert(next.key()) {
+                    return Err(GitHubError::Response {
+                        url: self.bulk_label(owner),
+                        reason: "a bulk-list page repeats an earlier cursor".into(),
+                    });
                 }
             }
         }
-        let mut out = HashMap::new();
-        for (digest, entries) in found {
-            let label = format!("{owner}/*:sha256:{}", digest.to_hex());
-            out.insert(digest, self.listing(&label, entries, deadline).await?);
+        // `bundle_url`s are fetched across all digests at once, as `listing` does per digest.
+        let mut work = Vec::new();
+        for digest in &digests {
+            let label = format!("api:{owner}/*:sha256:{}", digest.to_hex());
+            for (i, entry) in found
+                .remove(digest)
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                work.push((*digest, format!("{label}[{i}]"), entry));
+            }
+        }
+        let items = work.into_iter().map(|(digest, origin, entry)| async move {
+            let bundle = match entry {
+                ApiEntry::Inline(bundle) => bundle,
+                ApiEntry::BundleUrl(url) => self.fetch_bundle_url(&url, deadline).await?,
+            };
+            Ok::<_, GitHubError>((digest, BundleCandidate { origin, bundle }))
+        });
+        let fetched = futures_util::stream::iter(items)
+            .buffered(BUNDLE_FETCH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out: BulkListing = digests
+            .iter()
+            .map(|d| (*d, Listing::None { not_found: false }))
+            .collect();
+        for item in fetched {
+            let (digest, candidate) = item?;
+            match out.get_mut(&digest) {
+                Some(Listing::Found(candidates)) => candidates.push(candidate),
+                Some(listing) => *listing = Listing::Found(vec![candidate]),
+                None => {}
+            }
         }
         Ok(out)
     }
 
-    /// One page of the bulk endpoint, on the owner route that answers.
+    /// `…/{owner}/attestations/bulk-list` for messages that concern no single request.
+    fn bulk_label(&self, owner: &str) -> String {
+        format!(
+            "{}{{orgs|users}}/{owner}/attestations/bulk-list",
+            self.api_base
+        )
+    }
+
+    /// One page of the bulk endpoint, on the owner route that answers, and the `Link` next
+    /// page if the server sent one.
     async fn bulk_page(
         &self,
         owner: &str,
         body: &[u8],
-        after: Option<&str>,
+        next: &BulkNext,
         deadline: Option<Deadline>,
-    ) -> Result<BulkPage, GitHubError> {
+    ) -> Result<(BulkPage, Option<Url>), GitHubError> {
         let known = self
             .owner_kinds
             .lock()
             .ok()
             .and_then(|k| k.get(owner).copied());
-        let kinds: Vec<&'static str> = match known {
-            Some(kind) => vec![kind],
-            None => vec!["orgs", "users"],
+        let kinds: &[&'static str] = match known {
+            Some("users") => &["users"],
+            Some(_) => &["orgs"],
+            None => &["orgs", "users"],
         };
-        for kind in kinds {
-            let mut url = self
-                .api_base
-                .join(&format!("{kind}/{owner}/attestations/bulk-list"))
-                .map_err(|e| GitHubError::InvalidRepository(format!("{owner}: {e}")))?;
-            url.query_pairs_mut()
-                .append_pair("per_page", &PER_PAGE.to_string());
-            if let Some(after) = after {
-                url.query_pairs_mut().append_pair("after", after);
-            }
+        let mut last_status = 404;
+        for (i, kind) in kinds.iter().enumerate() {
+            let url = match next {
+                BulkNext::Url(url) => url.clone(),
+                BulkNext::First | BulkNext::After(_) => {
+                    let mut url = self
+                        .api_base
+                        .join(&format!("{kind}/{owner}/attestations/bulk-list"))
+                        .map_err(|e| GitHubError::InvalidRepository(format!("{owner}: {e}")))?;
+                    url.query_pairs_mut()
+                        .append_pair("per_page", &PER_PAGE.to_string());
+                    if let BulkNext::After(cursor) = next {
+                        url.query_pairs_mut().append_pair("after", cursor);
+                    }
+                    url
+                }
+            };
             let request = self.request(
                 Request::post(url, "application/json", body.to_vec(), body::API_PAGE)
-                    // A read, safe to repeat.
+                    // A read that happens to be a POST: safe to repeat.
                     .retry(self.retry.unwrap_or(*self.http.retry_policy())),
             );
             let response = self
                 .http
                 .send(request.deadline(deadline).purpose("bulk"))
                 .await?;
-            if response.status == 404 && known.is_none() {
-                continue;
+            last_status = response.status;
+            let unavailable = match response.status {
+                // A user, not an org (or no such route): try the next kind.
+                404 if i + 1 < kinds.len() && !matches!(next, BulkNext::Url(_)) => continue,
+                404 | 405 | 410 => true,
+                422 => !names_body_field(&response.body),
+                _ => false,
+            };
+            if unavailable {
+                return Err(GitHubError::BulkUnavailable {
+                    owner: owner.to_owned(),
+                    status: response.status,
+                });
             }
             if response.status == 401 {
                 return Err(GitHubError::BadCredentials {
@@ -501,16 +670,24 @@ impl GitHubClient {
             if !response.is_success() {
                 return Err(response.error().into());
             }
-            if let Ok(mut k) = self.owner_kinds.lock() {
+            if known.is_none()
+                && let Ok(mut k) = self.owner_kinds.lock()
+            {
                 k.insert(owner.to_owned(), kind);
             }
-            return parse_bulk_page(&response.body).map_err(|e| GitHubError::Response {
+            let page = parse_bulk_page(&response.body).map_err(|e| GitHubError::Response {
                 url: response.error().url().to_owned(),
                 reason: e.to_string(),
-            });
+            })?;
+            let link = match response.header(LINK.as_str()).and_then(next_link) {
+                Some(link) => Some(self.same_host(&link, &response.url)?),
+                None => None,
+            };
+            return Ok((page, link));
         }
         Err(GitHubError::BulkUnavailable {
             owner: owner.to_owned(),
+            status: last_status,
         })
     }
 
@@ -740,6 +917,24 @@ mod tests {
     }
 
     #[test]
+    fn unprocessable_bodies_that_blame_the_request() {
+        for blames in [
+            &br#"{"message": "subject_digests must not be empty"}"#[..],
+            br#"{"message": "Validation Failed", "errors": [{"resource": "Attestation", "field": "predicate_type", "code": "invalid"}]}"#,
+            br#"{"message": "Validation Failed", "errors": ["subject_digests is too long"]}"#,
+        ] {
+            assert!(names_body_field(blames), "{}", String::from_utf8_lossy(blames));
+        }
+        for not in [
+            &br#"{"message": "Feature not available for this account"}"#[..],
+            br#"{"message": "Validation Failed", "errors": [{"field": "owner"}]}"#,
+            b"<html>422</html>",
+        ] {
+            assert!(!names_body_field(not), "{}", String::from_utf8_lossy(not));
+        }
+    }
+
+    #[test]
     fn snappy_bodies() {
         let not_snappy = decode_snappy_bundle(b"{\"mediaType\":1}");
         assert!(matches!(not_snappy, Err(BundleParseError::Bundle(_))));
@@ -775,5 +970,6 @@ mod tests {
         is_send(client.clone());
         is_send(client.attestations("a/b", digest, None, None));
         is_send(client.upload_attestation("a/b", "{}"));
+        is_send(client.bulk_attestations("a", std::slice::from_ref(digest), None, None));
     }
 }
