@@ -11,3 +11,4 @@ mod readme;
 mod sigstore_python;
 mod util;
 mod waterfall;
+mod workflows;
