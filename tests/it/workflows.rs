@@ -77,7 +77,7 @@ fn keys(y: &Yaml) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn steps<'a>(job: &'a Yaml) -> &'a [Yaml] {
+fn steps(job: &Yaml) -> &[Yaml] {
     job["steps"].as_vec().map(Vec::as_slice).unwrap_or_default()
 }
 
@@ -250,11 +250,7 @@ fn workflow_permissions_are_granted_per_job_and_only_where_a_step_needs_them() {
     let wf = load("backfill.yml");
     let signing: Vec<String> = keys(&wf["jobs"])
         .into_iter()
-        .filter(|j| {
-            perms(&wf["jobs"][j.as_str()]["permissions"])
-                .get("id-token")
-                .is_some()
-        })
+        .filter(|j| perms(&wf["jobs"][j.as_str()]["permissions"]).contains_key("id-token"))
         .collect();
     assert_eq!(signing, ["sign-upload"]);
 }
