@@ -802,12 +802,15 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
         ("shards", "number"),
         ("batch_size", "number"),
         ("dry_run", "boolean"),
+        ("mode", "choice"),
         ("formulae", "string"),
         ("resume_run_id", "string"),
+        ("brew_backfill_version", "string"),
     ] {
         assert_eq!(inputs[name]["type"].as_str(), Some(ty), "input {name}");
     }
     assert_eq!(inputs["dry_run"]["default"].as_bool(), Some(true));
+    assert_eq!(inputs["mode"]["default"].as_str(), Some("tap"));
     let input_names = keys(inputs);
     for (i, _) in text.match_indices("inputs.") {
         let name: String = text[i + 7..]
@@ -817,7 +820,8 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
         assert!(input_names.contains(&name), "unknown input `{name}`");
     }
 
-    // Least privilege: read-only by default, OIDC and attestation upload for signing only.
+    // Least privilege: read-only by default, OIDC and attestation upload for signing only;
+    // `actions: read` where a resumed run's artifacts are fetched.
     assert_eq!(
         perms(&wf["permissions"]),
         BTreeMap::from([("contents".into(), "read".into())])
@@ -830,13 +834,24 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
             ("id-token".into(), "write".into()),
             ("attestations".into(), "write".into()),
             ("contents".into(), "read".into()),
+            ("actions".into(), "read".into()),
         ])
     );
-    for job in ["plan", "audit"] {
-        assert_eq!(
-            perms(&jobs[job]["permissions"]),
-            BTreeMap::from([("contents".into(), "read".into())]),
-            "{job}"
+    assert_eq!(
+        perms(&jobs["plan"]["permissions"]),
+        BTreeMap::from([
+            ("contents".into(), "read".into()),
+            ("actions".into(), "read".into()),
+        ])
+    );
+    assert_eq!(
+        perms(&jobs["audit"]["permissions"]),
+        BTreeMap::from([("contents".into(), "read".into())])
+    );
+    for job in keys(jobs) {
+        assert!(
+            jobs[job.as_str()]["timeout-minutes"].as_i64().is_some(),
+            "{job} has no timeout"
         );
     }
 
@@ -864,12 +879,19 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
             .unwrap()
             .contains("!inputs.dry_run")
     );
+    let audit_if = jobs["audit"]["if"].as_str().unwrap();
+    assert!(audit_if.contains("!cancelled()"), "{audit_if}");
     assert!(
-        jobs["audit"]["if"]
-            .as_str()
-            .unwrap()
-            .contains("!cancelled()")
+        audit_if.contains("needs.plan.result == 'success'"),
+        "{audit_if}"
     );
+    // The signing identity is the workflow this run is, derived once from `workflow_ref`.
+    assert_eq!(
+        jobs["plan"]["outputs"]["workflow"].as_str(),
+        Some("${{ steps.setup.outputs.workflow }}")
+    );
+    assert!(text.contains("${{ github.workflow_ref }}"));
+    assert!(!text.contains("--workflow backfill.yml"));
     assert!(wf["concurrency"]["group"].as_str().is_some());
 
     // The journal: fetched before signing, kept as an artifact whatever happens.
@@ -881,8 +903,10 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
             .as_str()
             .is_some_and(|u| u.starts_with(&format!("{action}@")))
     };
+    // Fetched by pattern: none yet downloads nothing, a failed download fails the job (it
+    // never silently signs everything again).
     let fetch = position(&|s| {
-        uses(s, "actions/download-artifact") && s["with"]["name"].as_str() == Some(journal_name)
+        uses(s, "actions/download-artifact") && s["with"]["pattern"].as_str() == Some(journal_name)
     });
     let sign = position(&|s| s["name"].as_str() == Some("Sign"));
     let keep = position(&|s| {
@@ -891,7 +915,14 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
     assert!(fetch < sign && sign < keep);
     assert_eq!(steps[keep]["if"].as_str(), Some("${{ always() }}"));
     assert_eq!(steps[keep]["with"]["overwrite"].as_bool(), Some(true));
-    assert_eq!(steps[fetch]["continue-on-error"].as_bool(), Some(true));
+    assert!(steps[fetch]["continue-on-error"].is_badvalue());
+    assert_eq!(steps[fetch]["with"]["merge-multiple"].as_bool(), Some(true));
+    let cross_run = position(&|s| {
+        uses(s, "actions/download-artifact")
+            && s["with"]["pattern"].as_str() == Some(journal_name)
+            && s["with"]["run-id"].as_str() == Some("${{ inputs.resume_run_id }}")
+    });
+    assert!(fetch < cross_run && cross_run < sign);
 
     // Every brew-backfill command line names flags the binary has.
     let mut commands = 0;
@@ -900,7 +931,9 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
             let Some(script) = step["run"].as_str() else {
                 continue;
             };
-            let joined = script.replace("\\\n", " ");
+            // `$PROGRESS` is the workflow's own flags: checked like the others.
+            let progress = wf["env"]["PROGRESS"].as_str().unwrap();
+            let joined = script.replace("\\\n", " ").replace("$PROGRESS", progress);
             for line in joined.lines() {
                 let Some(at) = line.find("brew-backfill ") else {
                     continue;
@@ -928,7 +961,8 @@ fn workflow_has_inputs_least_privilege_job_graph_and_valid_invocations() {
             }
         }
     }
-    assert!(commands >= 5, "{commands} brew-backfill command lines");
+    // plan, sign --dry-run, sign, upload, audit, policy.
+    assert!(commands >= 6, "{commands} brew-backfill command lines");
 }
 
 #[test]

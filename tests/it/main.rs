@@ -12,3 +12,4 @@ mod sigstore_python;
 mod user;
 mod util;
 mod waterfall;
+mod workflows;
