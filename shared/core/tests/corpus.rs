@@ -107,8 +107,7 @@ fn a_tampered_set_is_refused() {
     let digests = digests_for(case);
     let mut json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(corpus().join(&case.bundle)).unwrap()).unwrap();
-    let set = &mut json["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
-        ["signedEntryTimestamp"];
+    let set = &mut json["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"];
     let mut bytes = b64.decode(set.as_str().unwrap()).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
