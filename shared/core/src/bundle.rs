@@ -66,12 +66,13 @@ pub fn parse_attestations(origin: &str, bytes: &[u8]) -> Vec<BundleCandidate> {
             .enumerate()
             .map(|(i, item)| entry(format!("{origin}[{i}]"), item))
             .collect(),
-        Ok(Value::Object(map)) if map.contains_key("attestations") => {
-            match map.get("attestations") {
+        Ok(Value::Object(mut map)) if map.contains_key("attestations") => {
+            match map.remove("attestations") {
+                // Moved out of the tree, not copied.
                 Some(Value::Array(items)) => items
-                    .iter()
+                    .into_iter()
                     .enumerate()
-                    .map(|(i, item)| entry(format!("{origin}:attestations[{i}]"), item.clone()))
+                    .map(|(i, item)| entry(format!("{origin}:attestations[{i}]"), item))
                     .collect(),
                 _ => vec![BundleCandidate {
                     origin: origin.to_owned(),

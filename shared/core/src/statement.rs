@@ -52,7 +52,9 @@ impl Statement {
     /// Read a statement from the signed DSSE payload bytes.
     pub fn from_payload(payload: &[u8]) -> Result<Self, serde_json::Error> {
         let raw: serde_json::Value = serde_json::from_slice(payload)?;
-        let parsed: sigstore_types::Statement = serde_json::from_value(raw.clone())?;
+        // Read the typed fields from the tree by reference: the same validation as
+        // `from_value(raw.clone())` without copying the whole statement (only the predicate is).
+        let parsed = <sigstore_types::Statement as serde::Deserialize>::deserialize(&raw)?;
         Ok(Self {
             predicate_type: parsed.predicate_type,
             subjects: parsed

@@ -113,7 +113,13 @@ pub fn verify_bundle(
     bundle: &Bundle,
     digest: &Digest,
 ) -> Result<VerifiedBundle, CryptoError> {
-    verify_with(trust, bundle, digest, &VerificationPolicy::any_identity())
+    verify_with(
+        trust,
+        bundle,
+        digest,
+        &VerificationPolicy::any_identity(),
+        dsse_statement(bundle),
+    )
 }
 
 /// Verify `bundle` for an artifact known by one or more `digests`, requiring exactly this SAN
@@ -128,7 +134,9 @@ pub fn verify_bundle_exact(
     identity: &str,
     issuer: &str,
 ) -> Result<VerifiedBundle, CryptoError> {
-    let digest = choose_digest(bundle, digests).ok_or_else(|| {
+    let statement = dsse_statement(bundle);
+    let parsed = statement.as_ref().and_then(|s| s.as_ref().ok());
+    let digest = choose_digest(parsed, digests).ok_or_else(|| {
         CryptoError(sigstore_verify::Error::UnsupportedArtifact(
             "no artifact digest given".into(),
         ))
@@ -138,7 +146,21 @@ pub fn verify_bundle_exact(
         bundle,
         digest,
         &VerificationPolicy::new(identity, issuer),
+        statement,
     )
+}
+
+/// The in-toto statement of a DSSE bundle, parsed once per verification and handed along
+/// (choosing the digest and building the [`VerifiedBundle`] both need it); `None` for a plain
+/// message signature. A parse error is kept and reported only after the cryptography passed,
+/// as before.
+fn dsse_statement(bundle: &Bundle) -> Option<Result<Statement, serde_json::Error>> {
+    match &bundle.content {
+        SignatureContent::DsseEnvelope(envelope) => {
+            Some(Statement::from_payload(envelope.payload.as_bytes()))
+        }
+        _ => None,
+    }
 }
 
 /// Refuse a v0.1/v0.2 certificate chain that carries a self-signed (root) certificate.
@@ -173,18 +195,16 @@ fn refuse_embedded_root(bundle: &Bundle) -> Result<(), CryptoError> {
 
 /// The digest to verify with: the first whose algorithm the statement's subjects use, else the
 /// first given (message signatures, or a statement the verifier will refuse anyway).
-fn choose_digest<'d>(bundle: &Bundle, digests: &'d [Digest]) -> Option<&'d Digest> {
-    if let SignatureContent::DsseEnvelope(envelope) = &bundle.content {
-        if let Ok(statement) = Statement::from_payload(envelope.payload.as_bytes()) {
-            let uses = |d: &Digest| {
-                statement.subjects.iter().any(|s| match d {
-                    Digest::Sha256(_) => s.sha256.is_some(),
-                    Digest::Sha512(_) => s.sha512.is_some(),
-                })
-            };
-            if let Some(d) = digests.iter().find(|d| uses(d)) {
-                return Some(d);
-            }
+fn choose_digest<'d>(statement: Option<&Statement>, digests: &'d [Digest]) -> Option<&'d Digest> {
+    if let Some(statement) = statement {
+        let uses = |d: &Digest| {
+            statement.subjects.iter().any(|s| match d {
+                Digest::Sha256(_) => s.sha256.is_some(),
+                Digest::Sha512(_) => s.sha512.is_some(),
+            })
+        };
+        if let Some(d) = digests.iter().find(|d| uses(d)) {
+            return Some(d);
         }
     }
     digests.first()
@@ -195,6 +215,7 @@ fn verify_with(
     bundle: &Bundle,
     digest: &Digest,
     policy: &VerificationPolicy,
+    statement: Option<Result<Statement, serde_json::Error>>,
 ) -> Result<VerifiedBundle, CryptoError> {
     refuse_embedded_root(bundle)?;
     let artifact = match digest {
@@ -237,16 +258,11 @@ fn verify_with(
             .map(|c| c.as_bytes().to_vec())
             .unwrap_or_default(),
     };
-    let statement = match &bundle.content {
-        SignatureContent::DsseEnvelope(envelope) => Some(
-            Statement::from_payload(envelope.payload.as_bytes()).map_err(|e| {
-                CryptoError(sigstore_verify::Error::InvalidBundle(format!(
-                    "in-toto statement: {e}"
-                )))
-            })?,
-        ),
-        _ => None,
-    };
+    let statement = statement.transpose().map_err(|e| {
+        CryptoError(sigstore_verify::Error::InvalidBundle(format!(
+            "in-toto statement: {e}"
+        )))
+    })?;
     // Every verified time, labelled by the authority behind it and in the order gh reports
     // them: sigstore-go (pkg/verify/signed_entity.go, `VerifyObserverTimestamps`, as gh runs it
     // for the public-good instance with `WithObserverTimestamps`) appends the transparency-log
