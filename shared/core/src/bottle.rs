@@ -50,8 +50,23 @@ impl BottleFilename {
             tag: tag.to_owned(),
             rebuild,
         };
-        // Round-trip through the parser so both constructors accept exactly the same set.
-        candidate.to_string().parse()
+        let shown = candidate.to_string();
+        let err = |why| BottleNameError {
+            name: shown.clone(),
+            why,
+        };
+        // The parser takes the tag to be the text after the last dot, so a tag with a dot in it
+        // (a key of a hostile formula JSON) would read back as another tag and version.
+        if !is_tag(tag) {
+            return Err(err(BAD_TAG));
+        }
+        // Round-trip through the parser so both constructors accept exactly the same set, and
+        // the parts must come back as given: a `--` in the version, say, would move the split.
+        let parsed: Self = shown.parse()?;
+        if parsed != candidate {
+            return Err(err(PARTS_MOVED));
+        }
+        Ok(parsed)
     }
 
     /// The formula name, e.g. `openssl@3`.
@@ -90,6 +105,12 @@ impl BottleFilename {
 pub fn image_name(formula: &str) -> String {
     formula.replace('@', "/").replace('+', "x")
 }
+
+/// Why a tag is refused (by the parser and by [`BottleFilename::new`]).
+const BAD_TAG: &str = "the bottle tag is not of the form `arm64_sonoma`";
+/// Why [`BottleFilename::new`] refuses parts whose file name would parse into other parts.
+const PARTS_MOVED: &str =
+    "its parts do not read back as given (a `--` in the version or a dot in the tag)";
 
 fn is_tag(tag: &str) -> bool {
     !tag.is_empty()
@@ -130,7 +151,7 @@ impl FromStr for BottleFilename {
             .rsplit_once('.')
             .ok_or_else(|| err("it has no bottle tag"))?;
         if !is_tag(tag) {
-            return Err(err("the bottle tag is not of the form `arm64_sonoma`"));
+            return Err(err(BAD_TAG));
         }
         let (name, version) = name_version
             .rsplit_once("--")
@@ -236,6 +257,27 @@ pub fn is_github_packages(root: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `formula_json` fuzz target: a tag with a dot made `new` return a bottle
+    /// whose tag was the text after the dot and whose version had swallowed the rest.
+    #[test]
+    fn new_refuses_a_tag_with_a_dot() {
+        let err = BottleFilename::new("libunistring", "1.2_5", "arm64_sequo..ia", 0).unwrap_err();
+        assert_eq!(err.why, BAD_TAG);
+        assert_eq!(
+            err.name,
+            "libunistring--1.2_5.arm64_sequo..ia.bottle.tar.gz"
+        );
+    }
+
+    #[test]
+    fn new_refuses_parts_that_read_back_as_others() {
+        // `wget--1--2.all.bottle.tar.gz` parses as formula `wget--1`, version `2`.
+        let err = BottleFilename::new("wget", "1--2", "all", 0).unwrap_err();
+        assert_eq!(err.why, PARTS_MOVED);
+        let ok = BottleFilename::new("wget--1", "2", "all", 0).unwrap();
+        assert_eq!((ok.name(), ok.version(), ok.tag()), ("wget--1", "2", "all"));
+    }
 
     #[test]
     fn parses_plain_and_rebuild_names() {

@@ -253,6 +253,29 @@ mod tests {
       "bottle":{"stable":{"rebuild":2,"root_url":"https://ghcr.io/v2/homebrew/core","files":{
         "arm64_sonoma":{"cellar":":any","url":"https://ghcr.io/v2/homebrew/core/wget/blobs/sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}}}}"#;
 
+    /// Found by the `formula_json` fuzz target: the tag key `arm64_sequo..ia` resolved to a
+    /// bottle tagged `ia`, version `1.2_5.arm64_sequo.`; it is now a malformed formula.
+    #[test]
+    fn a_tag_key_with_a_dot_is_malformed() {
+        let json = WGET.replace("\"arm64_sonoma\":", "\"arm64_sequo..ia\":");
+        let index = FormulaIndex::from_json(&json).unwrap();
+        let err = index
+            .get("wget")
+            .unwrap()
+            .bottle_for("arm64_sequo..ia")
+            .unwrap_err();
+        match err {
+            FormulaError::Malformed { name, why } => {
+                assert_eq!(name, "wget");
+                assert!(
+                    why.ends_with("the bottle tag is not of the form `arm64_sonoma`"),
+                    "{why}"
+                );
+            }
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
     #[test]
     fn resolves_a_bottle() {
         let index = FormulaIndex::from_json(WGET).unwrap();
