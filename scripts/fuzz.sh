@@ -48,8 +48,10 @@ for target in "${targets[@]}"; do
         status="CRASH (see $log and shared/fuzz/artifacts/$target/)"
         failed+=("$target")
     fi
-    execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s += $2} END {print s + 0}')
-    secs=$(grep -h '^Done [0-9]* runs in' "$log" | awk '{print $5}' | sort -n | tail -1)
+    # A crashed run prints no `Done` line: grep finding nothing must not end the script
+    # (set -e, pipefail) before the other targets have run.
+    execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s += $2} END {print s + 0}' || true)
+    secs=$(grep -h '^Done [0-9]* runs in' "$log" | awk '{print $5}' | sort -n | tail -1 || true)
     secs=${secs:-$seconds}
     printf '%-14s %12s %8s %10s  %s\n' "$target" "$execs" "$secs" "$((execs / (secs > 0 ? secs : 1)))" "$status"
 done
