@@ -111,10 +111,11 @@ impl World {
         self.dir.path().join("cache")
     }
 
-    /// Run brew-verify with the world's endpoints and a clean environment.
-    fn run(&self, formula_json: &Path, extra: &[&str]) -> (Output, Vec<Value>) {
-        let out = workspace_bin("brew-verify")
-            .env_remove("HOMEBREW_GITHUB_API_TOKEN")
+    /// brew-verify with no credential or mirror setting of the developer's machine, the
+    /// world's cache and trusted root, JSON output.
+    fn command(&self) -> std::process::Command {
+        let mut cmd = workspace_bin("brew-verify");
+        cmd.env_remove("HOMEBREW_GITHUB_API_TOKEN")
             .env_remove("GH_TOKEN")
             .env_remove("GITHUB_TOKEN")
             .env_remove("HOMEBREW_BOTTLE_DOMAIN")
@@ -122,7 +123,14 @@ impl World {
             .env("HOMEBREW_CACHE", self.cache())
             .arg("--json")
             .arg("--trusted-root")
-            .arg(self.root_file())
+            .arg(self.root_file());
+        cmd
+    }
+
+    /// Run brew-verify with the world's endpoints and a clean environment.
+    fn run(&self, formula_json: &Path, extra: &[&str]) -> (Output, Vec<Value>) {
+        let out = self
+            .command()
             .arg("--formula-json")
             .arg(formula_json)
             .args(["--api-url", &self.api.url()])
@@ -454,17 +462,8 @@ fn base64_encode(b: &[u8]) -> String {
 
 /// brew-verify with the world's trusted root and formulae and a clean environment.
 fn brew_verify(w: &World, formulae: &Path) -> std::process::Command {
-    let mut cmd = workspace_bin("brew-verify");
-    cmd.env_remove("HOMEBREW_GITHUB_API_TOKEN")
-        .env_remove("GH_TOKEN")
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("HOMEBREW_BOTTLE_DOMAIN")
-        .env_remove("HOMEBREW_API_DOMAIN")
-        .env("HOMEBREW_CACHE", w.cache())
-        .arg("--json")
-        .arg("--trusted-root")
-        .arg(w.root_file())
-        .arg("--formula-json")
+    let mut cmd = w.command();
+    cmd.arg("--formula-json")
         .arg(formulae)
         .args(["--bottle-tag", TAG]);
     cmd
@@ -603,16 +602,8 @@ fn formulae_resolve_only_through_the_signed_api_document() {
     std::fs::write(api_dir.join("formula.jws.json"), signer.sign(&current)).unwrap();
     let api = StaticServer::start(api_dir.clone());
     let run = || {
-        workspace_bin("brew-verify")
-            .env_remove("HOMEBREW_GITHUB_API_TOKEN")
-            .env_remove("GH_TOKEN")
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("HOMEBREW_BOTTLE_DOMAIN")
+        w.command()
             .env("HOMEBREW_API_DOMAIN", &api.url)
-            .env("HOMEBREW_CACHE", w.cache())
-            .arg("--json")
-            .arg("--trusted-root")
-            .arg(w.root_file())
             .arg("--formula-api-key")
             .arg(&key)
             .args(["--api-url", &w.api.url(), "--bottle-tag", TAG, "wget"])

@@ -517,19 +517,7 @@ fn list(shared: &Shared, state: &State, request: &Request, repo: &str, hex: &str
     if matching.is_empty() && state.not_found_for_missing {
         return github_error(StatusCode::NOT_FOUND, "Not Found");
     }
-    let per_page = request
-        .query_param("per_page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(30)
-        .clamp(1, 100)
-        .min(state.page_size.unwrap_or(100));
-    let start = request
-        .query_param("after")
-        .and_then(|c| c.strip_prefix('c'))
-        .and_then(|i| i.parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(matching.len());
-    let end = (start + per_page).min(matching.len());
+    let (per_page, start, end) = page_window(state, request, 'c', matching.len());
     let attestations: Vec<Value> = matching[start..end]
         .iter()
         .map(|entry| served(shared, state, repo, entry))
@@ -614,19 +602,7 @@ fn bulk_list(shared: &Shared, state: &State, request: &Request, kind: &str, owne
             );
         }
     };
-    let per_page = request
-        .query_param("per_page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(30)
-        .clamp(1, 100)
-        .min(state.page_size.unwrap_or(100));
-    let start = request
-        .query_param("after")
-        .and_then(|c| c.strip_prefix('d'))
-        .and_then(|i| i.parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(digests.len());
-    let end = (start + per_page).min(digests.len());
+    let (per_page, start, end) = page_window(state, request, 'd', digests.len());
     let prefix = format!("{}/", owner.to_ascii_lowercase());
     let mut map = serde_json::Map::new();
     for digest in &digests[start..end] {
@@ -677,6 +653,29 @@ fn bulk_list(shared: &Shared, state: &State, request: &Request, kind: &str, owne
             },
         }),
     )
+}
+
+/// The page a request asks for over `len` items: `per_page` (GitHub's default 30, at most 100,
+/// at most the test's page size) from the `after` cursor `<cursor><index>`.
+fn page_window(
+    state: &State,
+    request: &Request,
+    cursor: char,
+    len: usize,
+) -> (usize, usize, usize) {
+    let per_page = request
+        .query_param("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100)
+        .min(state.page_size.unwrap_or(100));
+    let start = request
+        .query_param("after")
+        .and_then(|c| c.strip_prefix(cursor))
+        .and_then(|i| i.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(len);
+    (per_page, start, (start + per_page).min(len))
 }
 
 /// `POST /repos/{owner}/{repo}/attestations`: file the bundle under its subjects' digests.

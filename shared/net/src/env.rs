@@ -3,9 +3,11 @@
 //! The process environment is read once into an [`Env`] (tests build one from pairs), and each
 //! setting has one accessor here, documented with the variable's name. brew runs its external
 //! commands, and `gh`, with a filtered environment: only `HOMEBREW_*` variables (plus `GH_TOKEN`
-//! and `GH_HOST` for gh) get through (brew's `bin/brew`, `attestation.rb`; /work/notes/brew.md
-//! §2). So every setting a user may need when brew runs us has a `HOMEBREW_BREW_VERIFY_*` name;
-//! older names are still read after it.
+//! and `GH_HOST` for gh) get through. Homebrew/brew `bin/brew` ("# filter the user
+//! environment"): `for VAR in "${ENV_VAR_NAMES[@]}" "${!HOMEBREW_@}"`, where `ENV_VAR_NAMES` is
+//! `HOME SHELL PATH TERM … COLUMNS … CI …` and proxies; `Library/Homebrew/attestation.rb` then
+//! runs gh with `GH_TOKEN` and `GH_HOST` added. So every setting a user may need when brew runs
+//! us has a `HOMEBREW_BREW_VERIFY_*` name; older names are still read after it.
 //!
 //! Credentials are returned bound to the hosts they were issued for (see
 //! [`crate::http::credential`]):

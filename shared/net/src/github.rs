@@ -32,7 +32,7 @@ use serde_json::Value;
 use sigstore_types::{Bundle, Sha256Hash};
 
 use crate::http::{
-    Deadline, HttpClient, NetError, NetErrorKind, RateLimitStatus, Request, RetryPolicy,
+    Deadline, HttpClient, NetError, NetErrorKind, RateLimitStatus, Request, Response, RetryPolicy,
     SharedCredential, body,
 };
 
@@ -384,16 +384,7 @@ impl GitHubClient {
                 // them apart, and neither can we).
                 return Ok(Listing::None { not_found: true });
             }
-            if response.status == 401 {
-                return Err(GitHubError::BadCredentials {
-                    url: response.error().url().to_owned(),
-                    message: crate::http::message(401, &response.body),
-                    authenticated: response.authenticated,
-                });
-            }
-            if !response.is_success() {
-                return Err(response.error().into());
-            }
+            refuse_unless_success(&response)?;
             // The core's one reader of API pages: a body that is not
             // `{"attestations": [...]}` is an error, never an empty ("none") answer.
             let page = parse_api_page(&response.body).map_err(|e| GitHubError::Response {
@@ -660,16 +651,7 @@ impl GitHubClient {
                     status: response.status,
                 });
             }
-            if response.status == 401 {
-                return Err(GitHubError::BadCredentials {
-                    url: response.error().url().to_owned(),
-                    message: crate::http::message(401, &response.body),
-                    authenticated: response.authenticated,
-                });
-            }
-            if !response.is_success() {
-                return Err(response.error().into());
-            }
+            refuse_unless_success(&response)?;
             if known.is_none()
                 && let Ok(mut k) = self.owner_kinds.lock()
             {
@@ -721,16 +703,7 @@ impl GitHubClient {
             .http
             .send(request.retry(RetryPolicy::never()).purpose("upload"))
             .await?;
-        if response.status == 401 {
-            return Err(GitHubError::BadCredentials {
-                url: response.error().url().to_owned(),
-                message: crate::http::message(401, &response.body),
-                authenticated: response.authenticated,
-            });
-        }
-        if !response.is_success() {
-            return Err(response.error().into());
-        }
+        refuse_unless_success(&response)?;
         #[derive(Deserialize)]
         struct Created {
             id: u64,
@@ -820,6 +793,22 @@ fn bundle_from_value(value: Value) -> Result<Box<Bundle>, BundleParseError> {
     serde_json::from_value::<Bundle>(value)
         .map(Box::new)
         .map_err(|e| BundleParseError::Bundle(e.to_string()))
+}
+
+/// A 2xx answer passes; 401 is [`GitHubError::BadCredentials`] (its message starts like gh's,
+/// which brew reads as a bad token); any other status is the network layer's error.
+fn refuse_unless_success(response: &Response) -> Result<(), GitHubError> {
+    if response.status == 401 {
+        return Err(GitHubError::BadCredentials {
+            url: response.error().url().to_owned(),
+            message: crate::http::message(401, &response.body),
+            authenticated: response.authenticated,
+        });
+    }
+    if !response.is_success() {
+        return Err(response.error().into());
+    }
+    Ok(())
 }
 
 /// `owner/name`, each part made of the characters GitHub allows (so it needs no escaping in a
