@@ -410,12 +410,13 @@ fn a_blackholed_api_costs_one_deadline_not_minutes() {
     let dir = temp_dir();
     let blackhole = HostileServer::start(vec![("/", Hostile::Blackhole)]);
     let bottle = bottle_file(dir.path(), "wget");
+    // The command is made before the clock starts: the first `workspace_bin` of a test run
+    // may build the binary, which is not part of the deadline (CI once counted 35 s of it).
+    let mut cmd = brew_verify(dir.path());
+    cmd.args(["--no-cache", "--timeout", "3", "--api-url", &blackhole.url])
+        .arg(&bottle);
     let started = Instant::now();
-    let out = brew_verify(dir.path())
-        .args(["--no-cache", "--timeout", "3", "--api-url", &blackhole.url])
-        .arg(&bottle)
-        .output()
-        .expect("run");
+    let out = cmd.output().expect("run");
     let took = started.elapsed();
     let err = printed(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
@@ -425,16 +426,15 @@ fn a_blackholed_api_costs_one_deadline_not_minutes() {
 
     // gh mode under brew: the same deadline from HOMEBREW_BREW_VERIFY_TIMEOUT, and the answer
     // is not "missing" (brew must not fall back to the backfill on a network failure).
-    let started = Instant::now();
-    let out = brew_verify(dir.path())
-        .env("HOMEBREW_BREW_VERIFY_API_URL", &blackhole.url)
+    let mut cmd = brew_verify(dir.path());
+    cmd.env("HOMEBREW_BREW_VERIFY_API_URL", &blackhole.url)
         .env("HOMEBREW_BREW_VERIFY_TIMEOUT", "3")
         .env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1")
         .args(["gh", "attestation", "verify"])
         .arg(&bottle)
-        .args(["--repo", "Homebrew/homebrew-core", "--format", "json"])
-        .output()
-        .expect("run");
+        .args(["--repo", "Homebrew/homebrew-core", "--format", "json"]);
+    let started = Instant::now();
+    let out = cmd.output().expect("run");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(started.elapsed() < Duration::from_secs(30));
