@@ -21,7 +21,9 @@ pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(atomic::sync_dir(dir)?)
 }
 
-/// Remove the `.tmp-*` files a killed run left in `dir`, saying how many.
+/// Remove the `.tmp-*` files a killed run left in `dir`, saying how many. Called once when a
+/// sign run starts, before it writes anything: the directory and its journal belong to that
+/// one run (two runs sharing them at once are not supported), so no writer is in flight.
 pub(crate) fn clean_temporaries(dir: &Path) -> usize {
-    atomic::remove_stale_temporaries(dir)
+    atomic::remove_stale_temporaries(dir, std::time::Duration::ZERO)
 }

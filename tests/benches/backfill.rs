@@ -27,7 +27,7 @@ fn main() {
         println!("backfill benchmark: run with `cargo bench -p workspace-tests --bench backfill`");
         return;
     }
-    let bin = build_release_binary();
+    let bin = testkit::release_binary("brew-backfill");
 
     println!("== subjects signed per second (local stack, release build) ==");
     println!("batch size | subjects | batches | seconds | subjects/s | Fulcio | Rekor | TSA");
@@ -256,27 +256,4 @@ fn formulae(bottles: usize) -> Value {
         i += 1;
     }
     Value::Array(list)
-}
-
-/// The release `brew-backfill`, built now so the numbers are for optimised code.
-fn build_release_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "brew-backfill",
-            "--bin",
-            "brew-backfill",
-        ])
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building brew-backfill failed");
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../target"));
-    target.join("release/brew-backfill")
 }

@@ -5,7 +5,7 @@
 //! (`BENCH_ONLINE_BOTTLES` changes the count). Needs `docker-registry` (apt).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ fn main() {
         println!("skipped: docker-registry is not installed (apt-get install docker-registry)");
         return;
     }
-    let bin = build_release_binary();
+    let bin = testkit::release_binary("brew-verify");
     let stack = SigstoreStack::start();
     let registry = Registry::start();
     let api = GitHubApiServer::start();
@@ -160,27 +160,4 @@ fn main() {
 fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v[v.len() / 2]
-}
-
-/// The release `brew-verify`, built now so the numbers are for optimised code.
-fn build_release_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "brew-verify",
-            "--bin",
-            "brew-verify",
-        ])
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building brew-verify failed");
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../target"));
-    target.join("release/brew-verify")
 }

@@ -62,6 +62,23 @@ use sigstore_types::{Bundle, Sha256Hash};
 pub use error::{KitError, Result};
 pub use identity::{GITHUB_ISSUER, WorkflowIdentity};
 
+/// A workspace binary built now in release mode (`cargo build --release -p NAME --bin NAME`),
+/// for benchmarks: their figures are for optimised code. Returns its path.
+pub fn release_binary(name: &str) -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", name, "--bin", name])
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building {name} failed");
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../target"))
+        .join("release")
+        .join(name)
+}
+
 use clock::Clock;
 use oidc::OidcProvider;
 use rekor::Rekor;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use futures_util::StreamExt as _;
 
 use super::context::{Context, read_bundles};
+use super::each_in_parallel;
 use super::targets;
 use crate::cli::CheckArgs;
 use crate::exit::{Status, UsageError};
@@ -53,12 +54,18 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
     let pile = (!args.bundles.is_empty())
         .then(|| read_bundles(&args.bundles))
         .transpose()?;
-    let ctx = Context::new(&args.lookup, pile, usize::from(args.jobs), false)?;
+    let ctx = Arc::new(Context::new(
+        &args.lookup,
+        pile,
+        usize::from(args.jobs),
+        false,
+    )?);
     let resolved = targets::resolve(&ctx, &args.bottles, args.name.as_deref()).await;
-    let progress = Progress::new(resolved.len() as u64, !args.json);
-    let (ctx, progress_ref) = (&ctx, &progress);
-    let mut reports = futures_util::stream::iter(resolved)
-        .map(|target| async move {
+    let progress = Arc::new(Progress::new(resolved.len() as u64, !args.json));
+    let download = args.download;
+    let mut reports = each_in_parallel(resolved, usize::from(args.jobs), |target| {
+        let (ctx, progress) = (Arc::clone(&ctx), Arc::clone(&progress));
+        async move {
             let report = match target {
                 Err(unresolved) => BottleReport {
                     input: unresolved.input,
@@ -66,12 +73,12 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
                     outcome: Outcome::Error(Arc::new(unresolved.error)),
                     ignored: Vec::new(),
                 },
-                Ok(target) => ctx.checker.check(&target, args.download).await,
+                Ok(target) => ctx.checker.check(&target, download).await,
             };
-            progress_ref.advance(&report.input);
+            progress.advance(&report.input);
             report
-        })
-        .buffered(usize::from(args.jobs));
+        }
+    });
 
     let mut reporter = Reporter::new(args.json, args.explain);
     let mut status = Status::Ok;

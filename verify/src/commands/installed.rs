@@ -23,6 +23,7 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 use super::context::Context;
+use super::each_in_parallel;
 use crate::cli::{CheckArgs, ProvenanceArgs};
 use crate::exit::Status;
 use crate::progress::Progress;
@@ -200,7 +201,16 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
     }
     let root = ctx.bottle_domain.as_deref().unwrap_or(DEFAULT_BOTTLE_ROOT);
     if let Some((path, filename)) = cached_bottle(downloads, keg, &ctx.tags) {
-        return match sha256_file(&path) {
+        // Hashing is file I/O and CPU: on the blocking pool, beside the other kegs' checks.
+        let hashed = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || sha256_file(&path)).await
+        };
+        let hashed = match hashed {
+            Ok(hashed) => hashed,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        return match hashed {
             Ok(digest) => {
                 let bottle = BottleRef { digest, filename };
                 Plan::Check {
@@ -252,7 +262,12 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
 }
 
 async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
-    let ctx = Context::new(&args.lookup, None, usize::from(args.jobs), args.quiet)?;
+    let ctx = Arc::new(Context::new(
+        &args.lookup,
+        None,
+        usize::from(args.jobs),
+        args.quiet,
+    )?);
     let cellar = cellar(&ctx.env);
     if !cellar.is_dir() {
         // Nothing checked is not "all verified": say there is no Homebrew here, exit 4.
@@ -264,7 +279,7 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
         return Ok(Status::CouldNotCheck);
     }
     let kegs = kegs(&cellar)?;
-    let downloads = download_index(ctx.downloads.as_deref());
+    let downloads = Arc::new(download_index(ctx.downloads.as_deref()));
     let say = |text: &str| {
         if !args.quiet {
             eprintln_safe(text);
@@ -275,12 +290,16 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
         return Ok(Status::Ok);
     }
     let custom_policy = args.lookup.policy.is_some();
-    let progress = Progress::new(kegs.len() as u64, !args.json && !args.quiet);
-    let (ctx_ref, downloads_ref, progress_ref) = (&ctx, &downloads, &progress);
-    let mut results = futures_util::stream::iter(kegs)
-        .map(|keg| async move {
+    let progress = Arc::new(Progress::new(kegs.len() as u64, !args.json && !args.quiet));
+    let mut results = each_in_parallel(kegs, usize::from(args.jobs), |keg| {
+        let (ctx, downloads, progress) = (
+            Arc::clone(&ctx),
+            Arc::clone(&downloads),
+            Arc::clone(&progress),
+        );
+        async move {
             let label = format!("{} {}", keg.name, keg.version);
-            let planned = plan(ctx_ref, &keg, downloads_ref, custom_policy).await;
+            let planned = plan(&ctx, &keg, &downloads, custom_policy).await;
             let result = match planned {
                 Plan::Skip(why) => (label.clone(), Err(why), None),
                 Plan::Fail(error) => (
@@ -305,14 +324,14 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
                         url,
                         resolved: None,
                     };
-                    let report = ctx_ref.checker.check(&target, false).await;
+                    let report = ctx.checker.check(&target, false).await;
                     (label.clone(), Ok(report), Some(debug))
                 }
             };
-            progress_ref.advance(&label);
+            progress.advance(&label);
             result
-        })
-        .buffered(usize::from(args.jobs));
+        }
+    });
 
     let mut reporter = Reporter::new(args.json, args.explain || args.verbose);
     let mut status = Status::Ok;

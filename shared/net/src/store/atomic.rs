@@ -139,16 +139,28 @@ pub fn check_private(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Remove `.tmp-*` files a killed process left in `dir` (its writes are atomic renames, so
-/// such a file was never in use by anyone). Best effort: returns how many were removed.
-pub fn remove_stale_temporaries(dir: &Path) -> usize {
+/// Remove `.tmp-*` files a killed process left in `dir`, if they were last written at least
+/// `older_than` ago. A younger one may be another writer's file in flight (another task of
+/// this process, or another process sharing the directory): removing it would make that
+/// writer's rename fail, so only a caller that knows it is the directory's one writer (a
+/// locked run) passes `Duration::ZERO`. Best effort: returns how many were removed.
+pub fn remove_stale_temporaries(dir: &Path, older_than: std::time::Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
+    };
+    let stale = |e: &std::fs::DirEntry| {
+        older_than.is_zero()
+            || e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= older_than)
     };
     entries
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(stale)
         .filter(|e| std::fs::remove_file(e.path()).is_ok())
         .count()
 }
@@ -157,6 +169,7 @@ pub fn remove_stale_temporaries(dir: &Path) -> usize {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;
+    use std::time::Duration;
 
     #[test]
     fn creates_0700_and_refuses_group_or_world_writable() {
@@ -204,7 +217,28 @@ mod tests {
         write_atomic(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         std::fs::write(dir.path().join(".tmp-leftover"), b"x").unwrap();
-        assert_eq!(remove_stale_temporaries(dir.path()), 1);
+        assert_eq!(remove_stale_temporaries(dir.path(), Duration::ZERO), 1);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_young_temporary_may_be_in_flight_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let young = dir.path().join(".tmp-young");
+        let old = dir.path().join(".tmp-old");
+        std::fs::write(&young, b"being written").unwrap();
+        std::fs::write(&old, b"left by a killed run").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        assert_eq!(
+            remove_stale_temporaries(dir.path(), Duration::from_secs(3600)),
+            1
+        );
+        assert!(young.exists() && !old.exists());
     }
 }

@@ -31,10 +31,17 @@ use super::atomic::{StoreError, private_dir, remove_stale_temporaries, write_ato
 /// Largest cache entry read back: a few bundles are tens of KiB; a bigger file is not ours.
 const MAX_ENTRY: u64 = 64 << 20;
 
+/// A `.tmp-*` file younger than this may be another writer's, in flight (see
+/// [`remove_stale_temporaries`]); a killed run's is swept once it is older.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// An attestation cache rooted at a directory that passed the ownership checks.
 #[derive(Debug, Clone)]
 pub struct AttestationCache {
     root: PathBuf,
+    /// Directories already created, checked and swept by this process: once each, not once
+    /// per write (a run writes hundreds of entries into the same directory, from many tasks).
+    prepared: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<PathBuf>>>,
 }
 
 impl AttestationCache {
@@ -43,7 +50,10 @@ impl AttestationCache {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         private_dir(&root)?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            prepared: std::sync::Arc::default(),
+        })
     }
 
     /// The cache root.
@@ -132,8 +142,15 @@ impl AttestationCache {
 
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         if let Some(dir) = path.parent() {
-            private_dir(dir)?;
-            remove_stale_temporaries(dir);
+            let mut prepared = self
+                .prepared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !prepared.contains(dir) {
+                private_dir(dir)?;
+                remove_stale_temporaries(dir, STALE_TEMPORARY);
+                prepared.insert(dir.to_owned());
+            }
         }
         write_atomic(path, bytes)
     }
@@ -174,6 +191,38 @@ mod tests {
             .put("A/B", &digest(), &["{\"a\":1}".into(), "{\"b\":2}".into()])
             .unwrap();
         assert_eq!(cache.get("a/b", &digest()).unwrap().unwrap().len(), 2);
+    }
+
+    /// Checks run as parallel tasks, each writing its entry into the same directory: no
+    /// writer may sweep away another's temporary file in flight (a parallel `provenance` once
+    /// lost a third of its entries that way).
+    #[test]
+    fn concurrent_writers_into_one_directory_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = AttestationCache::open(dir.path().join("c")).unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..8u8 {
+                let cache = cache.clone();
+                scope.spawn(move || {
+                    for i in 0..40u8 {
+                        let mut bytes = [0; 32];
+                        bytes[0] = t;
+                        bytes[1] = i;
+                        cache
+                            .put("o/r", &Sha256Hash::new(bytes), &["{\"a\":1}".into()])
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        for t in 0..8u8 {
+            for i in 0..40u8 {
+                let mut bytes = [0; 32];
+                bytes[0] = t;
+                bytes[1] = i;
+                assert!(cache.get("o/r", &Sha256Hash::new(bytes)).unwrap().is_some());
+            }
+        }
     }
 
     #[test]
