@@ -112,3 +112,248 @@ fn version_says_what_the_embedded_root_holds() {
         "{text}"
     );
 }
+
+/// GitHub attestation 16346368 (examples/README.md) and one of its six subjects.
+fn ty_bundle() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/ty-0.0.11-homebrew-core.sigstore.json")
+}
+const TY_ARM64_SONOMA: &str =
+    "sha256:4c5f0467690c23ecb1a50177135ad5531f3bc60e202105ce3fbbdfc65b126a28";
+const CORE_WORKFLOW: &str = "https://github.com/Homebrew/homebrew-core/.github/workflows/publish-commit-bottles.yml@refs/heads/main";
+const GHA_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+fn bundle_cmd(flags: &[&str]) -> Output {
+    workspace_bin("brew-verify")
+        .env("HOMEBREW_NO_COLOR", "1")
+        .arg("bundle")
+        .arg("--bundle")
+        .arg(ty_bundle())
+        .args(flags)
+        .arg(TY_ARM64_SONOMA)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bundle_takes_an_identity_pattern_and_cosigns_flag_names() {
+    // Our names, gh's `--cert-identity-regex`, and cosign's four long names.
+    for flags in [
+        vec![
+            "--cert-identity-regexp",
+            r"^https://github\.com/Homebrew/homebrew-core/\.github/workflows/",
+            "--cert-oidc-issuer",
+            GHA_ISSUER,
+        ],
+        vec![
+            "--cert-identity-regex",
+            "homebrew-core",
+            "--cert-oidc-issuer-regexp",
+            r"^https://token\.actions\.githubusercontent\.com$",
+        ],
+        vec![
+            "--certificate-identity",
+            CORE_WORKFLOW,
+            "--certificate-oidc-issuer",
+            GHA_ISSUER,
+        ],
+        vec![
+            "--certificate-identity-regexp",
+            "publish-commit-bottles",
+            "--certificate-oidc-issuer-regexp",
+            "githubusercontent",
+        ],
+    ] {
+        let out = bundle_cmd(&flags);
+        let (text, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{flags:?}: {err}");
+        assert!(
+            text.starts_with(&format!(
+                "==> Verified {TY_ARM64_SONOMA} with {}: signed by {CORE_WORKFLOW} ({GHA_ISSUER})",
+                ty_bundle().display()
+            )),
+            "{flags:?}: {text}"
+        );
+        assert!(err.is_empty(), "{flags:?}: {err}");
+    }
+}
+
+#[test]
+fn bundle_identity_pattern_that_does_not_match_is_not_verified() {
+    let out = bundle_cmd(&[
+        "--cert-identity-regexp",
+        r"^https://github\.com/evil/",
+        "--cert-oidc-issuer",
+        GHA_ISSUER,
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains(&format!(
+            "certificate identity `{CORE_WORKFLOW}` does not match `^https://github\\.com/evil/`"
+        )),
+        "{err}"
+    );
+    // The issuer pattern is held against the certificate too.
+    let out = bundle_cmd(&[
+        "--cert-identity",
+        CORE_WORKFLOW,
+        "--certificate-oidc-issuer-regexp",
+        "^https://accounts\\.google\\.com$",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "certificate OIDC issuer `{GHA_ISSUER}` does not match `^https://accounts\\.google\\.com$`"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn bundle_identity_flags_are_one_of_each_and_patterns_must_parse() {
+    // Exact and pattern together are refused (gh makes them mutually exclusive).
+    let out = bundle_cmd(&[
+        "--cert-identity",
+        CORE_WORKFLOW,
+        "--certificate-identity-regexp",
+        "x",
+        "--cert-oidc-issuer",
+        GHA_ISSUER,
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'--cert-identity <ID>' cannot be used with '--cert-identity-regexp <REGEX>'"),
+        "{err}"
+    );
+    // Neither: the requirement names both ways.
+    let out = bundle_cmd(&["--cert-oidc-issuer", GHA_ISSUER]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("<--cert-identity <ID>|--cert-identity-regexp <REGEX>>"),
+        "{err}"
+    );
+    let out = bundle_cmd(&["--cert-identity", CORE_WORKFLOW]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("<--cert-oidc-issuer <URL>|--cert-oidc-issuer-regexp <REGEX>>"),
+        "{}",
+        stderr(&out)
+    );
+    // A pattern that does not compile is a usage error that says why.
+    let out = bundle_cmd(&[
+        "--cert-identity-regexp",
+        "(",
+        "--cert-oidc-issuer",
+        GHA_ISSUER,
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("invalid value '(' for '--cert-identity-regexp <REGEX>'")
+            && err.contains("unclosed group"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bundle_explain_says_what_a_pass_proves_and_what_a_failure_checked() {
+    let out = bundle_cmd(&[
+        "--explain",
+        "--cert-identity-regexp",
+        "^https://github\\.com/Homebrew/homebrew-core/",
+        "--cert-oidc-issuer",
+        GHA_ISSUER,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for line in [
+        "    What this proves:",
+        "      - These exact bytes are subject `ty--0.0.11.arm64_sonoma.bottle.tar.gz` of a `https://slsa.dev/provenance/v1` statement.",
+        "          commit      c5a275bba8c83b85c5c015dd5e2fa295c9ef5cc5",
+        "      - The signature was recorded in the Rekor transparency log at 2026-01-10 00:04:46 UTC (verified).",
+        "      - The signer was accepted by a pattern, `^https://github\\.com/Homebrew/homebrew-core/`: any identity it matches",
+        "    What this does not prove:",
+        "      - That this is the artifact you meant to get: the signer vouches for these bytes, not for",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(stderr(&out).is_empty());
+
+    // A failure explains, on stderr beside the error, what was required.
+    let out = bundle_cmd(&[
+        "--explain",
+        "--cert-identity",
+        "https://github.com/evil/evil/.github/workflows/x.yml@refs/heads/main",
+        "--cert-oidc-issuer",
+        GHA_ISSUER,
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    for line in [
+        "    What was checked:",
+        &format!("      - The artifact's digests: {TY_ARM64_SONOMA}."),
+        "against the embedded Sigstore public-good root",
+        &format!(
+            "      - Its certificate identity must be `https://github.com/evil/evil/.github/workflows/x.yml@refs/heads/main` and its OIDC issuer be `{GHA_ISSUER}`."
+        ),
+        "      - A bundle's cryptography held but its signer was not the one required.",
+    ] {
+        assert!(err.contains(line), "missing {line:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn bundle_json_explain_is_a_field_with_the_subject_and_certificate() {
+    let out = bundle_cmd(&[
+        "--json",
+        "--explain",
+        "--cert-identity-regexp",
+        "homebrew-core",
+        "--cert-oidc-issuer",
+        GHA_ISSUER,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "brew-verify.bundle/v1");
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["identity_regexp"], "homebrew-core");
+    assert_eq!(v["issuer"], GHA_ISSUER);
+    assert!(v.get("identity").is_none(), "{v}");
+    let b = &v["bundles"][0];
+    assert_eq!(
+        b["subject"]["name"],
+        "ty--0.0.11.arm64_sonoma.bottle.tar.gz"
+    );
+    assert_eq!(b["predicate_type"], "https://slsa.dev/provenance/v1");
+    assert_eq!(b["certificate"]["identity"], CORE_WORKFLOW);
+    assert_eq!(
+        b["certificate"]["source_repository_uri"],
+        "https://github.com/Homebrew/homebrew-core"
+    );
+    let explanation = v["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with("    What this proves:\n")
+            && explanation.contains("    What this does not prove:\n"),
+        "{explanation}"
+    );
+    // Without --explain there is no such field.
+    let out = bundle_cmd(&[
+        "--json",
+        "--cert-identity",
+        CORE_WORKFLOW,
+        "--cert-oidc-issuer",
+        GHA_ISSUER,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(v.get("explanation").is_none(), "{v}");
+    assert_eq!(v["identity"], CORE_WORKFLOW);
+}
