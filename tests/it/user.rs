@@ -357,3 +357,145 @@ fn bundle_json_explain_is_a_field_with_the_subject_and_certificate() {
     assert!(v.get("explanation").is_none(), "{v}");
     assert_eq!(v["identity"], CORE_WORKFLOW);
 }
+
+/// A formula JSON file: `wget` (no bottle for sonoma) needs `libidn2`, which is not in it.
+fn formulae_with_a_missing_dependency(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let formula = |name: &str, deps: &[&str]| {
+        json!({"name": name, "versions": {"stable": "1.0"}, "revision": 0, "dependencies": deps,
+               "bottle": {"stable": {"rebuild": 0, "root_url": "https://ghcr.io/v2/homebrew/core", "files": {}}}})
+    };
+    write(
+        dir,
+        "formula.json",
+        &json!([formula("wget", &["libidn2"]), formula("libidn", &[])]).to_string(),
+    )
+}
+
+#[test]
+fn deps_error_lines_name_the_formula_and_what_needs_it() {
+    let dir = temp_dir();
+    let formulae = formulae_with_a_missing_dependency(&dir);
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_CACHE", dir.path().join("cache"))
+        .env("HOMEBREW_NO_COLOR", "1")
+        .args([
+            "--offline",
+            "--deps",
+            "--bottle-tag",
+            "sonoma",
+            "--formula-json",
+        ])
+        .arg(&formulae)
+        .arg("wget")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    // brew's words (FormulaUnavailableError#dependent_s), and no "Did you mean" for a name the
+    // user did not type.
+    assert!(
+        err.contains(
+            "Error: libidn2: No available formula with the name \"libidn2\" (dependency of wget).\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("Error: wget: `wget` has no bottle for sonoma"),
+        "{err}"
+    );
+    assert!(!err.contains("Error: :"), "{err}");
+    // The summary is a result, on stdout.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "==> 0 verified, 0 invalid, 0 missing, 2 could not be checked\n"
+    );
+}
+
+#[test]
+fn a_huge_argument_is_not_echoed_back_whole() {
+    let dir = temp_dir();
+    let formulae = formulae_with_a_missing_dependency(&dir);
+    let huge = "x".repeat(5000);
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_CACHE", dir.path().join("cache"))
+        .env("HOMEBREW_NO_COLOR", "1")
+        .args(["--offline", "--bottle-tag", "sonoma", "--formula-json"])
+        .arg(&formulae)
+        .arg(&huge)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.len() < 800, "{} bytes: {err}", err.len());
+    assert!(
+        err.contains("… (4800 more characters): No available formula with the name \"")
+            && err.contains("xxx…\"."),
+        "{err}"
+    );
+
+    // A digest argument: the message says what is wrong without repeating it.
+    let digest = format!("SHA256:{huge}");
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_CACHE", dir.path().join("cache"))
+        .env("HOMEBREW_NO_COLOR", "1")
+        .args([
+            "--offline",
+            "--name",
+            "wget--1.0.sonoma.bottle.tar.gz",
+            &digest,
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+    assert!(
+        err.ends_with(
+            "(4807 more characters): not a valid sha256 digest: expected 64 hex characters \
+             after `sha256:`, got 5000\n"
+        ),
+        "{err}"
+    );
+
+    // The same for `bundle`, whose message has no label of its own.
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_NO_COLOR", "1")
+        .args(["bundle", "--bundle", "x", "--cert-identity", "a"])
+        .args(["--cert-oidc-issuer", "b", &digest])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+    assert!(err.starts_with("Error: not verified: `SHA256:xxx"), "{err}");
+}
+
+#[test]
+fn an_unreadable_bottle_path_is_printed_once() {
+    let dir = temp_dir();
+    // A directory with a bottle's name: it exists, and cannot be read as a file.
+    let path = dir.path().join("wget--1.0.sonoma.bottle.tar.gz");
+    std::fs::create_dir(&path).unwrap();
+    let out = workspace_bin("brew-verify")
+        .env("HOMEBREW_CACHE", dir.path().join("cache"))
+        .env("HOMEBREW_NO_COLOR", "1")
+        .arg("--offline")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(
+        err.matches("wget--1.0.sonoma.bottle.tar.gz").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.starts_with(&format!(
+            "Error: {}: cannot read the file: ",
+            path.display()
+        )),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -362,13 +362,13 @@ fn explanation(
     Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
-/// `sha256:`/`sha512:` as given, or both digests of a file (one streaming pass).
+/// `sha256:`/`sha512:` (any case, as for bottles), or both digests of a file (one streaming
+/// pass).
 fn artifact_digests(artifact: &str) -> Result<Vec<Digest>, String> {
-    if artifact.starts_with("sha256:") || artifact.starts_with("sha512:") {
-        return artifact
-            .parse::<Digest>()
+    if super::targets::is_digest_arg(artifact) {
+        return super::targets::parse_digest(artifact)
             .map(|d| vec![d])
-            .map_err(|e| e.to_string());
+            .map_err(|e| format!("`{}`: {e}", shorten_arg(artifact)));
     }
     let (sha256, sha512) =
         sha256_and_sha512_file(Path::new(artifact)).map_err(|e| format!("{e}: {}", e.source))?;
