@@ -28,6 +28,31 @@ pub(crate) struct Cli {
     pub(crate) progress_interval: u64,
 }
 
+/// The packaging commands, parsed apart from [`Cli`] (`main` sends `brew-backfill
+/// generate-completions …` / `generate-man …` here) so that no completion script, man page or
+/// `help` lists them.
+#[derive(Debug, Parser)]
+#[command(name = "brew-backfill", disable_help_subcommand = true)]
+pub(crate) enum Packaging {
+    /// Print a shell completion script.
+    GenerateCompletions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one per command to --out DIR.
+    GenerateMan {
+        /// Write `brew-backfill.1` and a page per subcommand here instead of printing one page.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+impl Packaging {
+    /// The subcommand names that belong here, not to [`Cli`].
+    pub(crate) const NAMES: [&'static str; 2] = ["generate-completions", "generate-man"];
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// List every bottle that needs a backfill attestation (JSON Lines).

@@ -499,3 +499,150 @@ fn an_unreadable_bottle_path_is_printed_once() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn man_pages_have_exit_status_environment_files_and_examples() {
+    for bin in ["brew-verify", "brew-backfill"] {
+        let out = workspace_bin(bin).arg("generate-man").output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{bin}: {}", stderr(&out));
+        assert!(out.stderr.is_empty(), "{bin}: {}", stderr(&out));
+        let page = String::from_utf8_lossy(&out.stdout);
+        for section in [
+            ".SH NAME\n",
+            ".SH SYNOPSIS\n",
+            ".SH OPTIONS\n",
+            ".SH \"EXIT STATUS\"\n",
+            ".SH ENVIRONMENT\n",
+            ".SH FILES\n",
+            ".SH EXAMPLES\n",
+        ] {
+            assert!(page.contains(section), "{bin}: no {section:?} in:\n{page}");
+        }
+        assert!(
+            !page.contains("generate-"),
+            "{bin}: a hidden command:\n{page}"
+        );
+    }
+    let page = String::from_utf8_lossy(
+        &workspace_bin("brew-verify")
+            .arg("generate-man")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    // What a user of each section looks for.
+    for text in [
+        "\\fB3\\fR\nSome attestation is missing, none invalid.",
+        "\\fBHOMEBREW_GITHUB_API_TOKEN, GH_TOKEN, GITHUB_TOKEN\\fR",
+        "$HOMEBREW_CACHE/brew\\-verify/attestations/OWNER/REPO/sha256\\-HEX.jsonl",
+        "brew\\-verify \\-\\-deps \\-\\-explain wget",
+    ] {
+        assert!(page.contains(text), "no {text:?} in:\n{page}");
+    }
+}
+
+#[test]
+fn man_pages_per_command_leave_out_the_packaging_commands() {
+    let dir = temp_dir();
+    for (bin, expected) in [
+        (
+            "brew-verify",
+            &[
+                "brew-verify-bundle.1",
+                "brew-verify-doctor.1",
+                "brew-verify-export-sidecars.1",
+                "brew-verify-gh.1",
+                "brew-verify-install-gh-shim.1",
+                "brew-verify-provenance.1",
+                "brew-verify.1",
+            ][..],
+        ),
+        (
+            "brew-backfill",
+            &[
+                "brew-backfill-audit.1",
+                "brew-backfill-plan.1",
+                "brew-backfill-policy.1",
+                "brew-backfill-run.1",
+                "brew-backfill-sign.1",
+                "brew-backfill-upload.1",
+                "brew-backfill.1",
+            ][..],
+        ),
+    ] {
+        let out_dir = dir.path().join(bin);
+        let out = workspace_bin(bin)
+            .args(["generate-man", "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{bin}: {}", stderr(&out));
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+        let mut pages: Vec<String> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        pages.sort();
+        assert_eq!(pages, expected, "{bin}");
+        for page in &pages {
+            let text = std::fs::read_to_string(out_dir.join(page)).unwrap();
+            assert!(text.contains(".SH \"EXIT STATUS\"\n"), "{page}:\n{text}");
+        }
+    }
+    let bundle =
+        std::fs::read_to_string(dir.path().join("brew-verify/brew-verify-bundle.1")).unwrap();
+    assert!(
+        bundle.contains(".SH EXAMPLES\n") && bundle.contains("\\-\\-cert\\-identity\\-regexp"),
+        "{bundle}"
+    );
+}
+
+#[test]
+fn completions_leave_out_the_packaging_commands() {
+    for (bin, subcommand) in [
+        ("brew-verify", "export-sidecars"),
+        ("brew-backfill", "upload"),
+    ] {
+        for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+            let out = workspace_bin(bin)
+                .args(["generate-completions", shell])
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{bin} {shell}: {}",
+                stderr(&out)
+            );
+            let script = String::from_utf8_lossy(&out.stdout);
+            assert!(script.contains(subcommand), "{bin} {shell}:\n{script}");
+            assert!(!script.contains("generate-"), "{bin} {shell}:\n{script}");
+        }
+        // Nor does the help, and `help` knows no such command.
+        let out = workspace_bin(bin).arg("--help").output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("generate-"));
+        let out = workspace_bin(bin)
+            .args(["help", "generate-man"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bin}");
+        assert!(
+            stderr(&out).contains("unrecognized subcommand 'generate-man'"),
+            "{bin}: {}",
+            stderr(&out)
+        );
+    }
+    // A mistyped shell is a usage error that lists the shells.
+    let out = workspace_bin("brew-verify")
+        .args(["generate-completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("invalid value 'tcsh'"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -61,19 +61,30 @@ pub(crate) enum Command {
     /// `brew-provenance` link). Without FORMULA: every keg in the Cellar poured from a bottle,
     /// using the bottle file still in Homebrew's download cache when there is one.
     Provenance(ProvenanceArgs),
-    /// Print a shell completion script (for packaging).
-    #[command(hide = true)]
+}
+
+/// The packaging commands, parsed apart from [`Cli`] (`main` sends `brew-verify
+/// generate-completions …` / `generate-man …` here) so that no completion script, man page or
+/// `help` lists them: `tap/Formula/brew-verify.rb` runs them at install time; users never do.
+#[derive(Debug, Parser)]
+#[command(name = "brew-verify", disable_help_subcommand = true)]
+pub(crate) enum Packaging {
+    /// Print a shell completion script.
     GenerateCompletions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page, or write one per command to --out DIR (for packaging).
-    #[command(hide = true)]
+    /// Print the man page, or write one per command to --out DIR.
     GenerateMan(GenerateManArgs),
 }
 
-/// Flags of the hidden `brew-verify generate-man`.
+impl Packaging {
+    /// The subcommand names that belong here, not to [`Cli`].
+    pub(crate) const NAMES: [&'static str; 2] = ["generate-completions", "generate-man"];
+}
+
+/// Flags of `brew-verify generate-man`.
 #[derive(Debug, Args)]
 pub(crate) struct GenerateManArgs {
     /// Write `brew-verify.1` and a page per subcommand here instead of printing one page.
