@@ -1503,3 +1503,46 @@ fn workflows_pin_actions_use_bash_and_verify_the_tool() {
     );
     assert!(release.contains("actions/attest-build-provenance@"));
 }
+
+/// The `N API requests` at the end of `plan:`'s summary line.
+fn plan_requests(out: &Output) -> u64 {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("plan: ") && l.contains(" need a backfill"))
+        .unwrap_or_else(|| panic!("no plan: summary in {stderr}"));
+    line.rsplit("; ")
+        .next()
+        .and_then(|tail| tail.strip_suffix(" API requests"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {line:?}"))
+}
+
+/// Issue 13: `plan` counts the requests it needed, not the attempts it took: a retry after a
+/// 502 and a re-send after a rate-limit wait are not more requests.
+#[test]
+fn plan_does_not_count_retries_as_requests() {
+    let clean = World::new(4, 2);
+    let out = clean.plan(&clean.path("plan.jsonl"), &["--jobs", "1"]);
+    let needed = plan_requests(&out);
+    let sent_clean = clean.api.api_requests().len();
+
+    let faulty = World::new(4, 2);
+    faulty.api.bad_gateway_next(2);
+    faulty.api.rate_limit_next(1, Duration::from_secs(1));
+    let out = faulty.plan(&faulty.path("plan.jsonl"), &["--jobs", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(faulty.api.api_requests().len(), sent_clean + 3, "{stderr}");
+    assert_eq!(plan_requests(&out), needed, "{stderr}");
+    // The retries and the wait are reported as what they are.
+    assert!(stderr.contains("retrying (2/"), "{stderr}");
+
+    // A rate limit on a first attempt: the request is sent again after the wait, once.
+    let limited = World::new(4, 2);
+    limited.api.rate_limit_next(1, Duration::from_secs(1));
+    let out = limited.plan(&limited.path("plan.jsonl"), &["--jobs", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(limited.api.api_requests().len(), sent_clean + 1, "{stderr}");
+    assert_eq!(plan_requests(&out), needed, "{stderr}");
+    assert!(stderr.contains("1 rate-limit waits"), "{stderr}");
+}

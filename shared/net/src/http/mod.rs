@@ -110,7 +110,8 @@ impl std::fmt::Debug for HttpClient {
 pub struct Stats {
     /// First attempts per purpose: what a user would call "requests".
     pub requests: BTreeMap<&'static str, u64>,
-    /// Retries per purpose (not counted in `requests`).
+    /// Retries per purpose, and requests sent again after a rate-limit wait (not counted in
+    /// `requests`).
     pub retries: BTreeMap<&'static str, u64>,
     /// Rate-limit waits sat out.
     pub rate_limit_waits: u64,
@@ -383,7 +384,13 @@ impl HttpClient {
             ),
             &counting,
             &request.url,
-            |n| self.attempt(&request, n),
+            // The retry loop numbers the attempt after a rate-limit wait as it numbered the
+            // refused one ("a rate limit is not a failed attempt"), but it is the same request
+            // sent again: counted as a retry, not as another request (issue 13, `plan`).
+            |n| {
+                let resent = waits.load(std::sync::atomic::Ordering::Relaxed) > 0;
+                self.attempt(&request, if resent { n.max(2) } else { n })
+            },
         )
         .await;
         if let Ok(mut stats) = self.stats.lock() {
