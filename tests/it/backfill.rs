@@ -1546,3 +1546,140 @@ fn plan_does_not_count_retries_as_requests() {
     assert_eq!(plan_requests(&out), needed, "{stderr}");
     assert!(stderr.contains("1 rate-limit waits"), "{stderr}");
 }
+
+/// `sign --dry-run` without `--identity-token`, in an environment with no CI at all.
+fn sign_dry_run_without_token(w: &World, plan: &Path) -> Command {
+    let mut cmd = w.backfill();
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_WORKFLOW_REF",
+        "GITLAB_CI",
+        "BUILDKITE",
+        "CIRCLECI",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(["sign", "--dry-run", "--plan"])
+        .arg(plan)
+        .arg("--journal")
+        .arg(w.path("state/journal.jsonl"))
+        .arg("--out")
+        .arg(w.path("state/bundles"))
+        .args(["--repo", TAP]);
+    cmd
+}
+
+/// Issue 13: a dry run says who would sign and where, and that a token is at hand.
+#[test]
+fn sign_dry_run_shows_identity_and_endpoints_and_checks_the_token() {
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+
+    // With the token file: its identity (Fulcio's SAN for the job's workflow) and the services.
+    let out = w.sign_cmd(&plan, &["--dry-run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let head: Vec<&str> = stdout.lines().take(4).collect();
+    assert_eq!(
+        head,
+        [
+            format!(
+                "signing identity\thttps://github.com/{TAP}/.github/workflows/{WORKFLOW}@refs/heads/main \
+                 (issuer https://token.actions.githubusercontent.com; token from {})",
+                w.token_file.display()
+            ),
+            format!("fulcio\t{}", w.stack.fulcio_url()),
+            format!("rekor\t{}", w.stack.rekor_url()),
+            format!("timestamp authority\t{}", w.stack.tsa_url().unwrap()),
+        ],
+        "{stdout}"
+    );
+    assert!(out.stderr.is_empty() || !String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let out = w
+        .sign_cmd(&plan, &["--dry-run", "--no-tsa"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(
+            "timestamp authority\tnone (--no-tsa: Rekor's integrated time is the only time)\n"
+        ),
+        "{}",
+        describe(&out)
+    );
+
+    // A token file that holds no JWT: a usage error, before anything is counted.
+    let bad = write(&w.dir, "bad.jwt", "not a token");
+    let out = sign_dry_run_without_token(&w, &plan)
+        .arg("--identity-token")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "`{}` does not hold a JWT identity token",
+            bad.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(out.stdout.is_empty());
+
+    // No token and no CI to ask: a real run would stop at once, and so does the dry run.
+    let out = sign_dry_run_without_token(&w, &plan).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "error: no identity token: pass --identity-token FILE, or run in GitHub Actions with \
+             `permissions: id-token: write` (a real run would stop here)"
+        ),
+        "{}",
+        describe(&out)
+    );
+    assert!(out.stdout.is_empty());
+
+    // GitHub Actions with `id-token: write`: the workflow signs, asked for its token later.
+    let out = sign_dry_run_without_token(&w, &plan)
+        .env("GITHUB_ACTIONS", "true")
+        .env(
+            "GITHUB_WORKFLOW_REF",
+            format!("{TAP}/.github/workflows/{WORKFLOW}@refs/heads/main"),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/token")
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&format!(
+            "signing identity\thttps://github.com/{TAP}/.github/workflows/{WORKFLOW}@refs/heads/main \
+             (issuer https://token.actions.githubusercontent.com; token requested from GitHub \
+             Actions when signing)\nfulcio\thttps://fulcio.sigstore.dev\n"
+        )),
+        "{}",
+        describe(&out)
+    );
+
+    // A job without `id-token: write` (the workflow's plan job, where its dry run runs): the
+    // counts, and a warning rather than a failure.
+    let out = sign_dry_run_without_token(&w, &plan)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "warning: this GitHub Actions job cannot request an OIDC token (it lacks \
+             `permissions: id-token: write`); the job that signs needs it"
+        ),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sign (dry run): 6 planned subjects"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!w.path("state").exists(), "a dry run created files");
+}
