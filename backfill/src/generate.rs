@@ -167,7 +167,7 @@ const ENVIRONMENT: Items = &[
 const FILES: Items = &[
     (
         "PLAN.jsonl",
-        "The plan (plan --out): a header line, then one line per bottle to sign.",
+        "The plan (plan --plan, read by sign and audit --plan): a header line, then one line per bottle to sign.",
     ),
     (
         "PLAN.jsonl.partial.jsonl",
@@ -179,7 +179,7 @@ const FILES: Items = &[
     ),
     (
         "DIR/batch-NNNNN.sigstore.json",
-        "Signed bundles (sign --out DIR, run --bundles DIR), kept beside their journal.",
+        "Signed bundles (sign --out DIR, run --out DIR), kept beside their journal.",
     ),
 ];
 
@@ -190,7 +190,7 @@ const EXAMPLES: Items = &[
     ),
     (
         "Plan, then sign in GitHub Actions (or with --identity-token FILE) and upload:",
-        "brew-backfill plan --formulae formula.json --repo you/homebrew-tap --out plan.jsonl\nbrew-backfill sign --plan plan.jsonl --journal state/journal.jsonl --out state/bundles\nbrew-backfill upload --journal state/journal.jsonl --repo you/homebrew-tap",
+        "brew-backfill plan --formulae formula.json --repo you/homebrew-tap --plan plan.jsonl\nbrew-backfill sign --plan plan.jsonl --journal state/journal.jsonl --out state/bundles\nbrew-backfill upload --journal state/journal.jsonl --repo you/homebrew-tap",
     ),
     (
         "Check every planned bottle as brew-verify would:",

@@ -208,7 +208,7 @@ impl World {
             .arg("plan")
             .arg("--formulae")
             .arg(&self.formula_file)
-            .arg("--out")
+            .arg("--plan")
             .arg(out)
             .args(self.api_args())
             .args(self.plan_args())
@@ -975,7 +975,7 @@ fn run_chains_plan_sign_upload_audit_and_a_second_run_does_nothing() {
             .arg(&w.formula_file)
             .arg("--journal")
             .arg(w.path("run/journal.jsonl"))
-            .arg("--bundles")
+            .arg("--out")
             .arg(w.path("run/bundles"))
             .args(w.api_args())
             .args(w.mode_args())
@@ -1099,7 +1099,7 @@ fn a_killed_plan_resumes_without_asking_again() {
         cmd.arg("plan")
             .arg("--formulae")
             .arg(&w.formula_file)
-            .arg("--out")
+            .arg("--plan")
             .arg(&plan)
             .args(["--jobs", "1"])
             .args(w.api_args())
@@ -1251,7 +1251,7 @@ fn tap_mode_backfill_is_accepted_by_brew_brew_verify_and_sigstore_python() {
         .arg(&w.formula_file)
         .arg("--journal")
         .arg(w.path("tap/journal.jsonl"))
-        .arg("--bundles")
+        .arg("--out")
         .arg(w.path("tap/bundles"))
         .args(w.api_args())
         .args(w.signing_args())
@@ -1682,4 +1682,114 @@ fn sign_dry_run_shows_identity_and_endpoints_and_checks_the_token() {
         describe(&out)
     );
     assert!(!w.path("state").exists(), "a dry run created files");
+}
+
+/// Issue 13: `--out DIR` is a directory the command writes into wherever it appears (`sign`,
+/// `run`); a plan file is `--plan` wherever it appears (`plan` writes it, `sign` and `audit`
+/// read it). The old spellings still work: `plan --out PLAN` with a warning, `run --bundles`.
+#[test]
+fn out_is_always_an_output_directory_and_plan_always_the_plan_file() {
+    for (sub, out, plan) in [
+        ("plan", None, Some("--plan <PLAN>")),
+        ("sign", Some("--out <DIR>"), Some("--plan <PLAN>")),
+        ("run", Some("--out <DIR>"), Some("--plan <PLAN>")),
+        ("audit", None, Some("--plan <PLAN>")),
+    ] {
+        let help = workspace_bin("brew-backfill")
+            .args([sub, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(help.status.code(), Some(0));
+        let help = String::from_utf8_lossy(&help.stdout);
+        let flags: Vec<&str> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("--out ") || l.starts_with("--plan "))
+            .collect();
+        let expected: Vec<&str> = [plan, out].into_iter().flatten().collect();
+        let mut got: Vec<&str> = flags
+            .iter()
+            .map(|l| l.split("  ").next().unwrap_or(l).trim_end())
+            .collect();
+        got.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(got, expected, "brew-backfill {sub} --help:\n{help}");
+        assert!(!help.contains("--bundles <"), "{sub}: {help}");
+    }
+
+    let w = World::new(2, 0);
+    // `plan --out PLAN`: still written there, with a warning that names the new flag.
+    let old = w.path("old-plan.jsonl");
+    let out = w
+        .backfill()
+        .args(["plan", "--formulae"])
+        .arg(&w.formula_file)
+        .arg("--out")
+        .arg(&old)
+        .args(w.api_args())
+        .args(w.plan_args())
+        .args(w.policy_args())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("warning: `plan --out PLAN` is now `plan --plan PLAN`"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(plan_lines(&old).len(), 1 + 6);
+    // Both spellings at once are refused.
+    let out = w
+        .backfill()
+        .args(["plan", "--formulae"])
+        .arg(&w.formula_file)
+        .arg("--out")
+        .arg(&old)
+        .arg("--plan")
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+        "{}",
+        describe(&out)
+    );
+    // `plan` without either is a usage error that names `--plan`.
+    let out = w
+        .backfill()
+        .args(["plan", "--formulae"])
+        .arg(&w.formula_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`plan` needs --plan PLAN (or --dry-run)"),
+        "{}",
+        describe(&out)
+    );
+
+    // `run --bundles DIR` is `run --out DIR`.
+    let out = w
+        .backfill()
+        .args(["run", "--dry-run", "--formulae"])
+        .arg(&w.formula_file)
+        .arg("--journal")
+        .arg(w.path("run/journal.jsonl"))
+        .arg("--bundles")
+        .arg(w.path("run/bundles"))
+        .args(w.api_args())
+        .args(w.mode_args())
+        .args(w.signing_args())
+        .args(w.policy_args())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("6 subjects to sign in 1 new batches"),
+        "{}",
+        describe(&out)
+    );
 }
