@@ -28,10 +28,35 @@ pub(crate) struct Cli {
     pub(crate) progress_interval: u64,
 }
 
+/// The packaging commands, parsed apart from [`Cli`] (`main` sends `brew-backfill
+/// generate-completions …` / `generate-man …` here) so that no completion script, man page or
+/// `help` lists them.
+#[derive(Debug, Parser)]
+#[command(name = "brew-backfill", disable_help_subcommand = true)]
+pub(crate) enum Packaging {
+    /// Print a shell completion script.
+    GenerateCompletions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one per command to --out DIR.
+    GenerateMan {
+        /// Write `brew-backfill.1` and a page per subcommand here instead of printing one page.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+impl Packaging {
+    /// The subcommand names that belong here, not to [`Cli`].
+    pub(crate) const NAMES: [&'static str; 2] = ["generate-completions", "generate-man"];
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// List every bottle that needs a backfill attestation (JSON Lines).
-    Plan(PlanArgs),
+    Plan(PlanCmdArgs),
     /// Sign planned bottles in batches, keylessly, recording each bundle in the journal.
     Sign(SignArgs),
     /// Upload the journal's signed bundles to the tap's attestations API.
@@ -56,6 +81,23 @@ pub(crate) struct PolicyCmdArgs {
     pub(crate) mode: Mode,
     #[command(flatten)]
     pub(crate) policy: PolicyArgs,
+}
+
+/// Flags of `plan`: those `run` shares, and the old spelling of `--plan`.
+#[derive(Debug, Args)]
+pub(crate) struct PlanCmdArgs {
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+
+    /// The old name of `--plan` (before `--out` meant an output directory in every command);
+    /// still read, with a warning.
+    #[arg(
+        long = "out",
+        value_name = "PLAN",
+        hide = true,
+        conflicts_with = "plan_file"
+    )]
+    pub(crate) legacy_out: Option<PathBuf>,
 }
 
 /// Where bottles come from and which ones are planned.
@@ -95,10 +137,11 @@ pub(crate) struct PlanArgs {
     #[arg(long, value_name = "I/N")]
     pub(crate) shard: Option<Shard>,
 
-    /// Where to write the plan (JSON Lines: a header, then one line per bottle); required by
-    /// `plan` unless `--dry-run`; `run` defaults to `<bundles dir>/plan.jsonl`.
-    #[arg(long, value_name = "PLAN")]
-    pub(crate) out: Option<PathBuf>,
+    /// The plan file to write (JSON Lines: a header, then one line per bottle), as `sign` and
+    /// `audit` read it with `--plan`; required by `plan` unless `--dry-run`; `run` defaults to
+    /// `<--out DIR>/plan.jsonl`.
+    #[arg(long = "plan", value_name = "PLAN")]
+    pub(crate) plan_file: Option<PathBuf>,
 
     /// Print the plan and its counts; write nothing.
     #[arg(long)]
@@ -200,7 +243,9 @@ pub(crate) struct SignArgs {
     #[arg(long, value_name = "JOURNAL")]
     pub(crate) journal: PathBuf,
 
-    /// Where signed bundles are written (`batch-NNNNN.sigstore.json`).
+    /// The directory signed bundles are written into (`batch-NNNNN.sigstore.json`). `--out`
+    /// names an output directory in every command (`run`, and brew-verify's
+    /// `export-sidecars`); a plan file is always `--plan`.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
 
@@ -304,9 +349,10 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "JOURNAL")]
     pub(crate) journal: PathBuf,
 
-    /// Where signed bundles are written.
-    #[arg(long = "bundles", value_name = "DIR")]
-    pub(crate) bundles: PathBuf,
+    /// The directory signed bundles (and, without `--plan`, `plan.jsonl`) are written into,
+    /// as `sign --out`. `--bundles` is its old name.
+    #[arg(long = "out", value_name = "DIR", alias = "bundles")]
+    pub(crate) out: PathBuf,
 
     #[command(flatten)]
     pub(crate) batch: BatchArgs,

@@ -11,6 +11,7 @@ mod bulk;
 mod cli;
 mod exit;
 mod fsutil;
+mod generate;
 mod journal;
 mod net;
 mod plan;
@@ -29,12 +30,20 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Packaging};
 use crate::exit::{Status, UsageError};
 use crate::progress::Ui;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| Packaging::NAMES.contains(&a))
+    {
+        return generate::main(args);
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {

@@ -23,7 +23,7 @@ use bottle_attest_net::sources::{AttestationSources, Remote};
 use chrono::Utc;
 use futures_util::StreamExt as _;
 
-use crate::cli::PlanArgs;
+use crate::cli::{PlanArgs, PlanCmdArgs};
 use crate::exit::Status;
 use crate::planfile::{PlanCounts, PlanEntry, PlanHeader};
 use crate::progress::{Progress, Ui};
@@ -172,10 +172,19 @@ pub(crate) struct Planned {
 }
 
 /// `plan` as a command: plan, then write or print.
-pub(crate) fn run(args: &PlanArgs, ui: Ui) -> anyhow::Result<Status> {
-    if args.out.is_none() && !args.dry_run {
+pub(crate) fn run(cmd: &PlanCmdArgs, ui: Ui) -> anyhow::Result<Status> {
+    let mut args = cmd.plan.clone();
+    if let Some(out) = &cmd.legacy_out {
+        crate::error_line(
+            "warning: `plan --out PLAN` is now `plan --plan PLAN` (`--out` names an output \
+             directory in every command; a plan file is `--plan`, as sign and audit read it)",
+        );
+        args.plan_file = Some(out.clone());
+    }
+    let args = &args;
+    if args.plan_file.is_none() && !args.dry_run {
         return Err(
-            crate::exit::UsageError("`plan` needs --out PLAN (or --dry-run)".into()).into(),
+            crate::exit::UsageError("`plan` needs --plan PLAN (or --dry-run)".into()).into(),
         );
     }
     let runtime = crate::runtime()?;
@@ -189,7 +198,7 @@ pub(crate) fn emit(args: &PlanArgs, ui: Ui, planned: &Planned) -> anyhow::Result
     let text = crate::planfile::render(&planned.header, &planned.entries)?;
     if args.dry_run {
         crate::stdout(&text)?;
-    } else if let Some(out) = &args.out {
+    } else if let Some(out) = &args.plan_file {
         crate::fsutil::write_atomic(out, text.as_bytes())?;
         // The plan is whole: its partial record is no longer needed.
         let _ = std::fs::remove_file(Partial::path(out));
@@ -213,7 +222,7 @@ pub(crate) fn emit(args: &PlanArgs, ui: Ui, planned: &Planned) -> anyhow::Result
         } else {
             String::new()
         },
-        match (&args.out, args.dry_run) {
+        match (&args.plan_file, args.dry_run) {
             (_, true) => " (dry run: nothing written)".to_owned(),
             (Some(out), false) => format!(" → {}", out.display()),
             (None, false) => String::new(),
@@ -282,7 +291,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
     // Resumable: every settled classification is appended to `<out>.partial.jsonl` as it
     // comes, and a rerun over the same input asks only for the rest.
     let formulae_sha256 = sha256_bytes(&bytes).to_hex();
-    let partial = match (&args.out, args.dry_run) {
+    let partial = match (&args.plan_file, args.dry_run) {
         (Some(out), false) => Some(Partial::open(
             out,
             PartialKey {

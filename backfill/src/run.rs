@@ -28,8 +28,8 @@ pub(crate) fn run(args: &RunArgs, ui: Ui) -> anyhow::Result<Status> {
         repo: Some(repo.clone()),
         ..args.plan.clone()
     };
-    if plan_args.out.is_none() && !plan_args.dry_run {
-        plan_args.out = Some(args.bundles.join("plan.jsonl"));
+    if plan_args.plan_file.is_none() && !plan_args.dry_run {
+        plan_args.plan_file = Some(args.out.join("plan.jsonl"));
     }
     crate::runtime()?.block_on(async {
         let planned = crate::plan::make(&plan_args, ui).await?;
@@ -44,7 +44,7 @@ pub(crate) fn run(args: &RunArgs, ui: Ui) -> anyhow::Result<Status> {
                 plan: &plan,
                 shard: None,
                 journal: &args.journal,
-                out: &args.bundles,
+                out: &args.out,
                 batch: &args.batch,
                 signing: &args.signing,
                 policy: &plan_args.policy,

@@ -245,7 +245,9 @@ fn dry_run(job: &SignJob<'_>, entries: &[&PlanEntry], batch_size: usize) -> anyh
             todo.push(*e);
         }
     }
-    let mut out = String::new();
+    // Who would sign and where, checked before anything is counted: a run that would stop at
+    // its first token is better found now.
+    let mut out = signing::dry_run_identity(job.signing)?;
     for b in &pending {
         out.push_str(&format!(
             "would finish\tbatch {}\t{} subjects\n",

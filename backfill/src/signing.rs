@@ -23,6 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
+
+use crate::cli::SigningArgs;
+use crate::exit::UsageError;
 use bottle_attest_net::http::retry::{self, Attempt};
 use bottle_attest_net::http::{HttpClient, NetError, NetEvents, Request, RetryPolicy, Url};
 use sigstore_sign::bundle::BundleV03;
@@ -227,6 +230,135 @@ impl TokenSource {
                 Ok(token)
             }
         }
+    }
+}
+
+/// `sign --dry-run`'s first lines: the identity a real run would sign as, from the token at
+/// hand (no token is fetched and nothing is sent), and the Fulcio, Rekor and TSA it would use.
+///
+/// A missing token is a usage error where a real run would certainly stop at it (no
+/// `--identity-token` and no CI to ask), and a warning in a GitHub Actions job without
+/// `permissions: id-token: write`: the backfill workflow's dry run runs in its plan job, which
+/// deliberately cannot sign; the job that signs can.
+pub(crate) fn dry_run_identity(signing: &SigningArgs) -> anyhow::Result<String> {
+    let identity = match &signing.identity_token {
+        Some(path) => {
+            let jwt = std::fs::read_to_string(path).map_err(|e| {
+                UsageError(format!(
+                    "cannot read the identity token `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+            let token = IdentityToken::from_jwt(jwt.trim()).map_err(|e| {
+                UsageError(format!(
+                    "`{}` does not hold a JWT identity token: {e}",
+                    path.display()
+                ))
+            })?;
+            if token.expiration().as_second() <= chrono::Utc::now().timestamp() {
+                crate::error_line(&format!(
+                    "warning: the identity token in `{}` has expired; Fulcio will refuse it \
+                     (the file is read again for every batch: refresh it before signing)",
+                    path.display()
+                ));
+            }
+            let claims = WorkflowClaims::of(&token);
+            format!(
+                "{} (issuer {}; token from {})",
+                san_of(claims.job_workflow_ref.as_deref())
+                    .unwrap_or_else(|| token.subject().to_owned()),
+                token.issuer(),
+                path.display()
+            )
+        }
+        None => match Ambient::from_process() {
+            Ambient::GitHub {
+                can_request: true,
+                workflow_ref,
+            } => format!(
+                "{} (issuer {GITHUB_ACTIONS_ISSUER}; token requested from GitHub Actions when \
+                 signing)",
+                san_of(workflow_ref.as_deref()).unwrap_or_else(|| "this job's workflow".to_owned())
+            ),
+            Ambient::GitHub {
+                can_request: false, ..
+            } => {
+                crate::error_line(
+                    "warning: this GitHub Actions job cannot request an OIDC token (it lacks \
+                     `permissions: id-token: write`); the job that signs needs it",
+                );
+                "none in this job (no `permissions: id-token: write`)".to_owned()
+            }
+            Ambient::Other(ci) => format!("a token from {ci}, requested when signing"),
+            Ambient::None => {
+                return Err(UsageError(
+                    "no identity token: pass --identity-token FILE, or run in GitHub Actions \
+                     with `permissions: id-token: write` (a real run would stop here)"
+                        .into(),
+                )
+                .into());
+            }
+        },
+    };
+    let tsa = if signing.no_tsa {
+        "none (--no-tsa: Rekor's integrated time is the only time)".to_owned()
+    } else {
+        signing.tsa_url.clone()
+    };
+    Ok(format!(
+        "signing identity\t{identity}\nfulcio\t{}\nrekor\t{}\ntimestamp authority\t{tsa}\n",
+        signing.fulcio_url, signing.rekor_url
+    ))
+}
+
+/// GitHub Actions' OIDC issuer.
+const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// The SAN Fulcio certifies for a GitHub Actions token: `https://github.com/` followed by its
+/// `job_workflow_ref` (`owner/repo/.github/workflows/file.yml@ref`), as the identity policy of
+/// `brew-backfill policy` expects it.
+fn san_of(job_workflow_ref: Option<&str>) -> Option<String> {
+    job_workflow_ref.map(|r| format!("https://github.com/{r}"))
+}
+
+/// Which CI could hand out an ambient token, from the variables `ambient-id` (sigstore-oidc's
+/// `IdentityToken::detect_ambient`) looks at: `GITHUB_ACTIONS` and then
+/// `ACTIONS_ID_TOKEN_REQUEST_URL` / `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (ambient-id 0.0.11
+/// `src/github.rs`), `GITLAB_CI`, `BUILDKITE`, `CIRCLECI`.
+enum Ambient {
+    GitHub {
+        /// Both request variables are set (the job has `id-token: write`).
+        can_request: bool,
+        /// `GITHUB_WORKFLOW_REF`: the run's workflow (a reusable workflow signs as its own
+        /// `job_workflow_ref`, which only the token tells).
+        workflow_ref: Option<String>,
+    },
+    Other(&'static str),
+    None,
+}
+
+impl Ambient {
+    fn from_process() -> Self {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if set("GITHUB_ACTIONS") {
+            return Self::GitHub {
+                can_request: set("ACTIONS_ID_TOKEN_REQUEST_URL")
+                    && set("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+                workflow_ref: std::env::var("GITHUB_WORKFLOW_REF")
+                    .ok()
+                    .filter(|r| !r.is_empty()),
+            };
+        }
+        for (var, ci) in [
+            ("GITLAB_CI", "GitLab CI"),
+            ("BUILDKITE", "Buildkite"),
+            ("CIRCLECI", "CircleCI"),
+        ] {
+            if set(var) {
+                return Self::Other(ci);
+            }
+        }
+        Self::None
     }
 }
 

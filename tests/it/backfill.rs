@@ -208,7 +208,7 @@ impl World {
             .arg("plan")
             .arg("--formulae")
             .arg(&self.formula_file)
-            .arg("--out")
+            .arg("--plan")
             .arg(out)
             .args(self.api_args())
             .args(self.plan_args())
@@ -975,7 +975,7 @@ fn run_chains_plan_sign_upload_audit_and_a_second_run_does_nothing() {
             .arg(&w.formula_file)
             .arg("--journal")
             .arg(w.path("run/journal.jsonl"))
-            .arg("--bundles")
+            .arg("--out")
             .arg(w.path("run/bundles"))
             .args(w.api_args())
             .args(w.mode_args())
@@ -1099,7 +1099,7 @@ fn a_killed_plan_resumes_without_asking_again() {
         cmd.arg("plan")
             .arg("--formulae")
             .arg(&w.formula_file)
-            .arg("--out")
+            .arg("--plan")
             .arg(&plan)
             .args(["--jobs", "1"])
             .args(w.api_args())
@@ -1251,7 +1251,7 @@ fn tap_mode_backfill_is_accepted_by_brew_brew_verify_and_sigstore_python() {
         .arg(&w.formula_file)
         .arg("--journal")
         .arg(w.path("tap/journal.jsonl"))
-        .arg("--bundles")
+        .arg("--out")
         .arg(w.path("tap/bundles"))
         .args(w.api_args())
         .args(w.signing_args())
@@ -1502,4 +1502,294 @@ fn workflows_pin_actions_use_bash_and_verify_the_tool() {
         "the release does not ship brew-backfill"
     );
     assert!(release.contains("actions/attest-build-provenance@"));
+}
+
+/// The `N API requests` at the end of `plan:`'s summary line.
+fn plan_requests(out: &Output) -> u64 {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("plan: ") && l.contains(" need a backfill"))
+        .unwrap_or_else(|| panic!("no plan: summary in {stderr}"));
+    line.rsplit("; ")
+        .next()
+        .and_then(|tail| tail.strip_suffix(" API requests"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {line:?}"))
+}
+
+/// Issue 13: `plan` counts the requests it needed, not the attempts it took: a retry after a
+/// 502 and a re-send after a rate-limit wait are not more requests.
+#[test]
+fn plan_does_not_count_retries_as_requests() {
+    let clean = World::new(4, 2);
+    let out = clean.plan(&clean.path("plan.jsonl"), &["--jobs", "1"]);
+    let needed = plan_requests(&out);
+    let sent_clean = clean.api.api_requests().len();
+
+    let faulty = World::new(4, 2);
+    faulty.api.bad_gateway_next(2);
+    faulty.api.rate_limit_next(1, Duration::from_secs(1));
+    let out = faulty.plan(&faulty.path("plan.jsonl"), &["--jobs", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(faulty.api.api_requests().len(), sent_clean + 3, "{stderr}");
+    assert_eq!(plan_requests(&out), needed, "{stderr}");
+    // The retries and the wait are reported as what they are.
+    assert!(stderr.contains("retrying (2/"), "{stderr}");
+
+    // A rate limit on a first attempt: the request is sent again after the wait, once.
+    let limited = World::new(4, 2);
+    limited.api.rate_limit_next(1, Duration::from_secs(1));
+    let out = limited.plan(&limited.path("plan.jsonl"), &["--jobs", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(limited.api.api_requests().len(), sent_clean + 1, "{stderr}");
+    assert_eq!(plan_requests(&out), needed, "{stderr}");
+    assert!(stderr.contains("1 rate-limit waits"), "{stderr}");
+}
+
+/// `sign --dry-run` without `--identity-token`, in an environment with no CI at all.
+fn sign_dry_run_without_token(w: &World, plan: &Path) -> Command {
+    let mut cmd = w.backfill();
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_WORKFLOW_REF",
+        "GITLAB_CI",
+        "BUILDKITE",
+        "CIRCLECI",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(["sign", "--dry-run", "--plan"])
+        .arg(plan)
+        .arg("--journal")
+        .arg(w.path("state/journal.jsonl"))
+        .arg("--out")
+        .arg(w.path("state/bundles"))
+        .args(["--repo", TAP]);
+    cmd
+}
+
+/// Issue 13: a dry run says who would sign and where, and that a token is at hand.
+#[test]
+fn sign_dry_run_shows_identity_and_endpoints_and_checks_the_token() {
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+
+    // With the token file: its identity (Fulcio's SAN for the job's workflow) and the services.
+    let out = w.sign_cmd(&plan, &["--dry-run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let head: Vec<&str> = stdout.lines().take(4).collect();
+    assert_eq!(
+        head,
+        [
+            format!(
+                "signing identity\thttps://github.com/{TAP}/.github/workflows/{WORKFLOW}@refs/heads/main \
+                 (issuer https://token.actions.githubusercontent.com; token from {})",
+                w.token_file.display()
+            ),
+            format!("fulcio\t{}", w.stack.fulcio_url()),
+            format!("rekor\t{}", w.stack.rekor_url()),
+            format!("timestamp authority\t{}", w.stack.tsa_url().unwrap()),
+        ],
+        "{stdout}"
+    );
+    assert!(out.stderr.is_empty() || !String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let out = w
+        .sign_cmd(&plan, &["--dry-run", "--no-tsa"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(
+            "timestamp authority\tnone (--no-tsa: Rekor's integrated time is the only time)\n"
+        ),
+        "{}",
+        describe(&out)
+    );
+
+    // A token file that holds no JWT: a usage error, before anything is counted.
+    let bad = write(&w.dir, "bad.jwt", "not a token");
+    let out = sign_dry_run_without_token(&w, &plan)
+        .arg("--identity-token")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "`{}` does not hold a JWT identity token",
+            bad.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(out.stdout.is_empty());
+
+    // No token and no CI to ask: a real run would stop at once, and so does the dry run.
+    let out = sign_dry_run_without_token(&w, &plan).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "error: no identity token: pass --identity-token FILE, or run in GitHub Actions with \
+             `permissions: id-token: write` (a real run would stop here)"
+        ),
+        "{}",
+        describe(&out)
+    );
+    assert!(out.stdout.is_empty());
+
+    // GitHub Actions with `id-token: write`: the workflow signs, asked for its token later.
+    let out = sign_dry_run_without_token(&w, &plan)
+        .env("GITHUB_ACTIONS", "true")
+        .env(
+            "GITHUB_WORKFLOW_REF",
+            format!("{TAP}/.github/workflows/{WORKFLOW}@refs/heads/main"),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/token")
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&format!(
+            "signing identity\thttps://github.com/{TAP}/.github/workflows/{WORKFLOW}@refs/heads/main \
+             (issuer https://token.actions.githubusercontent.com; token requested from GitHub \
+             Actions when signing)\nfulcio\thttps://fulcio.sigstore.dev\n"
+        )),
+        "{}",
+        describe(&out)
+    );
+
+    // A job without `id-token: write` (the workflow's plan job, where its dry run runs): the
+    // counts, and a warning rather than a failure.
+    let out = sign_dry_run_without_token(&w, &plan)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "warning: this GitHub Actions job cannot request an OIDC token (it lacks \
+             `permissions: id-token: write`); the job that signs needs it"
+        ),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sign (dry run): 6 planned subjects"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!w.path("state").exists(), "a dry run created files");
+}
+
+/// Issue 13: `--out DIR` is a directory the command writes into wherever it appears (`sign`,
+/// `run`); a plan file is `--plan` wherever it appears (`plan` writes it, `sign` and `audit`
+/// read it). The old spellings still work: `plan --out PLAN` with a warning, `run --bundles`.
+#[test]
+fn out_is_always_an_output_directory_and_plan_always_the_plan_file() {
+    for (sub, out, plan) in [
+        ("plan", None, Some("--plan <PLAN>")),
+        ("sign", Some("--out <DIR>"), Some("--plan <PLAN>")),
+        ("run", Some("--out <DIR>"), Some("--plan <PLAN>")),
+        ("audit", None, Some("--plan <PLAN>")),
+    ] {
+        let help = workspace_bin("brew-backfill")
+            .args([sub, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(help.status.code(), Some(0));
+        let help = String::from_utf8_lossy(&help.stdout);
+        let flags: Vec<&str> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("--out ") || l.starts_with("--plan "))
+            .collect();
+        let expected: Vec<&str> = [plan, out].into_iter().flatten().collect();
+        let mut got: Vec<&str> = flags
+            .iter()
+            .map(|l| l.split("  ").next().unwrap_or(l).trim_end())
+            .collect();
+        got.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(got, expected, "brew-backfill {sub} --help:\n{help}");
+        assert!(!help.contains("--bundles <"), "{sub}: {help}");
+    }
+
+    let w = World::new(2, 0);
+    // `plan --out PLAN`: still written there, with a warning that names the new flag.
+    let old = w.path("old-plan.jsonl");
+    let out = w
+        .backfill()
+        .args(["plan", "--formulae"])
+        .arg(&w.formula_file)
+        .arg("--out")
+        .arg(&old)
+        .args(w.api_args())
+        .args(w.plan_args())
+        .args(w.policy_args())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("warning: `plan --out PLAN` is now `plan --plan PLAN`"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(plan_lines(&old).len(), 1 + 6);
+    // Both spellings at once are refused.
+    let out = w
+        .backfill()
+        .args(["plan", "--formulae"])
+        .arg(&w.formula_file)
+        .arg("--out")
+        .arg(&old)
+        .arg("--plan")
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+        "{}",
+        describe(&out)
+    );
+    // `plan` without either is a usage error that names `--plan`.
+    let out = w
+        .backfill()
+        .args(["plan", "--formulae"])
+        .arg(&w.formula_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`plan` needs --plan PLAN (or --dry-run)"),
+        "{}",
+        describe(&out)
+    );
+
+    // `run --bundles DIR` is `run --out DIR`.
+    let out = w
+        .backfill()
+        .args(["run", "--dry-run", "--formulae"])
+        .arg(&w.formula_file)
+        .arg("--journal")
+        .arg(w.path("run/journal.jsonl"))
+        .arg("--bundles")
+        .arg(w.path("run/bundles"))
+        .args(w.api_args())
+        .args(w.mode_args())
+        .args(w.signing_args())
+        .args(w.policy_args())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("6 subjects to sign in 1 new batches"),
+        "{}",
+        describe(&out)
+    );
 }

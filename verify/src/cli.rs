@@ -32,7 +32,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Verify one artifact against Sigstore bundles with an exact identity and issuer.
+    /// Verify one artifact against Sigstore bundles for the signer you name: certificate
+    /// identity and OIDC issuer, each exact or a pattern (cosign's and gh's flags).
     ///
     /// Exit status: 0 verified, 1 not verified (including unreadable bundles), 2 usage error.
     Bundle(BundleArgs),
@@ -60,19 +61,30 @@ pub(crate) enum Command {
     /// `brew-provenance` link). Without FORMULA: every keg in the Cellar poured from a bottle,
     /// using the bottle file still in Homebrew's download cache when there is one.
     Provenance(ProvenanceArgs),
-    /// Print a shell completion script (for packaging).
-    #[command(hide = true)]
+}
+
+/// The packaging commands, parsed apart from [`Cli`] (`main` sends `brew-verify
+/// generate-completions …` / `generate-man …` here) so that no completion script, man page or
+/// `help` lists them: `tap/Formula/brew-verify.rb` runs them at install time; users never do.
+#[derive(Debug, Parser)]
+#[command(name = "brew-verify", disable_help_subcommand = true)]
+pub(crate) enum Packaging {
+    /// Print a shell completion script.
     GenerateCompletions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page, or write one per command to --out DIR (for packaging).
-    #[command(hide = true)]
+    /// Print the man page, or write one per command to --out DIR.
     GenerateMan(GenerateManArgs),
 }
 
-/// Flags of the hidden `brew-verify generate-man`.
+impl Packaging {
+    /// The subcommand names that belong here, not to [`Cli`].
+    pub(crate) const NAMES: [&'static str; 2] = ["generate-completions", "generate-man"];
+}
+
+/// Flags of `brew-verify generate-man`.
 #[derive(Debug, Args)]
 pub(crate) struct GenerateManArgs {
     /// Write `brew-verify.1` and a page per subcommand here instead of printing one page.
@@ -273,31 +285,86 @@ pub(crate) struct ExportArgs {
 }
 
 /// Flags of `brew-verify bundle`.
+///
+/// The identity flags are cosign's and gh's: one of `--cert-identity` /
+/// `--cert-identity-regexp` and one of `--cert-oidc-issuer` / `--cert-oidc-issuer-regexp` is
+/// required (cosign: "Either --certificate-identity or --certificate-identity-regexp must be set
+/// for keyless flows", sigstore/cosign `cmd/cosign/cli/options/certificate.go`,
+/// `CertVerifyOptions.AddFlags` and `Identities`), and cosign's long names are aliases. Exact and
+/// pattern are mutually exclusive, as gh makes them (`MarkFlagsMutuallyExclusive("cert-identity",
+/// "cert-identity-regex", …)`, cli/cli `pkg/cmd/attestation/verify/verify.go`); cosign would
+/// silently prefer the pattern (`CheckCertificatePolicy`, `pkg/cosign/verify.go`).
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("identity").required(true).multiple(false)))]
+#[command(group(clap::ArgGroup::new("issuer").required(true).multiple(false)))]
 pub(crate) struct BundleArgs {
     /// A bundle, JSON Lines of bundles, or a GitHub attestations API response body.
     #[arg(long = "bundle", value_name = "FILE", required = true)]
     pub(crate) bundle: PathBuf,
 
     /// The exact certificate identity (SAN) to require.
-    #[arg(long, value_name = "ID", required = true)]
-    pub(crate) cert_identity: String,
+    #[arg(
+        long,
+        value_name = "ID",
+        group = "identity",
+        visible_alias = "certificate-identity"
+    )]
+    pub(crate) cert_identity: Option<String>,
+
+    /// A regular expression the certificate identity (SAN) must match, instead of
+    /// `--cert-identity`. Unanchored, as in cosign and gh: anchor it with `^…$` or it
+    /// matches anywhere in the SAN.
+    #[arg(
+        long,
+        value_name = "REGEX",
+        group = "identity",
+        value_parser = parse_regex,
+        visible_aliases = ["certificate-identity-regexp", "cert-identity-regex"]
+    )]
+    pub(crate) cert_identity_regexp: Option<regex::Regex>,
 
     /// The exact OIDC issuer to require.
-    #[arg(long, value_name = "URL", required = true)]
-    pub(crate) cert_oidc_issuer: String,
+    #[arg(
+        long,
+        value_name = "URL",
+        group = "issuer",
+        visible_alias = "certificate-oidc-issuer"
+    )]
+    pub(crate) cert_oidc_issuer: Option<String>,
+
+    /// A regular expression the OIDC issuer must match, instead of `--cert-oidc-issuer`
+    /// (unanchored).
+    #[arg(
+        long,
+        value_name = "REGEX",
+        group = "issuer",
+        value_parser = parse_regex,
+        visible_alias = "certificate-oidc-issuer-regexp"
+    )]
+    pub(crate) cert_oidc_issuer_regexp: Option<regex::Regex>,
 
     /// A `trusted_root.json` (or client trust config) instead of the embedded root.
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_root: Option<PathBuf>,
 
-    /// A JSON object on stdout instead of text.
+    /// A JSON object on stdout instead of text (schema `brew-verify.bundle/v1`).
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Say what a pass proves and what it does not, or what was checked when nothing verified
+    /// (with `--json`: an `explanation` field).
+    #[arg(long)]
+    pub(crate) explain: bool,
 
     /// The artifact: a file, `sha256:<hex>` or `sha512:<hex>`.
     #[arg(value_name = "ARTIFACT")]
     pub(crate) artifact: String,
+}
+
+/// A regular expression flag (Rust's `regex` crate: RE2 syntax as in Go, which cosign and gh
+/// use; no look-around or back-references in either).
+fn parse_regex(text: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(text)
 }
 
 /// `--version`: the version, and what the embedded Sigstore root holds (a stale root is the

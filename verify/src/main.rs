@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Packaging};
 use crate::exit::Status;
 
 fn main() -> ExitCode {
@@ -28,7 +28,18 @@ fn main() -> ExitCode {
                 .chain([std::ffi::OsString::from("provenance")])
                 .chain(args),
         ),
-        _ => Cli::try_parse(),
+        _ => {
+            let args: Vec<std::ffi::OsString> =
+                std::iter::once(program.clone()).chain(args).collect();
+            let packaging = args
+                .get(1)
+                .and_then(|a| a.to_str())
+                .is_some_and(|a| Packaging::NAMES.contains(&a));
+            if packaging {
+                return run_packaging(args);
+            }
+            Cli::try_parse_from(args)
+        }
     };
     let cli = match cli {
         Ok(cli) => cli,
@@ -50,10 +61,31 @@ fn main() -> ExitCode {
         Some(Command::InstallGhShim(args)) => commands::install_shim::run(&args),
         Some(Command::Doctor) => commands::doctor::run(),
         Some(Command::Provenance(args)) => commands::installed::run(args),
-        Some(Command::GenerateCompletions { shell }) => commands::generate::completions(shell),
-        Some(Command::GenerateMan(args)) => commands::generate::man(&args),
         None => commands::check::run(&cli.check),
     };
+    finish(result)
+}
+
+/// `generate-completions` / `generate-man`, for packaging.
+fn run_packaging(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let result = match Packaging::try_parse_from(args) {
+        Ok(Packaging::GenerateCompletions { shell }) => commands::generate::completions(shell),
+        Ok(Packaging::GenerateMan(args)) => commands::generate::man(&args),
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Status::Usage
+            } else {
+                Status::Ok
+            }
+            .into();
+        }
+    };
+    finish(result)
+}
+
+/// The exit status of a command's result, printing its error once.
+fn finish(result: anyhow::Result<Status>) -> ExitCode {
     match result {
         Ok(status) => status.into(),
         Err(err) => {

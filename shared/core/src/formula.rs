@@ -93,6 +93,14 @@ pub enum FormulaError {
     /// No formula of that name in the API data.
     #[error("no formula named `{0}` in the formula API")]
     Unknown(String),
+    /// A runtime dependency that is not in the API data, and the formula that needs it.
+    #[error("no formula named `{name}` (dependency of {dependent}) in the formula API")]
+    UnknownDependency {
+        /// The missing dependency.
+        name: String,
+        /// The formula that depends on it.
+        dependent: String,
+    },
     /// The formula is never bottled, or has no stable version.
     #[error("`{0}` has no stable bottle")]
     NoBottle(String),
@@ -167,21 +175,34 @@ impl FormulaIndex {
     }
 
     /// `names` and, transitively, their runtime dependencies, each once, dependencies after
-    /// the formulae that need them (breadth first). Unknown names are returned as errors.
+    /// the formulae that need them (breadth first). Unknown names are returned as errors: a
+    /// name asked for as [`FormulaError::Unknown`], a dependency as
+    /// [`FormulaError::UnknownDependency`] naming the first formula found to need it.
     pub fn with_dependencies(&self, names: &[String]) -> Vec<Result<&Formula, FormulaError>> {
         let mut seen = BTreeSet::new();
-        let mut queue: VecDeque<&str> = names.iter().map(String::as_str).collect();
+        let mut queue: VecDeque<(&str, Option<&str>)> =
+            names.iter().map(|n| (n.as_str(), None)).collect();
         let mut out = Vec::new();
-        while let Some(name) = queue.pop_front() {
+        while let Some((name, dependent)) = queue.pop_front() {
             if !seen.insert(name.to_owned()) {
                 continue;
             }
             match self.get(name) {
                 Some(f) => {
-                    queue.extend(f.dependencies.iter().map(String::as_str));
+                    queue.extend(
+                        f.dependencies
+                            .iter()
+                            .map(|d| (d.as_str(), Some(f.name.as_str()))),
+                    );
                     out.push(Ok(f));
                 }
-                None => out.push(Err(FormulaError::Unknown(name.to_owned()))),
+                None => out.push(Err(match dependent {
+                    None => FormulaError::Unknown(name.to_owned()),
+                    Some(dependent) => FormulaError::UnknownDependency {
+                        name: name.to_owned(),
+                        dependent: dependent.to_owned(),
+                    },
+                })),
             }
         }
         out
@@ -295,8 +316,14 @@ mod tests {
     #[test]
     fn dependency_closure_reports_unknowns() {
         let index = FormulaIndex::from_json(&format!("[{WGET}]")).unwrap();
-        let all = index.with_dependencies(&["wget".into()]);
-        assert_eq!(all.len(), 3);
-        assert!(all[1].is_err());
+        let all = index.with_dependencies(&["wget".into(), "wgte".into()]);
+        assert_eq!(all.len(), 4);
+        assert!(matches!(&all[1], Err(FormulaError::Unknown(n)) if n == "wgte"));
+        // A missing dependency names the formula that needs it, as brew's
+        // `FormulaUnavailableError#dependent_s` does.
+        assert!(
+            matches!(&all[2], Err(FormulaError::UnknownDependency { dependent, .. }) if dependent == "wget"),
+            "{all:?}"
+        );
     }
 }

@@ -81,3 +81,93 @@ impl Statement {
             .filter(move |s| s.sha256.as_ref() == Some(digest))
     }
 }
+
+impl Statement {
+    /// The statement a bundle's DSSE envelope carries, read *before* any verification (only to
+    /// decide which of an artifact's digests to verify with); `None` for a message signature.
+    /// Nothing read here may be trusted until the bundle has verified.
+    pub fn of_unverified_bundle(
+        bundle: &sigstore_types::Bundle,
+    ) -> Option<Result<Self, serde_json::Error>> {
+        match &bundle.content {
+            sigstore_types::SignatureContent::DsseEnvelope(envelope) => {
+                Some(Self::from_payload(envelope.payload.as_bytes()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether some subject is named by a digest of `digest`'s algorithm (npm provenance names
+    /// its subjects by SHA-512 only, GitHub's by SHA-256).
+    pub fn uses_algorithm_of(&self, digest: &crate::Digest) -> bool {
+        self.subjects.iter().any(|s| match digest {
+            crate::Digest::Sha256(_) => s.sha256.is_some(),
+            crate::Digest::Sha512(_) => s.sha512.is_some(),
+        })
+    }
+
+    /// The subject this artifact digest names, if any.
+    pub fn subject_for(&self, digest: &crate::Digest) -> Option<&Subject> {
+        self.subjects.iter().find(|s| match digest {
+            crate::Digest::Sha256(d) => s.sha256.as_ref() == Some(d),
+            crate::Digest::Sha512(d) => s.sha512.as_ref() == Some(d),
+        })
+    }
+}
+
+/// Of the digests known for one artifact (a file's SHA-256 and SHA-512), the one `bundle`'s
+/// statement names subjects by; the first one for a message signature or an unreadable
+/// statement (whose verification then fails on its own).
+pub fn preferred_digest<'d>(
+    bundle: &sigstore_types::Bundle,
+    digests: &'d [crate::Digest],
+) -> Option<&'d crate::Digest> {
+    if let Some(Ok(statement)) = Statement::of_unverified_bundle(bundle) {
+        if let Some(d) = digests.iter().find(|d| statement.uses_algorithm_of(d)) {
+            return Some(d);
+        }
+    }
+    digests.first()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Digest;
+
+    /// GitHub attestation 16346368 (examples/README.md): six subjects named by SHA-256.
+    const TY: &[u8] = include_bytes!("../../../examples/ty-0.0.11-homebrew-core.sigstore.json");
+    const TY_ARM64_SONOMA: &str =
+        "sha256:4c5f0467690c23ecb1a50177135ad5531f3bc60e202105ce3fbbdfc65b126a28";
+
+    fn ty_bundle() -> sigstore_types::Bundle {
+        let candidates = crate::parse_attestations("ty", TY);
+        (*candidates[0].bundle.clone().unwrap()).clone()
+    }
+
+    #[test]
+    fn the_digest_a_statement_names_its_subjects_by_is_preferred() {
+        let bundle = ty_bundle();
+        let sha256: Digest = TY_ARM64_SONOMA.parse().unwrap();
+        let sha512: Digest = format!("sha512:{}", "ab".repeat(64)).parse().unwrap();
+        let both = [sha512, sha256];
+        assert_eq!(preferred_digest(&bundle, &both), Some(&sha256));
+        // Nothing named by SHA-512 alone: the first digest, whose verification then fails.
+        assert_eq!(preferred_digest(&bundle, &both[..1]), Some(&sha512));
+        assert_eq!(preferred_digest(&bundle, &[]), None);
+    }
+
+    #[test]
+    fn the_subject_for_a_digest_is_found_by_value() {
+        let statement = Statement::of_unverified_bundle(&ty_bundle())
+            .unwrap()
+            .unwrap();
+        let sha256: Digest = TY_ARM64_SONOMA.parse().unwrap();
+        assert_eq!(
+            statement.subject_for(&sha256).map(|s| s.name.as_str()),
+            Some("ty--0.0.11.arm64_sonoma.bottle.tar.gz")
+        );
+        let other: Digest = format!("sha256:{}", "00".repeat(32)).parse().unwrap();
+        assert!(statement.subject_for(&other).is_none());
+    }
+}

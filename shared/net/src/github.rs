@@ -146,6 +146,8 @@ pub struct RequestStats {
     /// Requests to `bundle_url` hosts (first attempts).
     pub bundle_url_requests: u64,
     /// Attempts that were retries after a transient failure (listings, bulk lists, bundles).
+    /// A request sent again after a rate-limit wait is neither a request nor a retry: see
+    /// [`RequestStats::rate_limit_waits`].
     pub retries: u64,
     /// Rate-limit waits sat out.
     pub rate_limit_waits: u64,

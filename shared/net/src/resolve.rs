@@ -13,7 +13,7 @@ use sigstore_types::Sha256Hash;
 use crate::checker::Target;
 use crate::formula_api::{FormulaApi, FormulaApiError, is_formula_name};
 use crate::http::Deadline;
-use crate::store::hashing::{HashFileError, sha256_file};
+use crate::store::hashing::sha256_file;
 
 /// Where formula JSON comes from.
 #[derive(Debug)]
@@ -50,24 +50,32 @@ pub enum ResolveError {
     /// Not a bottle file name.
     #[error(transparent)]
     Name(#[from] BottleNameError),
-    /// The file could not be read.
-    #[error("{0}: {source}", source = .0.source)]
-    Hash(#[from] HashFileError),
+    /// The file could not be read. Its path is the argument every message starts with, so
+    /// it is not repeated (issue 13: a path printed once).
+    #[error("cannot read the file")]
+    Hash(#[source] std::io::Error),
     /// The formula API failed for it.
     #[error(transparent)]
     Api(#[from] FormulaApiError),
     /// The formula data has no usable bottle for it.
     #[error(transparent)]
     Formula(#[from] FormulaError),
-    /// No such formula, in brew's words (`Formulary`'s `FormulaUnavailableError` with
-    /// `DidYouMean`): `No available formula with the name "X". Did you mean a, b or c?`
+    /// No such formula, in brew's words (Homebrew/brew `Library/Homebrew/exceptions.rb`,
+    /// `FormulaUnavailableError#to_s`: `"No available formula with the name \"#{name}\"
+    /// #{dependent_s}. #{did_you_mean}"`, where `dependent_s` is `" (dependency of
+    /// #{dependent})"`): `No available formula with the name "X" (dependency of Y). Did you
+    /// mean a, b or c?`. A name longer than 100 characters is cut (issue 13).
     #[error(
-        "No available formula with the name \"{name}\".{}",
+        "No available formula with the name \"{}\"{}.{}",
+        excerpt(name),
+        dependent.as_deref().map(|d| format!(" (dependency of {d})")).unwrap_or_default(),
         did_you_mean(suggestions)
     )]
     NoSuchFormula {
         /// The name asked.
         name: String,
+        /// The formula that needs it, when it is a dependency (`--deps`).
+        dependent: Option<String>,
         /// Close names in the formula data.
         suggestions: Vec<String>,
     },
@@ -77,6 +85,16 @@ pub enum ResolveError {
     /// Offline without formula JSON.
     #[error("a formula name needs formula JSON: pass --formula-json FILE when --offline")]
     NoFormulaData,
+}
+
+/// At most 100 characters of a name for a message, then `…`: a huge argument is not echoed
+/// back whole.
+fn excerpt(name: &str) -> String {
+    const MAX: usize = 100;
+    match name.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_owned(),
+    }
 }
 
 /// brew's " Did you mean a, b or c?", or nothing.
@@ -167,8 +185,12 @@ impl Resolver {
                 .map(|f| {
                     let input = match &f {
                         Ok(f) => f.name.clone(),
-                        Err(FormulaError::Unknown(n)) => n.clone(),
-                        Err(e) => e.to_string(),
+                        Err(
+                            FormulaError::Unknown(name)
+                            | FormulaError::UnknownDependency { name, .. },
+                        ) => name.clone(),
+                        // The closure reports only unknown names; never an empty label.
+                        Err(_) => "--deps".to_owned(),
                     };
                     (input, f)
                 })
@@ -196,7 +218,24 @@ impl Resolver {
                         .collect();
                     out.push(Err(Unresolved {
                         input,
-                        error: ResolveError::NoSuchFormula { name, suggestions },
+                        error: ResolveError::NoSuchFormula {
+                            name,
+                            dependent: None,
+                            suggestions,
+                        },
+                    }));
+                    continue;
+                }
+                // A dependency named in the formula data: no "Did you mean" (the user did
+                // not type it), but which formula needs it.
+                Err(FormulaError::UnknownDependency { name, dependent }) => {
+                    out.push(Err(Unresolved {
+                        input,
+                        error: ResolveError::NoSuchFormula {
+                            name,
+                            dependent: Some(dependent),
+                            suggestions: Vec::new(),
+                        },
                     }));
                     continue;
                 }
@@ -261,7 +300,7 @@ pub fn bottle_file(path: &Path, name: Option<&str>, root: &str) -> Result<Target
     if meta.is_file() && meta.len() == 0 {
         return Err(ResolveError::EmptyFile);
     }
-    let digest = sha256_file(path)?;
+    let digest = sha256_file(path).map_err(|e| ResolveError::Hash(e.source))?;
     let bottle = BottleRef { digest, filename };
     Ok(Target {
         input: path.display().to_string(),

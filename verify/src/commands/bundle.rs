@@ -1,4 +1,9 @@
-//! `brew-verify bundle`: generic Sigstore verification with an exact identity and issuer.
+//! `brew-verify bundle`: generic Sigstore verification with a required identity and issuer,
+//! each exact or a pattern (cosign's and gh's flags).
+//!
+//! Each bundle is verified cryptographically for the artifact without naming a signer, then the
+//! signing certificate's authenticated claims are held against the identity and issuer asked
+//! for, as cosign does (`CheckCertificatePolicy` after the signature checks).
 //!
 //! Every failure here is "not verified" (exit 1) with its reason; only a bad command line,
 //! caught by clap, exits 2.
@@ -7,63 +12,56 @@ use std::io::Write;
 use std::path::Path;
 
 use bottle_attest::digest::Digest;
-use bottle_attest::{parse_attestations, verify_bundle_exact};
+use bottle_attest::statement::preferred_digest;
+use bottle_attest::{CertificateClaims, VerifiedBundle, parse_attestations, verify_bundle};
 use bottle_attest_net::store::hashing::sha256_and_sha512_file;
 use serde_json::json;
 
 use crate::cli::BundleArgs;
 use crate::exit::Status;
-use crate::report::human::Style;
+use crate::report::explain;
+use crate::report::human::{Style, shorten_arg};
 
 pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
-    let outcome = check(args);
-    let mut out = std::io::stdout().lock();
+    let signer = Signer::from_args(args);
+    let outcome = check(args, &signer);
     let verified = outcome.as_ref().is_ok_and(|o| o.passed.is_some());
+    let explanation = args
+        .explain
+        .then(|| explanation(args, &signer, &outcome))
+        .transpose()?;
+    let mut out = std::io::stdout().lock();
     if args.json {
-        let value = match &outcome {
-            Err(error) => json!({
-                "schema": "brew-verify.bundle/v1",
-                "verified": false,
-                "artifact": args.artifact,
-                "error": error,
-                "bundles": [],
-            }),
-            Ok(o) => json!({
-                "schema": "brew-verify.bundle/v1",
-                "verified": verified,
-                "artifact": args.artifact,
-                "digests": o.digests.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "identity": args.cert_identity,
-                "issuer": args.cert_oidc_issuer,
-                "bundles": o.results.iter().map(|(origin, r)| match r {
-                    Ok(times) => json!({"origin": origin, "verified": true, "verified_timestamps": times}),
-                    Err(e) => json!({"origin": origin, "verified": false, "error": e}),
-                }).collect::<Vec<_>>(),
-            }),
-        };
-        serde_json::to_writer(&mut out, &value)?;
+        serde_json::to_writer(&mut out, &json_report(args, &signer, &outcome, explanation))?;
         writeln!(out)?;
     } else {
-        // The verdict on stdout; failures on stderr, as brew's `onoe`.
+        // The verdict on stdout; failures (and what was checked) on stderr, as brew's `onoe`.
         let mut err = std::io::stderr().lock();
         let (style, estyle) = (Style::for_stdout(), Style::for_stderr());
+        let artifact = shorten_arg(&args.artifact);
         match &outcome {
             Err(error) => writeln!(err, "{}: not verified: {error}", estyle.error())?,
-            Ok(o) => match &o.passed {
-                Some(origin) => writeln!(
-                    out,
-                    "{}",
-                    style.heading(&format!(
-                        "Verified {} with {origin}: signed by {} ({})",
-                        args.artifact, args.cert_identity, args.cert_oidc_issuer
-                    ))
-                )?,
+            Ok(o) => match o
+                .passed
+                .and_then(|i| Some((&o.results[i].0, o.results[i].1.as_ref().ok()?)))
+            {
+                Some((origin, pass)) => {
+                    let c = pass.verified.claims();
+                    writeln!(
+                        out,
+                        "{}",
+                        style.heading(&format!(
+                            "Verified {artifact} with {origin}: signed by {} ({})",
+                            c.identity.as_deref().unwrap_or("(no identity)"),
+                            c.issuer.as_deref().unwrap_or("no issuer"),
+                        ))
+                    )?;
+                }
                 None => {
                     writeln!(
                         err,
-                        "{}: {} not verified by any bundle in {}",
+                        "{}: {artifact} not verified by any bundle in {}",
                         estyle.error(),
-                        args.artifact,
                         args.bundle.display()
                     )?;
                     for (origin, r) in &o.results {
@@ -74,6 +72,13 @@ pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
                 }
             },
         }
+        if let Some(text) = &explanation {
+            if verified {
+                write!(out, "{text}")?;
+            } else {
+                write!(err, "{text}")?;
+            }
+        }
     }
     Ok(if verified {
         Status::Ok
@@ -82,48 +87,142 @@ pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
     })
 }
 
-struct Outcome {
-    digests: Vec<Digest>,
-    /// Per bundle: verified timestamps, or the reason it failed.
-    results: Vec<(String, Result<Vec<String>, String>)>,
-    /// The first bundle that verified.
-    passed: Option<String>,
+/// One value to require of a certificate claim: exactly this, or matching this pattern.
+enum Match<'a> {
+    Exact(&'a str),
+    /// Unanchored, like Go's `regexp.MatchString`, which cosign (`CheckCertificatePolicy`,
+    /// sigstore/cosign `pkg/cosign/verify.go`: `regex.MatchString(san)`) and gh use.
+    Pattern(&'a regex::Regex),
 }
 
-fn check(args: &BundleArgs) -> Result<Outcome, String> {
+impl Match<'_> {
+    fn accepts(&self, value: &str) -> bool {
+        match self {
+            Match::Exact(want) => value == *want,
+            Match::Pattern(re) => re.is_match(value),
+        }
+    }
+
+    /// What is required: "be `X`" / "match `RE`".
+    fn requirement(&self) -> String {
+        match self {
+            Match::Exact(want) => format!("be `{want}`"),
+            Match::Pattern(re) => format!("match `{}`", re.as_str()),
+        }
+    }
+
+    /// What went wrong: "is not `X`" / "does not match `RE`".
+    fn mismatch(&self) -> String {
+        match self {
+            Match::Exact(want) => format!("is not `{want}`"),
+            Match::Pattern(re) => format!("does not match `{}`", re.as_str()),
+        }
+    }
+}
+
+/// Who must have signed, from the identity flags (clap's groups guarantee one of each).
+struct Signer<'a> {
+    identity: Match<'a>,
+    issuer: Match<'a>,
+}
+
+impl<'a> Signer<'a> {
+    fn from_args(args: &'a BundleArgs) -> Self {
+        // clap requires exactly one flag of each group; an empty exact value (the only way
+        // to reach the fallback) matches no certificate.
+        let identity = match (&args.cert_identity, &args.cert_identity_regexp) {
+            (_, Some(re)) => Match::Pattern(re),
+            (id, None) => Match::Exact(id.as_deref().unwrap_or_default()),
+        };
+        let issuer = match (&args.cert_oidc_issuer, &args.cert_oidc_issuer_regexp) {
+            (_, Some(re)) => Match::Pattern(re),
+            (iss, None) => Match::Exact(iss.as_deref().unwrap_or_default()),
+        };
+        Self { identity, issuer }
+    }
+
+    /// The identity and issuer claims held against what was asked for.
+    fn check(&self, claims: &CertificateClaims) -> Result<(), String> {
+        let identity = claims.identity.as_deref().unwrap_or_default();
+        if !self.identity.accepts(identity) {
+            return Err(format!(
+                "certificate identity `{identity}` {}",
+                self.identity.mismatch()
+            ));
+        }
+        let issuer = claims.issuer.as_deref().unwrap_or_default();
+        if !self.issuer.accepts(issuer) {
+            return Err(format!(
+                "certificate OIDC issuer `{issuer}` {}",
+                self.issuer.mismatch()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The patterns in use, for `--explain` (an exact value needs no warning).
+    fn pattern(&self) -> Option<String> {
+        let patterns: Vec<String> = [&self.identity, &self.issuer]
+            .into_iter()
+            .filter_map(|m| match m {
+                Match::Pattern(re) => Some(re.as_str().to_owned()),
+                Match::Exact(_) => None,
+            })
+            .collect();
+        (!patterns.is_empty()).then(|| patterns.join("` and `"))
+    }
+}
+
+/// A bundle that verified and whose signer was accepted.
+struct Passed {
+    verified: VerifiedBundle,
+    digest: Digest,
+}
+
+/// Why one bundle did not pass.
+#[derive(Debug, thiserror::Error)]
+enum Failed {
+    /// Unreadable, or its cryptography failed for this artifact.
+    #[error("{0}")]
+    Bundle(String),
+    /// It verified, but someone else signed it.
+    #[error("{0}")]
+    Signer(String),
+}
+
+struct Outcome {
+    digests: Vec<Digest>,
+    /// Per bundle: the pass, or the reason it failed.
+    results: Vec<(String, Result<Passed, Failed>)>,
+    /// The index of the first bundle that passed.
+    passed: Option<usize>,
+}
+
+fn check(args: &BundleArgs, signer: &Signer<'_>) -> Result<Outcome, String> {
     let trust =
         super::load_trust_root(args.trusted_root.as_deref()).map_err(|e| format!("{e:#}"))?;
     let digests = artifact_digests(&args.artifact)?;
     let bytes = std::fs::read(&args.bundle)
         .map_err(|e| format!("cannot read `{}`: {e}", args.bundle.display()))?;
     let mut results = Vec::new();
-    let mut passed = None;
     for candidate in parse_attestations(&args.bundle.display().to_string(), &bytes) {
-        let result = match &candidate.bundle {
-            Err(e) => Err(e.to_string()),
-            Ok(bundle) => verify_bundle_exact(
-                &trust,
-                bundle,
-                &digests,
-                &args.cert_identity,
-                &args.cert_oidc_issuer,
-            )
-            .map(|v| {
-                v.timestamps()
-                    .iter()
-                    .map(|t| t.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                    .collect()
-            })
-            .map_err(|e| e.to_string()),
-        };
-        if result.is_ok() && passed.is_none() {
-            passed = Some(candidate.origin.clone());
-        }
+        let result = candidate
+            .bundle
+            .map_err(|e| Failed::Bundle(e.to_string()))
+            .and_then(|bundle| {
+                let digest = *preferred_digest(&bundle, &digests)
+                    .ok_or_else(|| Failed::Bundle("no artifact digest".to_owned()))?;
+                let verified = verify_bundle(&trust, &bundle, &digest)
+                    .map_err(|e| Failed::Bundle(e.to_string()))?;
+                signer.check(verified.claims()).map_err(Failed::Signer)?;
+                Ok(Passed { verified, digest })
+            });
         results.push((candidate.origin, result));
     }
     if results.is_empty() {
         return Err(format!("`{}` holds no bundle", args.bundle.display()));
     }
+    let passed = results.iter().position(|(_, r)| r.is_ok());
     Ok(Outcome {
         digests,
         results,
@@ -131,13 +230,145 @@ fn check(args: &BundleArgs) -> Result<Outcome, String> {
     })
 }
 
-/// `sha256:`/`sha512:` as given, or both digests of a file (one streaming pass).
+/// `brew-verify.bundle/v1`. Fields are only added: `identity`/`issuer` when exact,
+/// `identity_regexp`/`issuer_regexp` when a pattern, and per verified bundle its subject,
+/// predicate type and certificate claims.
+fn json_report(
+    args: &BundleArgs,
+    signer: &Signer<'_>,
+    outcome: &Result<Outcome, String>,
+    explanation: Option<String>,
+) -> serde_json::Value {
+    let mut value = match outcome {
+        Err(error) => json!({
+            "schema": "brew-verify.bundle/v1",
+            "verified": false,
+            "artifact": args.artifact,
+            "error": error,
+            "bundles": [],
+        }),
+        Ok(o) => json!({
+            "schema": "brew-verify.bundle/v1",
+            "verified": o.passed.is_some(),
+            "artifact": args.artifact,
+            "digests": o.digests.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "bundles": o.results.iter().map(|(origin, r)| match r {
+                Ok(p) => {
+                    let statement = p.verified.statement();
+                    json!({
+                        "origin": origin,
+                        "verified": true,
+                        "verified_timestamps": p.verified.timestamps().iter()
+                            .map(|t| t.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                            .collect::<Vec<_>>(),
+                        "subject": statement.and_then(|s| s.subject_for(&p.digest)),
+                        "predicate_type": statement.map(|s| s.predicate_type.as_str()),
+                        "certificate": p.verified.claims(),
+                    })
+                }
+                Err(e) => json!({"origin": origin, "verified": false, "error": e.to_string()}),
+            }).collect::<Vec<_>>(),
+        }),
+    };
+    if let Some(object) = value.as_object_mut() {
+        for (key, m) in [("identity", &signer.identity), ("issuer", &signer.issuer)] {
+            match m {
+                Match::Exact(v) => object.insert(key.into(), json!(v)),
+                Match::Pattern(re) => object.insert(format!("{key}_regexp"), json!(re.as_str())),
+            };
+        }
+        if let Some(text) = explanation {
+            object.insert("explanation".into(), json!(text));
+        }
+    }
+    value
+}
+
+/// `--explain`: after a pass, what it proves and what it does not; otherwise what was required
+/// and checked, so that a failure can be understood without reading the source.
+fn explanation(
+    args: &BundleArgs,
+    signer: &Signer<'_>,
+    outcome: &Result<Outcome, String>,
+) -> std::io::Result<String> {
+    let mut text = Vec::new();
+    let pass = outcome.as_ref().ok().and_then(|o| {
+        let (origin, result) = &o.results[o.passed?];
+        Some((origin, result.as_ref().ok()?))
+    });
+    if let Some((_, pass)) = pass {
+        let subject = pass
+            .verified
+            .statement()
+            .and_then(|s| s.subject_for(&pass.digest));
+        explain::write_bundle(
+            &mut text,
+            &pass.verified,
+            subject,
+            signer.pattern().as_deref(),
+        )?;
+    } else {
+        writeln!(text, "    What was checked:")?;
+        match outcome {
+            Ok(o) => {
+                let digests: Vec<String> = o.digests.iter().map(ToString::to_string).collect();
+                writeln!(
+                    text,
+                    "      - The artifact's digests: {}.",
+                    digests.join(", ")
+                )?;
+            }
+            Err(_) => writeln!(
+                text,
+                "      - Nothing could be verified: the artifact, the bundle file or the trusted \
+                 root could not be read (the error above)."
+            )?,
+        }
+        writeln!(
+            text,
+            "      - Each bundle in {} must verify against {}: certificate chain,",
+            args.bundle.display(),
+            match &args.trusted_root {
+                Some(path) => format!("the trusted root {}", path.display()),
+                None => "the embedded Sigstore public-good root".to_owned(),
+            }
+        )?;
+        writeln!(
+            text,
+            "        transparency log entry and signature, with the artifact's digest a subject."
+        )?;
+        writeln!(
+            text,
+            "      - Its certificate identity must {} and its OIDC issuer {}.",
+            signer.identity.requirement(),
+            signer.issuer.requirement()
+        )?;
+        if let Ok(o) = outcome {
+            writeln!(
+                text,
+                "      - Every bundle failed one of these (the reasons above)."
+            )?;
+            if o.results
+                .iter()
+                .any(|(_, r)| matches!(r, Err(Failed::Signer(_))))
+            {
+                writeln!(
+                    text,
+                    "      - A bundle's cryptography held but its signer was not the one required."
+                )?;
+            }
+        }
+    }
+    Ok(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// `sha256:`/`sha512:` (any case, as for bottles), or both digests of a file (one streaming
+/// pass).
 fn artifact_digests(artifact: &str) -> Result<Vec<Digest>, String> {
-    if artifact.starts_with("sha256:") || artifact.starts_with("sha512:") {
-        return artifact
-            .parse::<Digest>()
+    if super::targets::is_digest_arg(artifact) {
+        return super::targets::parse_digest(artifact)
             .map(|d| vec![d])
-            .map_err(|e| e.to_string());
+            .map_err(|e| format!("`{}`: {e}", shorten_arg(artifact)));
     }
     let (sha256, sha512) =
         sha256_and_sha512_file(Path::new(artifact)).map_err(|e| format!("{e}: {}", e.source))?;

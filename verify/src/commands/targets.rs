@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use bottle_attest::bottle::DEFAULT_BOTTLE_ROOT;
-use bottle_attest::digest::Digest;
+use bottle_attest::digest::{Digest, DigestParseError};
 use bottle_attest_net::checker::Target;
 use bottle_attest_net::resolve::{ResolveError, Unresolved, bottle_digest, bottle_file};
 
@@ -40,7 +40,8 @@ fn classify(arg: &str) -> Arg<'_> {
     }
 }
 
-/// A digest argument, accepted in any case (`SHA256:ABC…`) and compared as bytes.
+/// A digest argument, accepted in any case (`SHA256:ABC…`) and compared as bytes. The error
+/// does not repeat the argument (messages start with it, shortened; issue 13).
 pub(crate) fn parse_digest(arg: &str) -> Result<Digest, String> {
     let (algorithm, hex) = arg.split_once(':').unwrap_or((arg, ""));
     format!(
@@ -49,7 +50,20 @@ pub(crate) fn parse_digest(arg: &str) -> Result<Digest, String> {
         hex.to_ascii_lowercase()
     )
     .parse::<Digest>()
-    .map_err(|e| e.to_string())
+    .map_err(|e| match e {
+        DigestParseError::BadHex {
+            algorithm,
+            expected,
+            ..
+        } => format!(
+            "not a valid {algorithm} digest: expected {expected} hex characters after \
+             `{algorithm}:`, got {}",
+            hex.chars().count()
+        ),
+        DigestParseError::UnknownAlgorithm(_) => {
+            "expected `sha256:<64 hex>` or `sha512:<128 hex>`".to_owned()
+        }
+    })
 }
 
 /// Resolve every argument, in order; formula names expand to one target per tag (and, with

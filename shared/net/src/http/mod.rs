@@ -110,7 +110,8 @@ impl std::fmt::Debug for HttpClient {
 pub struct Stats {
     /// First attempts per purpose: what a user would call "requests".
     pub requests: BTreeMap<&'static str, u64>,
-    /// Retries per purpose (not counted in `requests`).
+    /// Retries after a transient failure, per purpose (not counted in `requests`). A request
+    /// sent again after a rate-limit wait is neither: `rate_limit_waits` counts the wait.
     pub retries: BTreeMap<&'static str, u64>,
     /// Rate-limit waits sat out.
     pub rate_limit_waits: u64,
@@ -383,7 +384,14 @@ impl HttpClient {
             ),
             &counting,
             &request.url,
-            |n| self.attempt(&request, n),
+            // The retry loop numbers the attempt after a rate-limit wait as it numbered the
+            // refused one ("a rate limit is not a failed attempt"): it is the same request sent
+            // again, so it is neither another request nor a retry; `rate_limit_waits` counts
+            // the wait (issue 13: `plan`'s request count).
+            |n| {
+                let resent = n <= 1 && waits.load(std::sync::atomic::Ordering::Relaxed) > 0;
+                self.attempt(&request, n, !resent)
+            },
         )
         .await;
         if let Ok(mut stats) = self.stats.lock() {
@@ -392,8 +400,10 @@ impl HttpClient {
         result
     }
 
-    async fn attempt(&self, request: &Request, n: u32) -> Attempt<Response> {
-        self.count(request.purpose, n);
+    async fn attempt(&self, request: &Request, n: u32, counted: bool) -> Attempt<Response> {
+        if counted {
+            self.count(request.purpose, n);
+        }
         let (response, authenticated) = match self.follow(request).await {
             Ok(found) => found,
             Err(e) if e.is_transient() => return Attempt::Retry(e),
