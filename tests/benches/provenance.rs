@@ -15,7 +15,8 @@
 //! -sha256` over the same files. Both are measured here, in the same run as ours.
 //!
 //! Run with `cargo bench -p workspace-tests --bench provenance`. Environment: `BENCH_KEGS`
-//! (default 1000), `BENCH_KEG_KIB` (bottle size, default 1024), `BENCH_ROUNDS` (default 5).
+//! (default 1000), `BENCH_KEG_KIB` (bottle size, default 1024), `BENCH_ROUNDS` (default 5),
+//! `BENCH_KEEP` (set: keep the fake Homebrew and print the command, for profiling).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../../shared/core/benches/floor/mod.rs"]
@@ -62,6 +63,7 @@ fn main() {
     let api = GitHubApiServer::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let home = dir.path();
+    let keep = std::env::var_os("BENCH_KEEP").is_some();
     let cellar = home.join("Cellar");
     let cache = home.join("cache");
     let downloads = cache.join("downloads");
@@ -117,7 +119,7 @@ fn main() {
         bundles.push((bundle, sha));
     }
 
-    let run = |offline: bool| -> Duration {
+    let run = |offline: bool, jobs: u16| -> Duration {
         let mut cmd = Command::new(&bin);
         cmd.env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -129,7 +131,8 @@ fn main() {
             .arg("--json")
             .arg("--trusted-root")
             .arg(&root_file)
-            .args(["--api-url", &api.url(), "--bottle-tag", TAG]);
+            .args(["--api-url", &api.url(), "--bottle-tag", TAG])
+            .args(["--jobs", &jobs.to_string()]);
         if offline {
             cmd.arg("--offline");
         }
@@ -154,7 +157,7 @@ fn main() {
     };
 
     eprintln!("filling the attestation cache (one online run)…");
-    let cold = run(false);
+    let cold = run(false, 8);
     let before = api.request_counts().api;
 
     // The signature floor of one bundle, on every bundle of the run (the median is used).
@@ -170,11 +173,14 @@ fn main() {
         .collect();
 
     let mut ours = Vec::new();
+    let mut one_job = Vec::new();
     let mut hashing = Vec::new();
     let mut signatures = Vec::new();
     for _ in 0..rounds {
-        // Interleaved: ours, then openssl over the same files, then the signature floor.
-        ours.push(run(true));
+        // Interleaved: ours (default --jobs), ours one keg at a time (the reference: what
+        // a single core does), openssl over the same files, then the signature floor.
+        ours.push(run(true, 8));
+        one_job.push(run(true, 1));
         hashing.push(openssl_sha256(&files));
         let start = Instant::now();
         let mut ok = true;
@@ -189,7 +195,19 @@ fn main() {
         before,
         "an --offline run made API requests"
     );
+    if keep {
+        // For profiling: the fake Homebrew stays, with the command that checks it.
+        let kept = dir.keep();
+        eprintln!(
+            "kept {}: HOME={0} HOMEBREW_CELLAR={0}/Cellar HOMEBREW_CACHE={0}/cache \
+             HOMEBREW_PREFIX={0} {} provenance --offline --json --trusted-root \
+             {0}/trusted_root.json --bottle-tag {TAG}",
+            kept.display(),
+            bin.display()
+        );
+    }
     let ours = median(&mut ours);
+    let one_job = median(&mut one_job);
     let hashing = median(&mut hashing);
     let signature = median(&mut signatures);
     let floor = (signature * kegs as u32 + hashing) / cores as u32;
@@ -208,6 +226,11 @@ fn main() {
         ours.as_secs_f64()
     );
     println!(
+        "  ours, --offline --jobs 1 (reference)   {:>8.3} s ({:.2}x the time of the default)",
+        one_job.as_secs_f64(),
+        one_job.as_secs_f64() / ours.as_secs_f64()
+    );
+    println!(
         "  floor: ({kegs} × {:.0} µs signatures + {:.3} s openssl sha256) ÷ {cores} = {:.3} s",
         signature.as_secs_f64() * 1e6,
         hashing.as_secs_f64(),
@@ -216,12 +239,13 @@ fn main() {
     println!("  ratio                                  {ratio:>8.2}x (target ≤ 1.2x)");
     println!(
         "RESULT kegs={kegs} keg_kib={kib} cores={cores} ours_s={:.3} floor_s={:.3} ratio={ratio:.2} \
-         signature_floor_us={:.0} openssl_hash_s={:.3} cold_s={:.3}",
+         signature_floor_us={:.0} openssl_hash_s={:.3} cold_s={:.3} jobs1_s={:.3}",
         ours.as_secs_f64(),
         floor.as_secs_f64(),
         signature.as_secs_f64() * 1e6,
         hashing.as_secs_f64(),
         cold.as_secs_f64(),
+        one_job.as_secs_f64(),
     );
 }
 

@@ -516,6 +516,44 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
     assert_eq!(registry.count_requests("/manifests/"), 1);
 }
 
+/// A registry that throttles answers 429 with `Retry-After` (the distribution spec's
+/// `TOOMANYREQUESTS`): a short wait is waited out under the one retry policy, and the wait is
+/// not a failed attempt; a wait longer than the policy allows is reported at once, as a rate
+/// limit naming the wait, never slept through and never retried as if the registry were down.
+#[test]
+fn a_throttling_registry_is_waited_out_or_reported() {
+    let Some(registry) = registry() else { return };
+    let pushed = registry.push_bottles("zstd", "1.5.6", 0, &platforms()[..2]);
+    let client = client(&registry, anonymous());
+
+    registry.inject(Fault::TooManyRequests {
+        retry_after_secs: 1,
+        times: 1,
+        path_contains: "/manifests/".into(),
+    });
+    block_on(client.bottle_manifest(&resolved(&pushed, TAGS[0]), None)).expect("recovers");
+    // Index: 1 refusal + 1 success; platform manifest: 1.
+    assert_eq!(registry.count_requests("/manifests/"), 3);
+
+    registry.clear_requests();
+    registry.inject(Fault::TooManyRequests {
+        retry_after_secs: 3600,
+        times: ALWAYS,
+        path_contains: "/manifests/".into(),
+    });
+    let err = block_on(client.bottle_manifest(&resolved(&pushed, TAGS[1]), None)).unwrap_err();
+    let GhcrError::Net { source, .. } = &err else {
+        panic!("expected a network error, got {err:?}");
+    };
+    assert!(
+        matches!(source.kind(), NetErrorKind::RateLimited { retry_after, .. }
+            if *retry_after == Duration::from_secs(3600)),
+        "{err:?}"
+    );
+    assert_eq!(source.attempts(), 1, "{err:?}");
+    assert_eq!(registry.count_requests("/manifests/"), 1);
+}
+
 #[test]
 fn credentials_are_required_when_the_token_service_refuses_anonymous_pulls() {
     let Some(registry) = registry() else { return };

@@ -144,6 +144,16 @@ pub enum Fault {
         /// Substring of the request path to match.
         path_contains: String,
     },
+    /// Answer `429 Too Many Requests` with `Retry-After: retry_after_secs` and the OCI
+    /// distribution spec's `TOOMANYREQUESTS` error, as a registry throttling a client does.
+    TooManyRequests {
+        /// The `Retry-After` value, in seconds.
+        retry_after_secs: u64,
+        /// How many matching requests get it.
+        times: usize,
+        /// Substring of the request path to match.
+        path_contains: String,
+    },
 }
 
 impl Fault {
@@ -151,7 +161,8 @@ impl Fault {
         match self {
             Fault::Status { path_contains, .. }
             | Fault::TruncateBody { path_contains, .. }
-            | Fault::DropAuth { path_contains, .. } => path_contains,
+            | Fault::DropAuth { path_contains, .. }
+            | Fault::TooManyRequests { path_contains, .. } => path_contains,
         }
     }
 
@@ -159,7 +170,8 @@ impl Fault {
         match self {
             Fault::Status { times, .. }
             | Fault::TruncateBody { times, .. }
-            | Fault::DropAuth { times, .. } => *times,
+            | Fault::DropAuth { times, .. }
+            | Fault::TooManyRequests { times, .. } => *times,
         }
     }
 
@@ -167,7 +179,8 @@ impl Fault {
         match self {
             Fault::Status { times, .. }
             | Fault::TruncateBody { times, .. }
-            | Fault::DropAuth { times, .. } => times,
+            | Fault::DropAuth { times, .. }
+            | Fault::TooManyRequests { times, .. } => times,
         }
     }
 }
@@ -1227,6 +1240,24 @@ impl Proxy {
                     "message": format!("HTTP {code} injected by the test kit"),
                 }]}),
             );
+        }
+        if let Some(Fault::TooManyRequests {
+            retry_after_secs, ..
+        }) = fault
+        {
+            let mut answer = json_response(
+                429,
+                &json!({"errors": [{
+                    "code": "TOOMANYREQUESTS",
+                    "message": "too many requests (injected by the test kit)",
+                }]}),
+            );
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                answer
+                    .headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, value);
+            }
+            return answer;
         }
         let body = match http_body_util::Limited::new(body, MAX_PROXIED_BODY)
             .collect()
