@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 
 use bottle_attest::bottle::DEFAULT_BOTTLE_ROOT;
 use bottle_attest::bottle::bottle_url;
+use bottle_attest::formula::FormulaError;
 use bottle_attest::{BottleFilename, BottleRef};
-use bottle_attest_net::store::hashing::sha256_file;
+use bottle_attest_net::formula_api::FormulaApiError;
+use bottle_attest_net::store::hashing::{HashFileError, sha256_file};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 
@@ -85,10 +87,39 @@ fn cellar(env: &Env) -> PathBuf {
         .unwrap_or_else(|| super::doctor::homebrew_prefix(env).join("Cellar"))
 }
 
-/// A keg that cannot be planned, as an error of its report.
+/// Why an installed keg's bottle cannot be named, as the error of its report.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct PlanError(String);
+enum PlanError {
+    /// The bottle in the download cache could not be read.
+    #[error("{error}: {cause}", error = .0, cause = .0.source)]
+    Hash(#[from] HashFileError),
+    /// The formula API could not be asked.
+    #[error(transparent)]
+    FormulaApi(#[from] FormulaApiError),
+    /// Not cached, and nothing to look the bottle up in.
+    #[error(
+        "its bottle is no longer in the download cache, and --offline without --formula-json \
+         cannot look it up"
+    )]
+    NothingToAsk,
+    /// The formula data does not know the formula.
+    #[error("`{0}` is not in the formula JSON")]
+    UnknownFormula(String),
+    /// The formula moved on since this version was installed.
+    #[error(
+        "{name} {installed} is installed but the formula API now has {current}, and the \
+         installed bottle is no longer in the download cache (`brew upgrade {name}` or \
+         `brew fetch` it)"
+    )]
+    VersionMoved {
+        name: String,
+        installed: String,
+        current: String,
+    },
+    /// The formula names no bottle for this machine.
+    #[error(transparent)]
+    NoBottle(#[from] FormulaError),
+}
 
 /// Every keg with an install receipt, by name then version.
 fn kegs(cellar: &Path) -> anyhow::Result<Vec<Keg>> {
@@ -186,7 +217,7 @@ enum Plan {
         from: String,
     },
     Skip(String),
-    Fail(String),
+    Fail(PlanError),
 }
 
 async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy: bool) -> Plan {
@@ -219,7 +250,7 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
                     from: path.display().to_string(),
                 }
             }
-            Err(e) => Plan::Fail(format!("{e}: {}", e.source)),
+            Err(e) => Plan::Fail(e.into()),
         };
     }
     let index = match &ctx.resolver.formulae {
@@ -229,26 +260,20 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
             .await
         {
             Ok(index) => index,
-            Err(e) => return Plan::Fail(e.to_string()),
+            Err(e) => return Plan::Fail(e.into()),
         },
-        FormulaSource::None => {
-            return Plan::Fail(
-                "its bottle is no longer in the download cache, and --offline without \
-                 --formula-json cannot look it up"
-                    .into(),
-            );
-        }
+        FormulaSource::None => return Plan::Fail(PlanError::NothingToAsk),
     };
     let Some(formula) = index.get(&keg.name) else {
-        return Plan::Fail(format!("`{}` is not in the formula JSON", keg.name));
+        return Plan::Fail(PlanError::UnknownFormula(keg.name.clone()));
     };
     let current = formula.pkg_version().unwrap_or_default();
     if current != keg.version {
-        return Plan::Fail(format!(
-            "{} {} is installed but the formula API now has {current}, and the installed \
-             bottle is no longer in the download cache (`brew upgrade {}` or `brew fetch` it)",
-            keg.name, keg.version, keg.name
-        ));
+        return Plan::Fail(PlanError::VersionMoved {
+            name: keg.name.clone(),
+            installed: keg.version.clone(),
+            current,
+        });
     }
     let tag = ctx.tags.first().map(String::as_str).unwrap_or_default();
     match formula.bottle_for(tag) {
@@ -257,7 +282,7 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
             bottle: resolved.bottle,
             from: "the formula API".into(),
         },
-        Err(e) => Plan::Fail(e.to_string()),
+        Err(e) => Plan::Fail(e.into()),
     }
 }
 
@@ -307,7 +332,7 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
                     Ok(BottleReport {
                         input: label.clone(),
                         bottle: None,
-                        outcome: Outcome::Error(Arc::new(PlanError(error))),
+                        outcome: Outcome::Error(Arc::new(error)),
                         ignored: Vec::new(),
                     }),
                     None,
