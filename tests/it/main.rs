@@ -5,6 +5,7 @@ mod backfill;
 mod gh_compat;
 mod ghcr;
 mod github_api;
+mod json_output;
 mod kit_smoke;
 mod online;
 mod readme;

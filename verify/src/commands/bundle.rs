@@ -258,9 +258,7 @@ fn json_report(
                     json!({
                         "origin": origin,
                         "verified": true,
-                        "verified_timestamps": p.verified.timestamps().iter()
-                            .map(|t| t.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                            .collect::<Vec<_>>(),
+                        "verified_timestamps": crate::report::json::timestamps(p.verified.timestamps()),
                         "subject": statement.and_then(|s| s.subject_for(&p.digest)),
                         "predicate_type": statement.map(|s| s.predicate_type.as_str()),
                         "certificate": p.verified.claims(),

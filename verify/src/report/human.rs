@@ -82,7 +82,9 @@ pub(crate) fn bottle(
                 explain::write(out, pass)?;
             }
         }
-        Outcome::Verdict(Verdict::Invalid { source, failures }) => {
+        Outcome::Verdict(Verdict::Invalid {
+            source, failures, ..
+        }) => {
             writeln!(
                 err,
                 "{}: {label}: invalid attestation from {source}",
