@@ -2,6 +2,7 @@
 
 mod attacks;
 mod backfill;
+mod explain_failures;
 mod gh_compat;
 mod ghcr;
 mod github_api;

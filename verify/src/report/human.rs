@@ -133,6 +133,9 @@ pub(crate) fn bottle(
             )?;
         }
     }
+    if explain_it && !matches!(report.outcome, Outcome::Verdict(Verdict::Verified(_))) {
+        explain::write_failure(err, report)?;
+    }
     for (origin, repo) in &report.ignored {
         writeln!(
             err,

@@ -9,7 +9,9 @@ use super::{BottleReport, Outcome};
 
 pub(crate) const SCHEMA: &str = "brew-verify.result/v1";
 
-pub(crate) fn bottle(report: &BottleReport) -> Value {
+/// One bottle's object; with `explain`, an `explanation` field holding the text `--explain`
+/// prints (what a pass proves, or what was looked up where and what failed).
+pub(crate) fn bottle(report: &BottleReport, explain: bool) -> Value {
     let bottle = report.bottle.as_ref().map(|b| {
         json!({
             "file_name": b.filename.to_string(),
@@ -73,6 +75,20 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
                 .map(|(origin, repo)| json!({"origin": origin, "repository": repo}))
                 .collect(),
         );
+        if explain {
+            let mut text = Vec::new();
+            let written = match &report.outcome {
+                Outcome::Verdict(Verdict::Verified(pass)) => super::explain::write(&mut text, pass),
+                _ => super::explain::write_failure(&mut text, report),
+            };
+            // Writing into a Vec cannot fail; an explanation is never worth losing the result.
+            if written.is_ok() {
+                o.insert(
+                    "explanation".into(),
+                    String::from_utf8_lossy(&text).into_owned().into(),
+                );
+            }
+        }
     }
     obj
 }

@@ -109,7 +109,7 @@ impl Reporter {
         self.counts[slot] += 1;
         let mut out = self.out.lock();
         if self.json {
-            serde_json::to_writer(&mut out, &json::bottle(report))?;
+            serde_json::to_writer(&mut out, &json::bottle(report, self.explain))?;
             writeln!(out)
         } else {
             human::bottle(
