@@ -11,6 +11,7 @@ mod kit_smoke;
 mod online;
 mod readme;
 mod sigstore_python;
+mod stale_root;
 mod user;
 mod util;
 mod waterfall;

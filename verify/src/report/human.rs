@@ -93,6 +93,9 @@ pub(crate) fn bottle(
             for f in failures {
                 writeln!(err, "    {}: {}", f.origin, f.reason)?;
             }
+            if let Some(hint) = super::stale_root_hint(report) {
+                writeln!(err, "  hint: {hint}")?;
+            }
         }
         Outcome::Verdict(Verdict::Missing { sources }) => {
             writeln!(

@@ -50,6 +50,7 @@ pub(crate) fn bottle(report: &BottleReport, explain: bool) -> Value {
                 "origin": f.origin,
                 "reason": f.reason.to_string(),
             })).collect::<Vec<_>>(),
+            "hint": super::stale_root_hint(report),
         }),
         Outcome::Verdict(Verdict::Missing { sources }) => json!({ "sources_checked": sources }),
         Outcome::Verdict(Verdict::Unavailable { source, error }) => {
