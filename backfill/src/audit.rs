@@ -178,7 +178,9 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
                     format!("no attestation in {}", sources.join(" or ")),
                 )
             }
-            Verdict::Invalid { source, failures } => {
+            Verdict::Invalid {
+                source, failures, ..
+            } => {
                 invalid += 1;
                 status = status.worst(Status::Failed);
                 let reasons: Vec<String> = failures.iter().map(|f| f.reason.to_string()).collect();
@@ -220,7 +222,9 @@ fn describe(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Verified(_) => "verified".into(),
         Verdict::Missing { sources } => format!("no attestation in {}", sources.join(" or ")),
-        Verdict::Invalid { source, failures } => {
+        Verdict::Invalid {
+            source, failures, ..
+        } => {
             let reasons: Vec<String> = failures.iter().map(|f| f.reason.to_string()).collect();
             format!("{source}: {}", reasons.join("; "))
         }

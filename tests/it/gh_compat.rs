@@ -1477,3 +1477,101 @@ fn the_shim_links_through_opt_so_an_upgrade_keeps_it() {
         "the shim dangles after an upgrade: {out:?}"
     );
 }
+
+/// `--source-ref` and `--source-digest` (gh ≥ 2.68.0): the certificate's source repository ref
+/// and digest must be the ones given; otherwise gh's "expected SourceRepository… to be X, got
+/// Y", exit 1, which brew reads as invalid (never missing).
+#[test]
+fn source_ref_and_source_digest_narrow_the_policy_as_in_gh() {
+    let brew = Brew::new();
+    let (path, bottle) = brew.bottle("jq--1.7.1.arm64_sonoma.bottle.tar.gz", b"jq bottle");
+    brew.attest(
+        CORE,
+        &core_identity(),
+        None,
+        &[subject(&bottle)],
+        &[&bottle],
+    );
+    let id = core_identity();
+    let run = |extra: &[&str]| {
+        brew.gh_command(TOKEN)
+            .args(["attestation", "verify"])
+            .arg(&path)
+            .args(["--repo", CORE, "--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    // The certificate's own ref and commit pass (gh compares without regard to case).
+    let upper = id.sha.to_ascii_uppercase();
+    for extra in [
+        vec!["--source-ref", id.git_ref.as_str()],
+        vec!["--source-digest", id.sha.as_str()],
+        vec![
+            "--source-digest",
+            upper.as_str(),
+            "--source-ref",
+            id.git_ref.as_str(),
+        ],
+    ] {
+        let out = run(&extra);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {out:?}");
+        assert!(
+            matches!(
+                brew_check_attestation(&out, &bottle, None),
+                BrewOutcome::Verified(_)
+            ),
+            "{out:?}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if extra.contains(&"--source-ref") {
+            assert!(
+                stderr.contains(&format!(
+                    "- Source Repository Ref must match:......... {}",
+                    id.git_ref
+                )),
+                "{stderr}"
+            );
+        }
+    }
+
+    // Another ref, a short ref, another commit: gh's words, exit 1, invalid for brew.
+    let other_sha = "0".repeat(40);
+    for (extra, message) in [
+        (
+            vec!["--source-ref", "refs/heads/other"],
+            format!(
+                "expected SourceRepositoryRef to be refs/heads/other, got {}",
+                id.git_ref
+            ),
+        ),
+        (
+            vec!["--source-ref", "master"],
+            format!(
+                "expected SourceRepositoryRef to be master, got {}",
+                id.git_ref
+            ),
+        ),
+        (
+            vec!["--source-digest", other_sha.as_str()],
+            format!(
+                "expected SourceRepositoryDigest to be {other_sha}, got {}",
+                id.sha
+            ),
+        ),
+    ] {
+        let out = run(&extra);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&message), "{extra:?}: {stderr}");
+        assert!(
+            matches!(
+                brew_check_attestation(&out, &bottle, None),
+                BrewOutcome::Invalid(_)
+            ),
+            "{out:?}"
+        );
+    }
+}

@@ -2,13 +2,16 @@
 
 mod attacks;
 mod backfill;
+mod explain_failures;
 mod gh_compat;
 mod ghcr;
 mod github_api;
+mod json_output;
 mod kit_smoke;
 mod online;
 mod readme;
 mod sigstore_python;
+mod stale_root;
 mod user;
 mod util;
 mod waterfall;

@@ -54,14 +54,33 @@ fn main() -> ExitCode {
             return code.into();
         }
     };
+    // `--explain` on a bottle that does not verify says what was looked up where.
+    let setting = match &cli.command {
+        None if cli.check.explain => {
+            commands::context::explain_setting(&cli.check.lookup, &cli.check.bundles)
+        }
+        Some(Command::Provenance(args)) if args.explain || args.verbose => {
+            commands::context::explain_setting(&args.lookup, &[])
+        }
+        _ => None,
+    };
+    if let Some(setting) = setting {
+        report::explain::set_setting(setting);
+    }
     let result = match cli.command {
         Some(Command::Bundle(args)) => commands::bundle::run(&args),
         Some(Command::ExportSidecars(args)) => commands::export::run(&args),
         Some(Command::Gh { args }) => return gh::main(args),
         Some(Command::InstallGhShim(args)) => commands::install_shim::run(&args),
         Some(Command::Doctor) => commands::doctor::run(),
-        Some(Command::Provenance(args)) => commands::installed::run(args),
-        None => commands::check::run(&cli.check),
+        Some(Command::Provenance(args)) => {
+            let inputs = args.json.then(|| args.formulae.clone());
+            json_for_each_input(inputs, commands::installed::run(args))
+        }
+        None => json_for_each_input(
+            cli.check.json.then(|| cli.check.bottles.clone()),
+            commands::check::run(&cli.check),
+        ),
     };
     finish(result)
 }
@@ -100,6 +119,36 @@ fn finish(result: anyhow::Result<Status>) -> ExitCode {
                 .into()
         }
     }
+}
+
+/// `--json` promises one object per input: when a run stops before checking anything (an
+/// unreadable `--bundle` file, a bad policy or trusted root, a usage error found after parsing),
+/// each input still gets one, `status: "error"` with the run's exit status; the error itself
+/// is printed on stderr as for every run. `inputs` is `Some` only with `--json`.
+fn json_for_each_input(
+    inputs: Option<Vec<String>>,
+    result: anyhow::Result<Status>,
+) -> anyhow::Result<Status> {
+    use std::io::Write as _;
+    let (Some(inputs), Err(err)) = (inputs, &result) else {
+        return result;
+    };
+    // A run interrupted while writing its results has written what it could.
+    if is_broken_pipe(err) || err.downcast_ref::<exit::Interrupted>().is_some() {
+        return result;
+    }
+    let code = err
+        .downcast_ref::<exit::UsageError>()
+        .map_or(Status::CouldNotCheck, |_| Status::Usage) as u8;
+    let mut out = std::io::stdout().lock();
+    for input in &inputs {
+        let line = report::json::stopped(input, err, code);
+        // The run has failed already and says so on stderr; a closed stdout adds nothing.
+        if serde_json::to_writer(&mut out, &line).is_err() || writeln!(out).is_err() {
+            break;
+        }
+    }
+    result
 }
 
 /// The file name this process was started as, without a directory or `.exe`.

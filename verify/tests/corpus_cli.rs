@@ -23,8 +23,20 @@ struct Case {
     expected: String,
 }
 
+/// `schemas/bundle-v1.schema.json` (draft 2020-12), which every `--json` output must match.
+fn bundle_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/bundle-v1.schema.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&doc)
+        .unwrap()
+}
+
 #[test]
 fn every_corpus_case_through_the_bundle_subcommand() {
+    let schema = bundle_schema();
     let cases: Vec<Case> =
         serde_json::from_str(&std::fs::read_to_string(corpus().join("cases.json")).unwrap())
             .unwrap();
@@ -49,6 +61,14 @@ fn every_corpus_case_through_the_bundle_subcommand() {
         let code = out.status.code();
         let json: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{}: stdout is not JSON ({e}): {:?}", case.id, out));
+        let errors: Vec<String> = schema.iter_errors(&json).map(|e| e.to_string()).collect();
+        if !errors.is_empty() {
+            wrong.push(format!(
+                "{}: output does not match bundle-v1.schema.json: {}: {json}",
+                case.id,
+                errors.join("; ")
+            ));
+        }
         let expected_code = if case.expected == "PASS" { 0 } else { 1 };
         if code != Some(expected_code) || json["verified"] != (expected_code == 0) {
             wrong.push(format!(

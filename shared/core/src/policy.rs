@@ -415,6 +415,7 @@ impl<'p> Waterfall<'p> {
                 // Keep the first failing source: it is the one a user must look at.
                 self.invalid.get_or_insert(Verdict::Invalid {
                     source: source.name.clone(),
+                    source_index: index,
                     failures,
                 });
             }
@@ -469,6 +470,8 @@ pub enum Verdict {
     Invalid {
         /// The source whose attestations failed.
         source: String,
+        /// Its position in the waterfall (0 = primary).
+        source_index: usize,
         /// Why each failed.
         failures: Vec<CandidateFailure>,
     },

@@ -69,6 +69,9 @@ pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
                             writeln!(err, "    {origin}: {e}")?;
                         }
                     }
+                    if stale_root(o) {
+                        writeln!(err, "  hint: {}", crate::report::STALE_ROOT_HINT)?;
+                    }
                 }
             },
         }
@@ -230,6 +233,14 @@ fn check(args: &BundleArgs, signer: &Signer<'_>) -> Result<Outcome, String> {
     })
 }
 
+/// Whether some bundle failed for a key the trusted root does not know.
+fn stale_root(outcome: &Outcome) -> bool {
+    outcome.results.iter().any(|(_, r)| match r {
+        Err(Failed::Bundle(reason)) => crate::report::unknown_key(reason),
+        _ => false,
+    })
+}
+
 /// `brew-verify.bundle/v1`. Fields are only added: `identity`/`issuer` when exact,
 /// `identity_regexp`/`issuer_regexp` when a pattern, and per verified bundle its subject,
 /// predicate type and certificate claims.
@@ -258,9 +269,7 @@ fn json_report(
                     json!({
                         "origin": origin,
                         "verified": true,
-                        "verified_timestamps": p.verified.timestamps().iter()
-                            .map(|t| t.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                            .collect::<Vec<_>>(),
+                        "verified_timestamps": crate::report::json::timestamps(p.verified.timestamps()),
                         "subject": statement.and_then(|s| s.subject_for(&p.digest)),
                         "predicate_type": statement.map(|s| s.predicate_type.as_str()),
                         "certificate": p.verified.claims(),
@@ -276,6 +285,12 @@ fn json_report(
                 Match::Exact(v) => object.insert(key.into(), json!(v)),
                 Match::Pattern(re) => object.insert(format!("{key}_regexp"), json!(re.as_str())),
             };
+        }
+        if outcome
+            .as_ref()
+            .is_ok_and(|o| o.passed.is_none() && stale_root(o))
+        {
+            object.insert("hint".into(), json!(crate::report::STALE_ROOT_HINT));
         }
         if let Some(text) = explanation {
             object.insert("explanation".into(), json!(text));

@@ -248,3 +248,77 @@ fn this_machines_tag() -> anyhow::Result<String> {
         macos_version.as_deref(),
     )?)
 }
+
+/// What `--explain` says a run looked up and where (see [`crate::report::explain::Setting`]),
+/// from the same flags [`Context::new`] reads; `None` when the policy cannot be read (the run
+/// then stops with that error before any bottle is reported).
+pub(crate) fn explain_setting(
+    args: &LookupArgs,
+    bundles: &[PathBuf],
+) -> Option<crate::report::explain::Setting> {
+    let policy = load_policy(args.policy.as_deref()).ok()?;
+    let policy_origin = match &args.policy {
+        None => format!("the built-in {} policy", policy.name),
+        Some(path) => format!("the policy file {}", path.display()),
+    };
+    let root = match &args.trusted_root {
+        None => "the embedded Sigstore public-good root".to_owned(),
+        Some(path) => format!("the trusted root {}", path.display()),
+    };
+    let mut places = Vec::new();
+    if !bundles.is_empty() {
+        let files: Vec<String> = bundles.iter().map(|p| p.display().to_string()).collect();
+        places.push(format!(
+            "the --bundle files {} (offline; each bundle filed under the source whose repository its certificate names)",
+            files.join(", ")
+        ));
+    } else {
+        if !args.no_cache {
+            let env = Env::from_process();
+            match env.cache_dir(args.cache_dir.clone()) {
+                Ok(dir) => places.push(format!("the attestation cache {}", dir.display())),
+                Err(_) => places.push("the attestation cache".to_owned()),
+            }
+        }
+        if let Some(dir) = &args.sidecar_dir {
+            places.push(format!(
+                "the sidecars `<bottle file name>.sigs` in {}",
+                dir.display()
+            ));
+        }
+        if !args.offline {
+            let mirror = args
+                .bottle_domain
+                .as_deref()
+                .map(|d| d.trim_end_matches('/'))
+                .filter(|d| !d.is_empty());
+            match (args.attestations_from, mirror) {
+                (AttestationsFrom::Mirror, Some(domain)) => places.push(format!(
+                    "the mirror's sidecars `<bottle url>.sigs` under {domain}"
+                )),
+                (AttestationsFrom::Mirror, None) => places.push(
+                    "the mirror's sidecars `<bottle url>.sigs` beside each bottle".to_owned(),
+                ),
+                (AttestationsFrom::Api, mirror) => {
+                    places.push(format!(
+                        "the GitHub attestations API at {}, in each source's repository",
+                        args.api_url
+                    ));
+                    if let Some(domain) =
+                        mirror.filter(|d| !bottle_attest::bottle::is_github_packages(d))
+                    {
+                        places.push(format!(
+                            "the mirror's sidecars `<bottle url>.sigs` under {domain}, only if the API cannot be reached"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Some(crate::report::explain::Setting {
+        policy,
+        policy_origin,
+        places,
+        root,
+    })
+}

@@ -130,6 +130,25 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "URL", default_value = GITHUB_OIDC_ISSUER)]
     pub(crate) cert_oidc_issuer: String,
 
+    /// Enforce that the git ref associated with the source repository matches the provided
+    /// value (the certificate's source repository ref, e.g. `refs/heads/main`).
+    ///
+    /// gh ≥ 2.68.0 (`gh attestation verify --help`: "Enforce that the git ref associated with
+    /// the source repository matches the provided value"; the snapshot of cli/cli at hand,
+    /// 44ee177 of October 2024, predates the flag, so the text is the one gh's help prints,
+    /// as carapace-bin's gh completion copies it). Not in the signer group: it narrows
+    /// whichever signer is asked for.
+    #[arg(long, value_name = "REF")]
+    pub(crate) source_ref: Option<String>,
+
+    /// Enforce that the digest associated with the source repository matches the provided
+    /// value (the certificate's source repository digest: the commit).
+    ///
+    /// gh ≥ 2.68.0, flag text "Enforce that the digest associated with the source repository
+    /// matches the provided value".
+    #[arg(long, value_name = "DIGEST")]
+    pub(crate) source_digest: Option<String>,
+
     /// Configure host to use (default: GH_HOST, else github.com).
     #[arg(long, value_name = "HOST")]
     pub(crate) hostname: Option<String>,

@@ -9,7 +9,9 @@
 //! `https://github.com/OWNER/REPO` (both ASCII case-insensitive); (5) its OIDC issuer is
 //! `https://token.actions.githubusercontent.com`. `--owner` drops (4) and widens (2) to the
 //! owner. `--cert-identity`, `--cert-identity-regex`, `--signer-repo` and `--signer-workflow`
-//! replace (2); `--deny-self-hosted-runners` adds the runner environment `github-hosted`.
+//! replace (2); `--deny-self-hosted-runners` adds the runner environment `github-hosted`;
+//! `--source-digest` and `--source-ref` add the certificate's source repository digest
+//! (OID 1.3.6.1.4.1.57264.1.13) and ref (…1.14).
 
 use bottle_attest::CertificateClaims;
 use regex::Regex;
@@ -35,6 +37,10 @@ pub(crate) struct Criteria {
     pub(crate) source_repository_owner_uri: String,
     pub(crate) issuer: String,
     pub(crate) no_public_good: bool,
+    /// `--source-digest`: the certificate's source repository digest.
+    pub(crate) source_repository_digest: Option<String>,
+    /// `--source-ref`: the certificate's source repository ref.
+    pub(crate) source_repository_ref: Option<String>,
 }
 
 /// A flag combination or value gh would refuse.
@@ -127,6 +133,9 @@ impl Criteria {
             source_repository_owner_uri: format!("{base}/{owner}"),
             issuer,
             no_public_good: args.no_public_good,
+            // An empty value is gh's "not given" (its flags default to "").
+            source_repository_digest: args.source_digest.clone().filter(|d| !d.is_empty()),
+            source_repository_ref: args.source_ref.clone().filter(|r| !r.is_empty()),
         })
     }
 
@@ -161,6 +170,16 @@ impl Criteria {
         if let Some(env) = &self.runner_environment {
             lines.push(format!(
                 "- Action workflow Runner Environment must match: {env}"
+            ));
+        }
+        if let Some(digest) = &self.source_repository_digest {
+            lines.push(format!(
+                "- Source Repository Digest must match:...... {digest}"
+            ));
+        }
+        if let Some(git_ref) = &self.source_repository_ref {
+            lines.push(format!(
+                "- Source Repository Ref must match:......... {git_ref}"
             ));
         }
         lines.join("\n")
@@ -244,6 +263,34 @@ impl Criteria {
                 "expected Issuer to be {}, got {issuer}",
                 self.issuer
             ));
+        }
+        // `--source-digest`, then `--source-ref`, after the issuer, with gh's wording
+        // ("expected SourceRepositoryDigest to be X, got Y" / "expected SourceRepositoryRef to
+        // be X, got Y"): the same `expected <Extension> to be %s, got %s` as its other
+        // extension checks (cli/cli `pkg/cmd/attestation/verification/extensions.go`,
+        // `verifyCertExtensions`; the flags came in gh 2.68.0, after the snapshot of cli/cli
+        // read here at 44ee177, so the wording is the one gh 2.68+ prints, e.g.
+        // `expected SourceRepositoryRef to be refs/tags/v2.63.0, got refs/tags/v2.64.0`),
+        // compared ASCII case-insensitively like the extensions above. A certificate without
+        // the extension fails with an empty "got", as in gh.
+        if let Some(want) = &self.source_repository_digest {
+            let got = claims
+                .source_repository_digest
+                .as_deref()
+                .unwrap_or_default();
+            if !got.eq_ignore_ascii_case(want) {
+                return Err(format!(
+                    "expected SourceRepositoryDigest to be {want}, got {got}"
+                ));
+            }
+        }
+        if let Some(want) = &self.source_repository_ref {
+            let got = claims.source_repository_ref.as_deref().unwrap_or_default();
+            if !got.eq_ignore_ascii_case(want) {
+                return Err(format!(
+                    "expected SourceRepositoryRef to be {want}, got {got}"
+                ));
+            }
         }
         Ok(())
     }

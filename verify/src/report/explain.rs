@@ -183,3 +183,199 @@ fn not_proven(out: &mut impl Write, which: &str, which_cont: &str) -> std::io::R
     writeln!(out, "        runner kind above is the certificate's claim.")?;
     Ok(())
 }
+
+/// What a run looked up and where, for explaining a bottle that did not verify: set once by
+/// `main` from the command line before a check runs (the check and `provenance` report
+/// through the same [`super::Reporter`]), read by every report after.
+#[derive(Debug)]
+pub(crate) struct Setting {
+    /// The policy in force.
+    pub(crate) policy: bottle_attest::Policy,
+    /// `the built-in homebrew-core policy` / `the policy file FILE`.
+    pub(crate) policy_origin: String,
+    /// Where attestations were looked for, in order (`the --bundle files …`, `the attestation
+    /// cache DIR`, `the GitHub attestations API at URL`, …).
+    pub(crate) places: Vec<String>,
+    /// `the embedded Sigstore public-good root` / `the trusted root FILE`.
+    pub(crate) root: String,
+}
+
+static SETTING: std::sync::OnceLock<Setting> = std::sync::OnceLock::new();
+
+/// Record what this run looks up where (once; a second call is ignored).
+pub(crate) fn set_setting(setting: Setting) {
+    let _ = SETTING.set(setting);
+}
+
+/// `--explain` for a bottle that did not verify: what was looked up where, and what failed.
+/// Written after the error lines, on the same stream (stderr), or into JSON's `explanation`.
+pub(crate) fn write_failure(
+    out: &mut impl Write,
+    report: &super::BottleReport,
+) -> std::io::Result<()> {
+    use bottle_attest::policy::{RefRule, WorkflowRule};
+    use bottle_attest::policy::{SubjectRule, Verdict, When};
+
+    use super::Outcome;
+
+    let setting = SETTING.get();
+    writeln!(out, "    What was looked up:")?;
+    match &report.bottle {
+        Some(b) => writeln!(
+            out,
+            "      - The bottle {} with sha256:{}.",
+            b.filename,
+            b.digest.to_hex()
+        )?,
+        None => writeln!(
+            out,
+            "      - `{}` could not be resolved to a bottle (a file name and digest), so no \
+             attestation was looked up.",
+            super::human::shorten_arg(&report.input)
+        )?,
+    }
+    if let (Some(setting), Some(bottle)) = (setting, &report.bottle) {
+        if !setting.places.is_empty() {
+            writeln!(out, "      - Attestations for that digest, from:")?;
+            for place in &setting.places {
+                writeln!(out, "          {place}")?;
+            }
+        }
+        writeln!(
+            out,
+            "      - Under {}, each verified against {}; the sources, in order:",
+            setting.policy_origin, setting.root
+        )?;
+        for (i, source) in setting.policy.sources.iter().enumerate() {
+            let workflows = match &source.workflows {
+                WorkflowRule::Any => "any workflow".to_owned(),
+                WorkflowRule::OneOf(names) => names.join(" or "),
+            };
+            let refs = match &source.refs {
+                RefRule::Any => "any ref".to_owned(),
+                RefRule::OneOf(refs) => refs.join(" or "),
+            };
+            let subject = match &source.subject {
+                SubjectRule::Filename => bottle.filename.to_string(),
+                SubjectRule::CacheName { root } => bottle.cache_name(root),
+            };
+            let when = match (i, &source.when) {
+                (0, _) => "",
+                (_, When::Always) => " (if no earlier source passed)",
+                (_, When::EarlierMissing) => " (only if every earlier source had no attestation)",
+            };
+            writeln!(
+                out,
+                "          {}. {}{when}: in {},",
+                i + 1,
+                source.name,
+                source.repository
+            )?;
+            writeln!(
+                out,
+                "             signed by {workflows} of https://github.com/{}/.github/workflows/ from {refs},",
+                source.repository
+            )?;
+            writeln!(
+                out,
+                "             issuer {}, predicate {}, a subject `{subject}` with this sha256{}.",
+                source.issuer,
+                source.predicate_type,
+                source
+                    .logged_at_or_before
+                    .map(|t| format!(
+                        ", logged at or before {}",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    writeln!(out, "    What failed:")?;
+    match &report.outcome {
+        Outcome::Verdict(Verdict::Verified(_)) => {}
+        Outcome::Verdict(Verdict::Missing { sources }) => {
+            writeln!(
+                out,
+                "      - No source had any attestation for this digest (asked: {}).",
+                sources.join(", ")
+            )?;
+            writeln!(
+                out,
+                "      - Missing is not invalid: nothing was found to fail. brew would refuse the bottle too."
+            )?;
+        }
+        Outcome::Verdict(Verdict::Invalid {
+            source,
+            source_index,
+            failures,
+        }) => {
+            writeln!(
+                out,
+                "      - {source} (source {}) had {} attestation{} for this digest and none passed:",
+                source_index + 1,
+                failures.len(),
+                if failures.len() == 1 { "" } else { "s" }
+            )?;
+            for f in failures {
+                writeln!(out, "          {}: {}", f.origin, f.reason)?;
+            }
+            let later: Vec<&str> = setting
+                .map(|s| {
+                    s.policy
+                        .sources
+                        .iter()
+                        .skip(source_index + 1)
+                        .map(|s| s.name.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !later.is_empty() {
+                writeln!(
+                    out,
+                    "      - {} {} not consulted: a source whose attestation fails is never passed over",
+                    later.join(", "),
+                    if later.len() == 1 { "was" } else { "were" }
+                )?;
+                writeln!(
+                    out,
+                    "        for a later one, so spoiling an attestation cannot downgrade the check."
+                )?;
+            }
+        }
+        Outcome::Verdict(Verdict::Unavailable { source, error }) => {
+            writeln!(
+                out,
+                "      - The lookup in {source} failed: {}.",
+                super::with_causes(error)
+            )?;
+            writeln!(
+                out,
+                "      - Nothing is concluded from a failed lookup (it is not \"missing\"): check again once"
+            )?;
+            writeln!(
+                out,
+                "        the lookup can succeed (online, or with the attestation cached)."
+            )?;
+        }
+        Outcome::Error(error) => {
+            writeln!(
+                out,
+                "      - {}: nothing was checked.",
+                super::with_causes(error.as_ref())
+            )?;
+        }
+        Outcome::Refused(why) => {
+            writeln!(
+                out,
+                "      - The registry's answer was refused: {}.",
+                super::with_causes(why.as_ref())
+            )?;
+            writeln!(
+                out,
+                "        The registry must agree with the formula before any attestation counts."
+            )?;
+        }
+    }
+    Ok(())
+}

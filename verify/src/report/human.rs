@@ -82,7 +82,9 @@ pub(crate) fn bottle(
                 explain::write(out, pass)?;
             }
         }
-        Outcome::Verdict(Verdict::Invalid { source, failures }) => {
+        Outcome::Verdict(Verdict::Invalid {
+            source, failures, ..
+        }) => {
             writeln!(
                 err,
                 "{}: {label}: invalid attestation from {source}",
@@ -90,6 +92,9 @@ pub(crate) fn bottle(
             )?;
             for f in failures {
                 writeln!(err, "    {}: {}", f.origin, f.reason)?;
+            }
+            if let Some(hint) = super::stale_root_hint(report) {
+                writeln!(err, "  hint: {hint}")?;
             }
         }
         Outcome::Verdict(Verdict::Missing { sources }) => {
@@ -130,6 +135,9 @@ pub(crate) fn bottle(
                 with_causes(why.as_ref())
             )?;
         }
+    }
+    if explain_it && !matches!(report.outcome, Outcome::Verdict(Verdict::Verified(_))) {
+        explain::write_failure(err, report)?;
     }
     for (origin, repo) in &report.ignored {
         writeln!(

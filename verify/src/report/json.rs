@@ -2,13 +2,16 @@
 //! Fields are only ever added within a schema version, never renamed or removed.
 
 use bottle_attest::policy::Verdict;
+use bottle_attest::verify::{TimestampKind, VerifiedTimestamp};
 use serde_json::{Value, json};
 
 use super::{BottleReport, Outcome};
 
 pub(crate) const SCHEMA: &str = "brew-verify.result/v1";
 
-pub(crate) fn bottle(report: &BottleReport) -> Value {
+/// One bottle's object; with `explain`, an `explanation` field holding the text `--explain`
+/// prints (what a pass proves, or what was looked up where and what failed).
+pub(crate) fn bottle(report: &BottleReport, explain: bool) -> Value {
     let bottle = report.bottle.as_ref().map(|b| {
         json!({
             "file_name": b.filename.to_string(),
@@ -34,20 +37,20 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
             "subject": pass.subject,
             "predicate_type": pass.predicate_type,
             "certificate": pass.claims,
-            "verified_timestamps": pass.timestamps.iter().map(|t| json!({
-                "kind": match t.kind {
-                    bottle_attest::verify::TimestampKind::Transparency => "transparency-log",
-                    bottle_attest::verify::TimestampKind::Timestamp => "timestamp-authority",
-                },
-                "time": t.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            })).collect::<Vec<_>>(),
+            "verified_timestamps": timestamps(&pass.timestamps),
         }),
-        Outcome::Verdict(Verdict::Invalid { source, failures }) => json!({
+        Outcome::Verdict(Verdict::Invalid {
+            source,
+            source_index,
+            failures,
+        }) => json!({
             "source": source,
+            "source_index": source_index,
             "failures": failures.iter().map(|f| json!({
                 "origin": f.origin,
                 "reason": f.reason.to_string(),
             })).collect::<Vec<_>>(),
+            "hint": super::stale_root_hint(report),
         }),
         Outcome::Verdict(Verdict::Missing { sources }) => json!({ "sources_checked": sources }),
         Outcome::Verdict(Verdict::Unavailable { source, error }) => {
@@ -73,8 +76,59 @@ pub(crate) fn bottle(report: &BottleReport) -> Value {
                 .map(|(origin, repo)| json!({"origin": origin, "repository": repo}))
                 .collect(),
         );
+        if explain {
+            let mut text = Vec::new();
+            let written = match &report.outcome {
+                Outcome::Verdict(Verdict::Verified(pass)) => super::explain::write(&mut text, pass),
+                _ => super::explain::write_failure(&mut text, report),
+            };
+            // Writing into a Vec cannot fail; an explanation is never worth losing the result.
+            if written.is_ok() {
+                o.insert(
+                    "explanation".into(),
+                    String::from_utf8_lossy(&text).into_owned().into(),
+                );
+            }
+        }
     }
     obj
+}
+
+/// `[{kind, time}]`, as `result/v1` and `bundle/v1` both write verified timestamps: `kind`
+/// is `transparency-log` or `timestamp-authority`, `time` RFC 3339 in UTC to the second.
+/// Earliest first, in both.
+pub(crate) fn timestamps(timestamps: &[VerifiedTimestamp]) -> Value {
+    let mut sorted: Vec<&VerifiedTimestamp> = timestamps.iter().collect();
+    sorted.sort_by_key(|t| t.time);
+    sorted
+        .into_iter()
+        .map(|t| {
+            json!({
+                "kind": match t.kind {
+                    TimestampKind::Transparency => "transparency-log",
+                    TimestampKind::Timestamp => "timestamp-authority",
+                },
+                "time": t.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+        })
+        .collect()
+}
+
+/// The object for an input when the run stopped before checking anything (an unreadable
+/// `--bundle` file, a bad policy, a usage error): every input still gets its line on stdout,
+/// `status` `error` with the exit status of the run, and the error is on stderr as well.
+pub(crate) fn stopped(input: &str, error: &anyhow::Error, exit_code: u8) -> Value {
+    let causes: &(dyn std::error::Error + 'static) = error.as_ref();
+    json!({
+        "schema": SCHEMA,
+        "input": input,
+        "bottle": null,
+        "status": "error",
+        "exit_code": exit_code,
+        "error": format!("{error:#}"),
+        "hint": super::hint(causes),
+        "ignored": [],
+    })
 }
 
 fn status_word(report: &BottleReport) -> &'static str {

@@ -81,6 +81,46 @@ pub(crate) fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static
     None
 }
 
+/// What to do when a signature failed for a key the trusted root does not know (issue 13).
+pub(crate) const STALE_ROOT_HINT: &str = "the trusted root may be stale: this signature uses a \
+    key it does not know (a newer Fulcio CA, Rekor log or CT log key). Update brew-verify for a \
+    newer embedded root (`brew upgrade brew-verify`), or pass a current one with \
+    `--trusted-root FILE` (the Sigstore public-good `trusted_root.json`, from its TUF repository \
+    at https://tuf-repo-cdn.sigstore.dev)";
+
+/// Whether a verification failure is the kind a stale trusted root causes: the bundle names a
+/// Fulcio CA, Rekor log or CT log key that is not in the root (or not valid at the signing
+/// time). The verifier reports these as text (sigstore-verify's `CertificateError::ChainInvalid`
+/// / `NoValidAuthority`, `TransparencyLogError::UnknownLog`, its inclusion promise's "No log key
+/// valid at integrated time", its checkpoint's "No matching Rekor key found", and
+/// sigstore-crypto's keyring "key not found" for an SCT), so they are recognised by their
+/// wording, pinned by tests/it/stale_root.rs against a bundle from the kit's own Sigstore
+/// stack.
+pub(crate) fn unknown_key(reason: &str) -> bool {
+    const MARKERS: [&str; 7] = [
+        "no log key valid at integrated time",
+        "unknown transparency log",
+        "no matching rekor key found",
+        "certificate chain is invalid",
+        "no trusted certificate authority is valid at",
+        "sct signature verification failed: key not found",
+        "no ct log keys in trusted root",
+    ];
+    let reason = reason.to_ascii_lowercase();
+    MARKERS.iter().any(|m| reason.contains(m))
+}
+
+/// [`STALE_ROOT_HINT`] when a bottle's report failed for an unknown key.
+pub(crate) fn stale_root_hint(report: &BottleReport) -> Option<&'static str> {
+    match &report.outcome {
+        Outcome::Verdict(Verdict::Invalid { failures, .. }) => failures
+            .iter()
+            .any(|f| unknown_key(&f.reason.to_string()))
+            .then_some(STALE_ROOT_HINT),
+        _ => None,
+    }
+}
+
 /// Writes reports as they come, in the chosen format, and a summary at the end.
 pub(crate) struct Reporter {
     json: bool,
@@ -109,7 +149,7 @@ impl Reporter {
         self.counts[slot] += 1;
         let mut out = self.out.lock();
         if self.json {
-            serde_json::to_writer(&mut out, &json::bottle(report))?;
+            serde_json::to_writer(&mut out, &json::bottle(report, self.explain))?;
             writeln!(out)
         } else {
             human::bottle(
@@ -127,5 +167,35 @@ impl Reporter {
             return Ok(());
         }
         human::summary(&mut self.out.lock(), ok, invalid, missing, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_key;
+
+    #[test]
+    fn unknown_keys_are_told_from_other_failures() {
+        // sigstore-verify's and sigstore-crypto's wording for a key the root does not know.
+        for reason in [
+            "cryptographic verification failed: invalid inclusion promise: No log key valid at \
+             integrated time 2026-12-06T02:21:00Z for log ID NFvo…",
+            "unknown transparency log abc=",
+            "invalid checkpoint: No matching Rekor key found for checkpoint signature",
+            "certificate chain is invalid: certificate chain validation failed: …",
+            "no trusted certificate authority is valid at 2026-01-01T00:00:00Z",
+            "invalid signed certificate timestamp: SCT signature verification failed: key not \
+             found or not valid at 2026-01-01T00:00:00Z: 0a0b",
+        ] {
+            assert!(unknown_key(reason), "{reason}");
+        }
+        for reason in [
+            "no subject with the bottle's digest is named x",
+            "invalid signed certificate timestamp: SCT signature verification failed: \
+             signature invalid",
+            "certificate had expired at 2026-01-01T00:00:00Z (not after 2025-01-01T00:00:00Z)",
+        ] {
+            assert!(!unknown_key(reason), "{reason}");
+        }
     }
 }
