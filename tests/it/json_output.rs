@@ -1,5 +1,5 @@
 //! `--json` (issue 13, "Output like brew and gh"): one object per input whatever happens, the
-//! same timestamp shape in `result/v1` and `bundle/v1`, every field the README lists, and the
+//! same timestamp shape in `result/v1` and `bundle/v2`, every field the README lists, and the
 //! JSON Schemas in `schemas/` checked against the output of real runs (offline, on the shipped
 //! ty attestation and on bundles the kit's Sigstore stack mints).
 
@@ -27,7 +27,7 @@ fn schema(file: &str) -> &'static jsonschema::Validator {
     static BUNDLE: OnceLock<jsonschema::Validator> = OnceLock::new();
     let cell = match file {
         "result-v1.schema.json" => &RESULT,
-        "bundle-v1.schema.json" => &BUNDLE,
+        "bundle-v2.schema.json" => &BUNDLE,
         other => panic!("no schema {other}"),
     };
     cell.get_or_init(|| {
@@ -56,7 +56,7 @@ pub(crate) fn checked_lines(out: &Output) -> Vec<Value> {
                 .unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{out:?}"));
             let file = match value["schema"].as_str() {
                 Some("brew-verify.result/v1") => "result-v1.schema.json",
-                Some("brew-verify.bundle/v1") => "bundle-v1.schema.json",
+                Some("brew-verify.bundle/v2") => "bundle-v2.schema.json",
                 other => panic!("unknown schema {other:?}: {line}"),
             };
             let errors: Vec<String> = schema(file)

@@ -322,7 +322,7 @@ fn bundle_json_explain_is_a_field_with_the_subject_and_certificate() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).is_empty());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema"], "brew-verify.bundle/v1");
+    assert_eq!(v["schema"], "brew-verify.bundle/v2");
     assert_eq!(v["verified"], true);
     assert_eq!(v["identity_regexp"], "homebrew-core");
     assert_eq!(v["issuer"], GHA_ISSUER);

@@ -347,7 +347,7 @@ pub(crate) struct BundleArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_root: Option<PathBuf>,
 
-    /// A JSON object on stdout instead of text (schema `brew-verify.bundle/v1`).
+    /// A JSON object on stdout instead of text (schema `brew-verify.bundle/v2`).
     #[arg(long)]
     pub(crate) json: bool,
 

@@ -54,19 +54,6 @@ fn main() -> ExitCode {
             return code.into();
         }
     };
-    // `--explain` on a bottle that does not verify says what was looked up where.
-    let setting = match &cli.command {
-        None if cli.check.explain => {
-            commands::context::explain_setting(&cli.check.lookup, &cli.check.bundles)
-        }
-        Some(Command::Provenance(args)) if args.explain || args.verbose => {
-            commands::context::explain_setting(&args.lookup, &[])
-        }
-        _ => None,
-    };
-    if let Some(setting) = setting {
-        report::explain::set_setting(setting);
-    }
     let result = match cli.command {
         Some(Command::Bundle(args)) => commands::bundle::run(&args),
         Some(Command::ExportSidecars(args)) => commands::export::run(&args),

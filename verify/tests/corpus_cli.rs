@@ -23,9 +23,9 @@ struct Case {
     expected: String,
 }
 
-/// `schemas/bundle-v1.schema.json` (draft 2020-12), which every `--json` output must match.
+/// `schemas/bundle-v2.schema.json` (draft 2020-12), which every `--json` output must match.
 fn bundle_schema() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/bundle-v1.schema.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/bundle-v2.schema.json");
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::draft202012::options()
@@ -64,7 +64,7 @@ fn every_corpus_case_through_the_bundle_subcommand() {
         let errors: Vec<String> = schema.iter_errors(&json).map(|e| e.to_string()).collect();
         if !errors.is_empty() {
             wrong.push(format!(
-                "{}: output does not match bundle-v1.schema.json: {}: {json}",
+                "{}: output does not match bundle-v2.schema.json: {}: {json}",
                 case.id,
                 errors.join("; ")
             ));

@@ -241,7 +241,9 @@ fn stale_root(outcome: &Outcome) -> bool {
     })
 }
 
-/// `brew-verify.bundle/v1`. Fields are only added: `identity`/`issuer` when exact,
+/// `brew-verify.bundle/v2` (v1 wrote `verified_timestamps` as plain strings; v2 writes them as
+/// `result/v1` does, so the shape changed and so did the version). Fields are only added within
+/// a version: `identity`/`issuer` when exact,
 /// `identity_regexp`/`issuer_regexp` when a pattern, and per verified bundle its subject,
 /// predicate type and certificate claims.
 fn json_report(
@@ -252,14 +254,14 @@ fn json_report(
 ) -> serde_json::Value {
     let mut value = match outcome {
         Err(error) => json!({
-            "schema": "brew-verify.bundle/v1",
+            "schema": "brew-verify.bundle/v2",
             "verified": false,
             "artifact": args.artifact,
             "error": error,
             "bundles": [],
         }),
         Ok(o) => json!({
-            "schema": "brew-verify.bundle/v1",
+            "schema": "brew-verify.bundle/v2",
             "verified": o.passed.is_some(),
             "artifact": args.artifact,
             "digests": o.digests.iter().map(ToString::to_string).collect::<Vec<_>>(),

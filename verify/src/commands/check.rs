@@ -16,7 +16,7 @@ use super::targets;
 use crate::cli::CheckArgs;
 use crate::exit::{Status, UsageError};
 use crate::progress::Progress;
-use crate::report::{self, BottleReport, Outcome, Reporter};
+use crate::report::{self, BottleReport, Explain, Outcome, Reporter};
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Status> {
     if args.bottles.is_empty() {
@@ -80,7 +80,12 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
         }
     });
 
-    let mut reporter = Reporter::new(args.json, args.explain);
+    let explain = if args.explain {
+        Explain::On(super::context::explain_setting(&args.lookup, &args.bundles))
+    } else {
+        Explain::Off
+    };
+    let mut reporter = Reporter::new(args.json, explain);
     let mut status = Status::Ok;
     while let Some(report) = reports.next().await {
         status = status.worst(report::status(&report));

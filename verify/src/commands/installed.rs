@@ -29,7 +29,7 @@ use super::each_in_parallel;
 use crate::cli::{CheckArgs, ProvenanceArgs};
 use crate::exit::Status;
 use crate::progress::Progress;
-use crate::report::{BottleReport, Outcome, Reporter};
+use crate::report::{BottleReport, Explain, Outcome, Reporter};
 use bottle_attest_net::checker::Target;
 use bottle_attest_net::env::Env;
 use bottle_attest_net::http::Deadline;
@@ -358,7 +358,12 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
         }
     });
 
-    let mut reporter = Reporter::new(args.json, args.explain || args.verbose);
+    let explain = if args.explain || args.verbose {
+        Explain::On(super::context::explain_setting(&args.lookup, &[]))
+    } else {
+        Explain::Off
+    };
+    let mut reporter = Reporter::new(args.json, explain);
     let mut status = Status::Ok;
     let mut skipped = 0usize;
     while let Some((label, report, debug)) = results.next().await {

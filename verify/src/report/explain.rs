@@ -184,9 +184,9 @@ fn not_proven(out: &mut impl Write, which: &str, which_cont: &str) -> std::io::R
     Ok(())
 }
 
-/// What a run looked up and where, for explaining a bottle that did not verify: set once by
-/// `main` from the command line before a check runs (the check and `provenance` report
-/// through the same [`super::Reporter`]), read by every report after.
+/// What a run looked up and where, for explaining a bottle that did not verify: built from the
+/// same flags as the checker ([`crate::commands::context::explain_setting`]) and held by the
+/// [`super::Reporter`] that the check and `provenance` report through.
 #[derive(Debug)]
 pub(crate) struct Setting {
     /// The policy in force.
@@ -200,25 +200,18 @@ pub(crate) struct Setting {
     pub(crate) root: String,
 }
 
-static SETTING: std::sync::OnceLock<Setting> = std::sync::OnceLock::new();
-
-/// Record what this run looks up where (once; a second call is ignored).
-pub(crate) fn set_setting(setting: Setting) {
-    let _ = SETTING.set(setting);
-}
-
 /// `--explain` for a bottle that did not verify: what was looked up where, and what failed.
 /// Written after the error lines, on the same stream (stderr), or into JSON's `explanation`.
 pub(crate) fn write_failure(
     out: &mut impl Write,
     report: &super::BottleReport,
+    setting: Option<&Setting>,
 ) -> std::io::Result<()> {
     use bottle_attest::policy::{RefRule, WorkflowRule};
     use bottle_attest::policy::{SubjectRule, Verdict, When};
 
     use super::Outcome;
 
-    let setting = SETTING.get();
     writeln!(out, "    What was looked up:")?;
     match &report.bottle {
         Some(b) => writeln!(

@@ -69,7 +69,7 @@ pub(crate) fn bottle(
     out: &mut impl Write,
     err: &mut impl Write,
     report: &BottleReport,
-    explain_it: bool,
+    explain_it: &super::Explain,
 ) -> std::io::Result<()> {
     let style = Style::for_stdout();
     let label = label(report);
@@ -78,7 +78,7 @@ pub(crate) fn bottle(
         Outcome::Verdict(Verdict::Verified(pass)) => {
             writeln!(out, "{}", style.heading(&format!("Verified {label}")))?;
             writeln!(out, "    {}", summary_line(pass))?;
-            if explain_it {
+            if explain_it.is_on() {
                 explain::write(out, pass)?;
             }
         }
@@ -136,8 +136,8 @@ pub(crate) fn bottle(
             )?;
         }
     }
-    if explain_it && !matches!(report.outcome, Outcome::Verdict(Verdict::Verified(_))) {
-        explain::write_failure(err, report)?;
+    if explain_it.is_on() && !matches!(report.outcome, Outcome::Verdict(Verdict::Verified(_))) {
+        explain::write_failure(err, report, explain_it.setting())?;
     }
     for (origin, repo) in &report.ignored {
         writeln!(

@@ -11,7 +11,7 @@ pub(crate) const SCHEMA: &str = "brew-verify.result/v1";
 
 /// One bottle's object; with `explain`, an `explanation` field holding the text `--explain`
 /// prints (what a pass proves, or what was looked up where and what failed).
-pub(crate) fn bottle(report: &BottleReport, explain: bool) -> Value {
+pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
     let bottle = report.bottle.as_ref().map(|b| {
         json!({
             "file_name": b.filename.to_string(),
@@ -76,11 +76,11 @@ pub(crate) fn bottle(report: &BottleReport, explain: bool) -> Value {
                 .map(|(origin, repo)| json!({"origin": origin, "repository": repo}))
                 .collect(),
         );
-        if explain {
+        if explain.is_on() {
             let mut text = Vec::new();
             let written = match &report.outcome {
                 Outcome::Verdict(Verdict::Verified(pass)) => super::explain::write(&mut text, pass),
-                _ => super::explain::write_failure(&mut text, report),
+                _ => super::explain::write_failure(&mut text, report, explain.setting()),
             };
             // Writing into a Vec cannot fail; an explanation is never worth losing the result.
             if written.is_ok() {
@@ -94,7 +94,7 @@ pub(crate) fn bottle(report: &BottleReport, explain: bool) -> Value {
     obj
 }
 
-/// `[{kind, time}]`, as `result/v1` and `bundle/v1` both write verified timestamps: `kind`
+/// `[{kind, time}]`, as `result/v1` and `bundle/v2` both write verified timestamps: `kind`
 /// is `transparency-log` or `timestamp-authority`, `time` RFC 3339 in UTC to the second.
 /// Earliest first, in both.
 pub(crate) fn timestamps(timestamps: &[VerifiedTimestamp]) -> Value {

@@ -121,16 +121,38 @@ pub(crate) fn stale_root_hint(report: &BottleReport) -> Option<&'static str> {
     }
 }
 
+/// Whether `--explain` speaks, and what it says a run looked up where.
+#[derive(Debug)]
+pub(crate) enum Explain {
+    /// No `--explain`.
+    Off,
+    /// `--explain`, with what the run looked up where (`None`: not known, only what failed).
+    On(Option<explain::Setting>),
+}
+
+impl Explain {
+    fn is_on(&self) -> bool {
+        matches!(self, Self::On(_))
+    }
+
+    fn setting(&self) -> Option<&explain::Setting> {
+        match self {
+            Self::On(setting) => setting.as_ref(),
+            Self::Off => None,
+        }
+    }
+}
+
 /// Writes reports as they come, in the chosen format, and a summary at the end.
 pub(crate) struct Reporter {
     json: bool,
-    explain: bool,
+    explain: Explain,
     counts: [usize; 4],
     out: std::io::Stdout,
 }
 
 impl Reporter {
-    pub(crate) fn new(json: bool, explain: bool) -> Self {
+    pub(crate) fn new(json: bool, explain: Explain) -> Self {
         Self {
             json,
             explain,
@@ -149,14 +171,14 @@ impl Reporter {
         self.counts[slot] += 1;
         let mut out = self.out.lock();
         if self.json {
-            serde_json::to_writer(&mut out, &json::bottle(report, self.explain))?;
+            serde_json::to_writer(&mut out, &json::bottle(report, &self.explain))?;
             writeln!(out)
         } else {
             human::bottle(
                 &mut out,
                 &mut std::io::stderr().lock(),
                 report,
-                self.explain,
+                &self.explain,
             )
         }
     }
