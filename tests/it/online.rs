@@ -614,6 +614,56 @@ fn formulae_resolve_only_through_the_signed_api_document() {
     let results = json_lines(&out);
     assert_eq!(results[0]["status"], "verified", "{out:?}");
     assert_eq!(results[0]["bottle"]["version"], "1.25.0", "{out:?}");
+    // The report names the signed document the digest came from (issue 14).
+    let data = &results[0]["formula_data"];
+    assert_eq!(data["source"], "signed-api", "{data}");
+    assert_eq!(data["key_id"], "homebrew-1", "{data}");
+    assert_eq!(
+        data["url"],
+        format!("{}/formula.jws.json", api.url),
+        "{data}"
+    );
+    // And --explain says so, in words, as what the pass rests on.
+    let out = w
+        .command()
+        .env("HOMEBREW_API_DOMAIN", &api.url)
+        .arg("--formula-api-key")
+        .arg(&key)
+        .args([
+            "--api-url",
+            &w.api.url(),
+            "--bottle-tag",
+            TAG,
+            "--explain",
+            "wget",
+        ])
+        .output()
+        .unwrap();
+    let explained = json_lines(&out)[0]["explanation"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        explained.contains(&format!(
+            "The sha256 is the one Homebrew's signed formula API names for this formula and tag:\n        {}/formula.jws.json, signed by key homebrew-1 (signature verified)",
+            api.url
+        )),
+        "{explained}"
+    );
+    // A --formula-json file is named as what it is: taken as given.
+    let file = write(&w.dir, "formula.json", &current);
+    let (out, results) = w.run(&file, &["--bottle-tag", TAG, "--explain", "wget"]);
+    assert_eq!(
+        results[0]["formula_data"]["source"], "formula-json",
+        "{out:?}"
+    );
+    assert!(
+        results[0]["explanation"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the --formula-json file you gave names the bottle brew expects"),
+        "{out:?}"
+    );
 
     // The API rolls wget back to 1.21.0 (validly attested!) without the key: refused.
     let rollback = formula_json(&[(&old, &[][..])]).to_string();

@@ -42,6 +42,25 @@ pub struct Target {
     pub url: String,
     /// From formula data: what the registry must agree with.
     pub resolved: Option<ResolvedBottle>,
+    /// Which formula data named the bottle (and so its digest), for reports.
+    pub formula_data: Option<FormulaData>,
+}
+
+/// Which formula data a bottle's digest came from: what a formula-name check trusts besides
+/// the attestation (issue 14: `--explain` and `--json` name the signed document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormulaData {
+    /// A `--formula-json` file the user gave, trusted as given.
+    UserFile,
+    /// The formula API's signed index, whose signature was verified.
+    SignedApi {
+        /// The document's URL.
+        url: String,
+        /// Its `Last-Modified` date, when the server said.
+        date: Option<String>,
+        /// The key that signed it (`homebrew-1`).
+        key_id: String,
+    },
 }
 
 /// The result for one bottle.
@@ -55,6 +74,8 @@ pub struct Report {
     pub outcome: Outcome,
     /// Bundles about this digest from repositories outside the policy: (origin, repository).
     pub ignored: Vec<(String, String)>,
+    /// Which formula data named the bottle, for a formula name.
+    pub formula_data: Option<FormulaData>,
 }
 
 /// What checking a bottle came to.
@@ -184,6 +205,7 @@ impl BottleChecker {
             bottle: Some(target.bottle.clone()),
             outcome,
             ignored: Vec::new(),
+            formula_data: target.formula_data.clone(),
         };
         if let Some(pile) = &self.config.pile {
             // File each bundle under the source that the API would have filed it under.

@@ -76,6 +76,17 @@ pub struct SignedIndex {
     pub key_id: String,
 }
 
+impl SignedIndex {
+    /// What a report says of this document.
+    pub fn data(&self) -> crate::checker::FormulaData {
+        crate::checker::FormulaData::SignedApi {
+            url: self.url.clone(),
+            date: self.date.clone(),
+            key_id: self.key_id.clone(),
+        }
+    }
+}
+
 /// A formula API client.
 #[derive(Debug, Clone)]
 pub struct FormulaApi {
@@ -118,12 +129,12 @@ impl FormulaApi {
             .cloned()
     }
 
-    /// The formula `name`, from the verified index.
+    /// The verified index, which must hold the formula `name`.
     pub async fn formula(
         &self,
         name: &str,
         deadline: Option<Deadline>,
-    ) -> Result<Arc<FormulaIndex>, FormulaApiError> {
+    ) -> Result<SignedIndex, FormulaApiError> {
         if !is_formula_name(name) {
             return Err(FormulaApiError::InvalidName(
                 name.chars().take(100).collect(),
@@ -136,7 +147,7 @@ impl FormulaApi {
                 url: signed.url,
             });
         }
-        Ok(signed.index)
+        Ok(signed)
     }
 
     async fn load(&self, deadline: Option<Deadline>) -> Result<SignedIndex, FormulaApiError> {

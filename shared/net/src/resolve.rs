@@ -10,7 +10,7 @@ use bottle_attest::bottle::{BottleFilename, BottleNameError, BottleRef, bottle_u
 use bottle_attest::formula::{Formula, FormulaError, FormulaIndex};
 use sigstore_types::Sha256Hash;
 
-use crate::checker::Target;
+use crate::checker::{FormulaData, Target};
 use crate::formula_api::{FormulaApi, FormulaApiError, is_formula_name};
 use crate::http::Deadline;
 use crate::store::hashing::sha256_file;
@@ -128,8 +128,12 @@ impl Resolver {
     /// bottles after them), in order.
     pub async fn formulae(&self, names: &[String]) -> Vec<Result<Target, Unresolved>> {
         let signed: Arc<FormulaIndex>;
+        let data: FormulaData;
         let index: &FormulaIndex = match &self.formulae {
-            FormulaSource::File(index) => index,
+            FormulaSource::File(index) => {
+                data = FormulaData::UserFile;
+                index
+            }
             FormulaSource::None => {
                 return names
                     .iter()
@@ -161,6 +165,7 @@ impl Resolver {
                 }
                 match api.index(Some(Deadline::after(self.timeout))).await {
                     Ok(verified) => {
+                        data = verified.data();
                         signed = verified.index;
                         &signed
                     }
@@ -272,6 +277,7 @@ impl Resolver {
                             url: bottle_url(&root, &resolved.bottle),
                             bottle: resolved.bottle.clone(),
                             resolved: Some(resolved),
+                            formula_data: Some(data.clone()),
                         })
                     }
                     Err(e) => Err(Unresolved {
@@ -307,6 +313,7 @@ pub fn bottle_file(path: &Path, name: Option<&str>, root: &str) -> Result<Target
         url: bottle_url(root, &bottle),
         bottle,
         resolved: None,
+        formula_data: None,
     })
 }
 
@@ -326,5 +333,6 @@ pub fn bottle_digest(
         url: bottle_url(root, &bottle),
         bottle,
         resolved: None,
+        formula_data: None,
     })
 }

@@ -72,6 +72,7 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
                     bottle: None,
                     outcome: Outcome::Error(Arc::new(unresolved.error)),
                     ignored: Vec::new(),
+                    formula_data: None,
                 },
                 Ok(target) => ctx.checker.check(&target, download).await,
             };

@@ -30,7 +30,7 @@ use crate::cli::{CheckArgs, ProvenanceArgs};
 use crate::exit::Status;
 use crate::progress::Progress;
 use crate::report::{BottleReport, Explain, Outcome, Reporter};
-use bottle_attest_net::checker::Target;
+use bottle_attest_net::checker::{FormulaData, Target};
 use bottle_attest_net::env::Env;
 use bottle_attest_net::http::Deadline;
 use bottle_attest_net::resolve::FormulaSource;
@@ -215,6 +215,7 @@ enum Plan {
         bottle: BottleRef,
         url: String,
         from: String,
+        formula_data: Option<FormulaData>,
     },
     Skip(String),
     Fail(PlanError),
@@ -248,18 +249,19 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
                     url: bottle_url(root, &bottle),
                     bottle,
                     from: path.display().to_string(),
+                    formula_data: None,
                 }
             }
             Err(e) => Plan::Fail(e.into()),
         };
     }
-    let index = match &ctx.resolver.formulae {
-        FormulaSource::File(index) => index.clone(),
+    let (index, formula_data) = match &ctx.resolver.formulae {
+        FormulaSource::File(index) => (index.clone(), FormulaData::UserFile),
         FormulaSource::Api(api) => match api
             .formula(&keg.name, Some(Deadline::after(ctx.resolver.timeout)))
             .await
         {
-            Ok(index) => index,
+            Ok(signed) => (signed.index.clone(), signed.data()),
             Err(e) => return Plan::Fail(e.into()),
         },
         FormulaSource::None => return Plan::Fail(PlanError::NothingToAsk),
@@ -281,6 +283,7 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
             url: bottle_url(ctx.checker.bottle_root(&resolved), &resolved.bottle),
             bottle: resolved.bottle,
             from: "the formula API".into(),
+            formula_data: Some(formula_data),
         },
         Err(e) => Plan::Fail(e.into()),
     }
@@ -334,10 +337,16 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
                         bottle: None,
                         outcome: Outcome::Error(Arc::new(error)),
                         ignored: Vec::new(),
+                        formula_data: None,
                     }),
                     None,
                 ),
-                Plan::Check { bottle, url, from } => {
+                Plan::Check {
+                    bottle,
+                    url,
+                    from,
+                    formula_data,
+                } => {
                     let debug = format!(
                         "{label}: {} (sha256:{}) from {from}",
                         bottle.filename,
@@ -348,6 +357,7 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
                         bottle,
                         url,
                         resolved: None,
+                        formula_data,
                     };
                     let report = ctx.checker.check(&target, false).await;
                     (label.clone(), Ok(report), Some(debug))

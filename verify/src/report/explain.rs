@@ -6,8 +6,13 @@ use bottle_attest::VerifiedBundle;
 use bottle_attest::policy::Pass;
 use bottle_attest::statement::Subject;
 use bottle_attest::verify::{CertificateClaims, TimestampKind, VerifiedTimestamp};
+use bottle_attest_net::checker::FormulaData;
 
-pub(crate) fn write(out: &mut impl Write, pass: &Pass) -> std::io::Result<()> {
+pub(crate) fn write(
+    out: &mut impl Write,
+    pass: &Pass,
+    formula_data: Option<&FormulaData>,
+) -> std::io::Result<()> {
     writeln!(out, "    What this proves:")?;
     proven(
         out,
@@ -66,10 +71,41 @@ pub(crate) fn write(out: &mut impl Write, pass: &Pass) -> std::io::Result<()> {
         )?;
         writeln!(out, "        bottle was built.")?;
     }
-    not_proven(
-        out,
-        "That this is the bottle brew expects for a formula version: compare the sha256 with the",
-        "formula's; provenance adds who built it, not which it should be.",
+    match formula_data {
+        Some(FormulaData::SignedApi { url, date, key_id }) => {
+            writeln!(
+                out,
+                "      - The sha256 is the one Homebrew's signed formula API names for this formula and tag:"
+            )?;
+            writeln!(
+                out,
+                "        {}.",
+                signed_document(url, date.as_deref(), key_id)
+            )?;
+            not_proven(
+                out,
+                "That this formula version is free of known holes: the signed API names the version",
+                "Homebrew ships now, and a pass says who built its bottle.",
+            )
+        }
+        Some(FormulaData::UserFile) => not_proven(
+            out,
+            "That the --formula-json file you gave names the bottle brew expects: it was taken as",
+            "given, not signature-checked; provenance adds who built it, not which it should be.",
+        ),
+        None => not_proven(
+            out,
+            "That this is the bottle brew expects for a formula version: compare the sha256 with the",
+            "formula's; provenance adds who built it, not which it should be.",
+        ),
+    }
+}
+
+/// `URL, signed by key K (its signature verified), dated D`.
+fn signed_document(url: &str, date: Option<&str>, key_id: &str) -> String {
+    format!(
+        "{url}, signed by key {key_id} (signature verified){}",
+        date.map(|d| format!(", dated {d}")).unwrap_or_default()
     )
 }
 
@@ -214,12 +250,26 @@ pub(crate) fn write_failure(
 
     writeln!(out, "    What was looked up:")?;
     match &report.bottle {
-        Some(b) => writeln!(
-            out,
-            "      - The bottle {} with sha256:{}.",
-            b.filename,
-            b.digest.to_hex()
-        )?,
+        Some(b) => {
+            writeln!(
+                out,
+                "      - The bottle {} with sha256:{}.",
+                b.filename,
+                b.digest.to_hex()
+            )?;
+            match &report.formula_data {
+                Some(FormulaData::SignedApi { url, date, key_id }) => writeln!(
+                    out,
+                    "        Its sha256 came from Homebrew's signed formula API: {}.",
+                    signed_document(url, date.as_deref(), key_id)
+                )?,
+                Some(FormulaData::UserFile) => writeln!(
+                    out,
+                    "        Its sha256 came from the --formula-json file you gave (taken as given)."
+                )?,
+                None => {}
+            }
+        }
         None => writeln!(
             out,
             "      - `{}` could not be resolved to a bottle (a file name and digest), so no \

@@ -79,7 +79,7 @@ pub(crate) fn bottle(
             writeln!(out, "{}", style.heading(&format!("Verified {label}")))?;
             writeln!(out, "    {}", summary_line(pass))?;
             if explain_it.is_on() {
-                explain::write(out, pass)?;
+                explain::write(out, pass, report.formula_data.as_ref())?;
             }
         }
         Outcome::Verdict(Verdict::Invalid {

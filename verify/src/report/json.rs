@@ -3,6 +3,7 @@
 
 use bottle_attest::policy::Verdict;
 use bottle_attest::verify::{TimestampKind, VerifiedTimestamp};
+use bottle_attest_net::checker::FormulaData;
 use serde_json::{Value, json};
 
 use super::{BottleReport, Outcome};
@@ -68,6 +69,9 @@ pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
     };
     if let (Value::Object(o), Value::Object(e)) = (&mut obj, extra) {
         o.extend(e);
+        if let Some(data) = &report.formula_data {
+            o.insert("formula_data".into(), formula_data(data));
+        }
         o.insert(
             "ignored".into(),
             report
@@ -79,7 +83,9 @@ pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
         if explain.is_on() {
             let mut text = Vec::new();
             let written = match &report.outcome {
-                Outcome::Verdict(Verdict::Verified(pass)) => super::explain::write(&mut text, pass),
+                Outcome::Verdict(Verdict::Verified(pass)) => {
+                    super::explain::write(&mut text, pass, report.formula_data.as_ref())
+                }
                 _ => super::explain::write_failure(&mut text, report, explain.setting()),
             };
             // Writing into a Vec cannot fail; an explanation is never worth losing the result.
@@ -97,6 +103,20 @@ pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
 /// `[{kind, time}]`, as `result/v1` and `bundle/v2` both write verified timestamps: `kind`
 /// is `transparency-log` or `timestamp-authority`, `time` RFC 3339 in UTC to the second.
 /// Earliest first, in both.
+/// Which formula data named the bottle: `{"source": "signed-api", url, date, key_id}` or
+/// `{"source": "formula-json"}`.
+fn formula_data(data: &FormulaData) -> Value {
+    match data {
+        FormulaData::SignedApi { url, date, key_id } => json!({
+            "source": "signed-api",
+            "url": url,
+            "date": date,
+            "key_id": key_id,
+        }),
+        FormulaData::UserFile => json!({ "source": "formula-json" }),
+    }
+}
+
 pub(crate) fn timestamps(timestamps: &[VerifiedTimestamp]) -> Value {
     let mut sorted: Vec<&VerifiedTimestamp> = timestamps.iter().collect();
     sorted.sort_by_key(|t| t.time);
