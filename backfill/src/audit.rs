@@ -102,29 +102,26 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
     let mut results = futures_util::stream::iter(entries)
         .map(|entry| async move {
             let (verdict, brew_verdict) = match entry.bottle() {
-                Ok(bottle) => match piles.as_ref().and_then(|p| p.get(&bottle.digest)) {
-                    Some(pile) => (
-                        policy.evaluate_pile(&bottle, trust, pile).0,
-                        brew.as_ref()
-                            .map(|brew| brew.evaluate_pile(&bottle, trust, pile).0),
-                    ),
-                    None => {
-                        let ours = sources
-                            .check(policy, trust, &bottle, &entry.url, None)
-                            .await
-                            .verdict;
-                        let brews = match brew {
-                            Some(brew) => Some(
-                                sources
-                                    .check(brew, trust, &bottle, &entry.url, None)
-                                    .await
-                                    .verdict,
-                            ),
-                            None => None,
-                        };
-                        (ours, brews)
-                    }
-                },
+                Ok(bottle) => {
+                    let pile = piles
+                        .as_ref()
+                        .and_then(|p| p.get(&bottle.digest))
+                        .map(Vec::as_slice);
+                    let ours = sources
+                        .decide(policy, trust, &bottle, &entry.url, pile, None)
+                        .await
+                        .verdict;
+                    let brews = match brew {
+                        Some(brew) => Some(
+                            sources
+                                .decide(brew, trust, &bottle, &entry.url, pile, None)
+                                .await
+                                .verdict,
+                        ),
+                        None => None,
+                    };
+                    (ours, brews)
+                }
                 Err(e) => {
                     let unavailable = Verdict::Unavailable {
                         source: "plan".into(),

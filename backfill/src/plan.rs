@@ -550,25 +550,18 @@ impl Checker {
             .piles
             .as_ref()
             .and_then(|p| p.get(&resolved.bottle.digest));
-        let verdict = match pile {
-            Some(pile) => {
-                self.coverage
-                    .evaluate_pile(&resolved.bottle, &self.trust, pile)
-                    .0
-            }
-            None => {
-                self.sources
-                    .check(
-                        &self.coverage,
-                        &self.trust,
-                        &resolved.bottle,
-                        &resolved.url,
-                        None,
-                    )
-                    .await
-                    .verdict
-            }
-        };
+        let verdict = self
+            .sources
+            .decide(
+                &self.coverage,
+                &self.trust,
+                &resolved.bottle,
+                &resolved.url,
+                pile.map(Vec::as_slice),
+                None,
+            )
+            .await
+            .verdict;
         let first = self.coverage.sources.first().map(|s| s.name.as_str());
         Ok(match verdict {
             Verdict::Verified(pass) if pass.source_index == 0 => Class::Upstream,

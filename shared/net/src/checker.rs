@@ -207,18 +207,11 @@ impl BottleChecker {
             ignored: Vec::new(),
             formula_data: target.formula_data.clone(),
         };
-        if let Some(pile) = &self.config.pile {
-            // File each bundle under the source that the API would have filed it under.
-            let (verdict, ignored) =
-                self.config
-                    .policy
-                    .evaluate_pile(&target.bottle, &self.config.trust, pile);
-            return Report {
-                ignored,
-                ..report(Outcome::Verdict(verdict))
-            };
-        }
-        if let (Some(resolved), Some(registry)) = (&target.resolved, &self.config.registry) {
+        // `--bundle` files: everything is at hand, and no socket opens (no registry step).
+        let pile = self.config.pile.as_deref();
+        if let (None, Some(resolved), Some(registry)) =
+            (pile, &target.resolved, &self.config.registry)
+        {
             match self
                 .registry_step(registry, target, resolved, download, deadline)
                 .await
@@ -233,11 +226,12 @@ impl BottleChecker {
         let checked = self
             .config
             .sources
-            .check(
+            .decide(
                 &self.config.policy,
                 &self.config.trust,
                 &target.bottle,
                 &target.url,
+                pile,
                 deadline,
             )
             .await;

@@ -125,6 +125,31 @@ impl AttestationSources {
         !matches!(self.remote, Remote::None)
     }
 
+    /// The verdict for `bottle` under `policy`: from `pile` when the bundles are already at
+    /// hand (`--bundle` files, the bulk API's answers, filed under sources as the API would
+    /// file them), else [`Self::check`]'s lookups. The one place where attestations become a
+    /// verdict, for `brew-verify` and `brew-backfill`'s plan and audit alike.
+    pub async fn decide(
+        &self,
+        policy: &Policy,
+        trust: &TrustRoot,
+        bottle: &BottleRef,
+        bottle_url: &str,
+        pile: Option<&[BundleCandidate]>,
+        deadline: Option<Deadline>,
+    ) -> Checked {
+        match pile {
+            Some(pile) => {
+                let (verdict, ignored) = policy.evaluate_pile(bottle, trust, pile);
+                Checked { verdict, ignored }
+            }
+            None => {
+                self.check(policy, trust, bottle, bottle_url, deadline)
+                    .await
+            }
+        }
+    }
+
     /// Run the policy's waterfall for `bottle`, looking each source up only when the waterfall
     /// reaches it. `bottle_url` is where the bottle is served (its sidecar sits beside it).
     pub async fn check(
