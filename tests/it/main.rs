@@ -14,5 +14,6 @@ mod sigstore_python;
 mod stale_root;
 mod user;
 mod util;
+mod verbosity;
 mod waterfall;
 mod workflows;

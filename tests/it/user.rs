@@ -646,3 +646,104 @@ fn completions_leave_out_the_packaging_commands() {
         stderr(&out)
     );
 }
+
+fn ty_example() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/ty-0.0.11-homebrew-core.sigstore.json")
+}
+
+/// Issue 13, "Bad input names the actual problem": each case's stream, exit status and text.
+#[test]
+fn bad_input_names_the_actual_problem() {
+    let dir = temp_dir();
+    let run = |args: &[&str]| {
+        let out = workspace_bin("brew-verify")
+            .env("HOMEBREW_CACHE", dir.path().join("cache"))
+            .env("HOMEBREW_NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr(&out),
+        )
+    };
+    let ty = ty_example();
+    let ty = ty.to_str().unwrap();
+
+    // A sidecar directory that does not exist is a usage error, not "missing".
+    let (code, out, err) = run(&["--offline", "--sidecar-dir", "/no/such/dir", "wget"]);
+    assert_eq!((code, out.as_str()), (Some(2), ""), "{err}");
+    assert_eq!(
+        err,
+        "Error: --sidecar-dir `/no/such/dir` is not a directory\n"
+    );
+
+    // An empty bottle file says it is empty.
+    let empty = write(&dir, "ty--0.0.11.sonoma.bottle.tar.gz", "");
+    let (code, out, err) = run(&["--bundle", ty, empty.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (Some(4), ""), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "Error: {}: the file is empty; a bottle is a non-empty .tar.gz\n",
+            empty.display()
+        )
+    );
+
+    // `SHA256:` and upper-case hex are a digest, not a formula name.
+    let (code, out, err) = run(&[
+        "--offline",
+        "--bundle",
+        ty,
+        "--name",
+        "ty--0.0.11.arm64_sonoma.bottle.tar.gz",
+        "SHA256:4C5F0467690C23ECB1A50177135AD5531F3BC60E202105CE3FBBDFC65B126A28",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "");
+    assert!(
+        out.starts_with(
+            "==> Verified ty--0.0.11.arm64_sonoma.bottle.tar.gz \
+             (sha256:4c5f0467690c23ecb1a50177135ad5531f3bc60e202105ce3fbbdfc65b126a28)\n"
+        ),
+        "{out}"
+    );
+
+    // A policy with a short ref is refused, naming the full ref.
+    let policy = write(
+        &dir,
+        "policy.toml",
+        "name = \"p\"\n[[source]]\nname = \"core\"\nrepository = \"Homebrew/homebrew-core\"\n\
+         refs = [\"main\"]\n",
+    );
+    let (code, out, err) = run(&[
+        "--offline",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--bundle",
+        ty,
+        "--name",
+        "ty--0.0.11.arm64_sonoma.bottle.tar.gz",
+        "sha256:4c5f0467690c23ecb1a50177135ad5531f3bc60e202105ce3fbbdfc65b126a28",
+    ]);
+    assert_eq!((code, out.as_str()), (Some(4), ""), "{err}");
+    assert!(
+        err.ends_with(
+            "Caused by: invalid policy: source `core`: `refs` holds \"main\": refs are full \
+             refs, such as refs/heads/main or refs/tags/…\n"
+        ),
+        "{err}"
+    );
+
+    // A formula name is checked before it becomes part of a URL: no request is made (the
+    // API address is a closed port; a request would fail differently).
+    let (code, out, err) = run(&["--formula-api", &crate::util::dead_url(), "wget?x=1#y"]);
+    assert_eq!((code, out.as_str()), (Some(4), ""), "{err}");
+    assert_eq!(
+        err,
+        "Error: wget?x=1#y: `wget?x=1#y` is not a formula name (lowercase letters, digits and \
+         @ + . _ - only)\n"
+    );
+}

@@ -55,8 +55,9 @@ pub(crate) enum Command {
     /// Undo: delete DIR/gh (or the `PATH` line).
     InstallGhShim(InstallShimArgs),
     /// Show which `gh` brew would run and whether it is brew-verify, the credentials brew
-    /// would see, and the trusted root in use. Exit status 0 when brew would run brew-verify.
-    Doctor,
+    /// would see, and the trusted root in use; warn about a dangling or shadowed `gh` shim.
+    /// Exit status 0 when brew would run brew-verify.
+    Doctor(DoctorArgs),
     /// Check the bottles of installed formulae (what `brew provenance` runs, through the
     /// `brew-provenance` link). Without FORMULA: every keg in the Cellar poured from a bottle,
     /// using the bottle file still in Homebrew's download cache when there is one.
@@ -127,6 +128,48 @@ pub(crate) struct ProvenanceArgs {
     pub(crate) lookup: LookupArgs,
 }
 
+/// brew's global switches, on every command but gh mode (whose flags are gh's).
+///
+/// brew defines them once for every command (Homebrew/brew `Library/Homebrew/cli/parser.rb`,
+/// `Parser.global_options`): `["-d", "--debug", "Display any debugging information."]`,
+/// `["-q", "--quiet", "Make some output more quiet."]`, `["-v", "--verbose", "Make some output
+/// more verbose."]`. As there, each command decides what "more" means (its `--help` says);
+/// results and errors are never hidden, and the exit status never changes. `-q` and `-v`
+/// together are refused, as `provenance` always has.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub(crate) struct Verbosity {
+    /// Make some output more verbose.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+
+    /// Display any debugging information (`debug:` lines on stderr).
+    #[arg(short, long)]
+    pub(crate) debug: bool,
+
+    /// Make some output more quiet (errors and warnings are always shown).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+}
+
+impl Verbosity {
+    /// A `debug: …` line on stderr, with `--debug` only.
+    pub(crate) fn debug(&self, text: impl FnOnce() -> String) {
+        if self.debug {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr().lock(), "debug: {}", text());
+        }
+    }
+}
+
+/// Flags of `brew-verify doctor`.
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    // `-v`: every `gh` on PATH, in order; `-d`: the directories searched; `-q`: only the
+    // warnings.
+    #[command(flatten)]
+    pub(crate) verbosity: Verbosity,
+}
+
 /// Flags of `brew-verify install-gh-shim`.
 #[derive(Debug, Args)]
 pub(crate) struct InstallShimArgs {
@@ -138,6 +181,11 @@ pub(crate) struct InstallShimArgs {
     /// Replace an existing DIR/gh that is not a link to brew-verify.
     #[arg(long)]
     pub(crate) force: bool,
+
+    // `-v`: also where the link points; `-d`: the paths considered; `-q`: only the `PATH`
+    // line (on stdout).
+    #[command(flatten)]
+    pub(crate) verbosity: Verbosity,
 }
 
 /// Flags of the bottle check (the default command).
@@ -174,6 +222,12 @@ pub(crate) struct CheckArgs {
     /// Say what a pass proves and what it does not.
     #[arg(long)]
     pub(crate) explain: bool,
+
+    // `-v`: as `--explain`, for every bottle; `-d`: what each input resolved to and where it
+    // was looked up; `-q`: nothing for verified bottles (no summary, progress or retry
+    // notices; with `--json` every object is still written).
+    #[command(flatten)]
+    pub(crate) verbosity: Verbosity,
 
     #[command(flatten)]
     pub(crate) lookup: LookupArgs,
@@ -280,6 +334,11 @@ pub(crate) struct ExportArgs {
     #[arg(value_name = "FORMULA", required = true)]
     pub(crate) formulae: Vec<String>,
 
+    // `-v`: which source verified each bottle and how many bundles its sidecar holds; `-d`:
+    // what each formula resolved to; `-q`: only errors.
+    #[command(flatten)]
+    pub(crate) verbosity: Verbosity,
+
     #[command(flatten)]
     pub(crate) lookup: LookupArgs,
 }
@@ -355,6 +414,11 @@ pub(crate) struct BundleArgs {
     /// (with `--json`: an `explanation` field).
     #[arg(long)]
     pub(crate) explain: bool,
+
+    // `-v`: as `--explain`; `-d`: the artifact's digests and each bundle's result; `-q`:
+    // nothing on stdout when verified.
+    #[command(flatten)]
+    pub(crate) verbosity: Verbosity,
 
     /// The artifact: a file, `sha256:<hex>` or `sha512:<hex>`.
     #[arg(value_name = "ARTIFACT")]

@@ -23,11 +23,33 @@ use crate::report::explain;
 use crate::report::human::{Style, shorten_arg};
 
 pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
+    let v = args.verbosity;
     let signer = Signer::from_args(args);
     let outcome = check(args, &signer);
+    match &outcome {
+        Err(e) => v.debug(|| format!("nothing verified: {e}")),
+        Ok(o) => {
+            v.debug(|| {
+                let d: Vec<String> = o.digests.iter().map(ToString::to_string).collect();
+                format!(
+                    "{}: {}; {} bundle(s) in {}",
+                    shorten_arg(&args.artifact),
+                    d.join(", "),
+                    o.results.len(),
+                    args.bundle.display()
+                )
+            });
+            for (origin, result) in &o.results {
+                v.debug(|| match result {
+                    Ok(_) => format!("{origin}: verified"),
+                    Err(e) => format!("{origin}: {e}"),
+                });
+            }
+        }
+    }
     let verified = outcome.as_ref().is_ok_and(|o| o.passed.is_some());
-    let explanation = args
-        .explain
+    // `-v` says what `--explain` says.
+    let explanation = (args.explain || v.verbose)
         .then(|| explanation(args, &signer, &outcome))
         .transpose()?;
     let mut out = std::io::stdout().lock();
@@ -37,6 +59,12 @@ pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
     } else {
         // The verdict on stdout; failures (and what was checked) on stderr, as brew's `onoe`.
         let mut err = std::io::stderr().lock();
+        // `-q`: nothing on stdout for a pass; failures still on stderr.
+        let mut out: Box<dyn std::io::Write> = if v.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(out)
+        };
         let (style, estyle) = (Style::for_stdout(), Style::for_stderr());
         let artifact = shorten_arg(&args.artifact);
         match &outcome {

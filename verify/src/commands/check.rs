@@ -16,7 +16,7 @@ use super::targets;
 use crate::cli::CheckArgs;
 use crate::exit::{Status, UsageError};
 use crate::progress::Progress;
-use crate::report::{self, BottleReport, Explain, Outcome, Reporter};
+use crate::report::{self, BottleReport, Explain, Outcome, Reporter, human};
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Status> {
     if args.bottles.is_empty() {
@@ -54,18 +54,36 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
     let pile = (!args.bundles.is_empty())
         .then(|| read_bundles(&args.bundles))
         .transpose()?;
+    let v = args.verbosity;
     let ctx = Arc::new(Context::new(
         &args.lookup,
         pile,
         usize::from(args.jobs),
-        false,
+        v.quiet,
     )?);
+    let setting = super::context::explain_setting(&args.lookup, &args.bundles);
+    if let Some(setting) = &setting {
+        v.debug(|| setting.summary());
+    }
     let resolved = targets::resolve(&ctx, &args.bottles, args.name.as_deref()).await;
-    let progress = Arc::new(Progress::new(resolved.len() as u64, !args.json));
+    for target in &resolved {
+        v.debug(|| match target {
+            Ok(t) => format!(
+                "{}: {} (sha256:{}) at {}",
+                human::shorten_arg(&t.input),
+                t.bottle.filename,
+                t.bottle.digest.to_hex(),
+                t.url
+            ),
+            Err(u) => format!("{}: not resolved", human::shorten_arg(&u.input)),
+        });
+    }
+    let progress = Arc::new(Progress::new(resolved.len() as u64, !args.json && !v.quiet));
     let download = args.download;
     let mut reports = each_in_parallel(resolved, usize::from(args.jobs), |target| {
         let (ctx, progress) = (Arc::clone(&ctx), Arc::clone(&progress));
         async move {
+            let started = std::time::Instant::now();
             let report = match target {
                 Err(unresolved) => BottleReport {
                     input: unresolved.input,
@@ -77,24 +95,41 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
                 Ok(target) => ctx.checker.check(&target, download).await,
             };
             progress.advance(&report.input);
-            report
+            (report, started.elapsed())
         }
     });
 
-    let explain = if args.explain {
-        Explain::On(super::context::explain_setting(&args.lookup, &args.bundles))
+    // `-v` says for every bottle what `--explain` says, as `provenance --verbose` does.
+    let explain = if args.explain || v.verbose {
+        Explain::On(setting)
     } else {
         Explain::Off
     };
     let mut reporter = Reporter::new(args.json, explain);
     let mut status = Status::Ok;
-    while let Some(report) = reports.next().await {
-        status = status.worst(report::status(&report));
+    while let Some((report, took)) = reports.next().await {
+        let this = report::status(&report);
+        status = status.worst(this);
+        v.debug(|| {
+            format!(
+                "{}: checked in {} ms",
+                human::shorten_arg(&report.input),
+                took.as_millis()
+            )
+        });
+        // `-q`: a verified bottle says nothing (its JSON object is data and still written).
+        if v.quiet && !args.json && this == Status::Ok {
+            reporter.count(&report);
+            continue;
+        }
         if let Err(e) = progress.suspend(|| reporter.bottle(&report)) {
             return Err(crate::exit::Interrupted::new(status, e).into());
         }
     }
     progress.finish();
+    if v.quiet {
+        return Ok(status);
+    }
     if let Err(e) = reporter.finish() {
         return Err(crate::exit::Interrupted::new(status, e).into());
     }

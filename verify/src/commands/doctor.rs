@@ -5,11 +5,19 @@
 //! brew-verify, which real gh other commands go to, the credentials brew would see (brew asks for
 //! one before it runs gh at all), the API and token gh mode uses, the trusted root and the cache.
 //! Nothing secret is printed. Exit status 0 when brew would run brew-verify, 1 otherwise.
+//!
+//! A `gh` shim that no longer leads to brew-verify (a dangling link left by an upgrade or an
+//! uninstall) or that another `gh` shadows is reported as `brew doctor` reports a finding: on
+//! stderr, after a blank line, `Warning: ` and the text with the command that fixes it
+//! (Homebrew/brew `Library/Homebrew/cmd/doctor.rb`: `$stderr.puts` then `opoo
+//! method_findings…join("\n")`; its `--quiet` leaves out everything but the findings, its
+//! `--debug` adds `Checking …` lines on stderr).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::cli::DoctorArgs;
 use crate::exit::Status;
 use crate::gh::{host, passthrough};
 use bottle_attest_net::env::{self as vars, Env, TokenOrder};
@@ -66,9 +74,144 @@ fn is_us(path: &Path) -> bool {
     me.is_some() && me == it
 }
 
-pub(crate) fn run() -> anyhow::Result<Status> {
+/// What `doctor` found wrong with a `gh` shim, each with its fix.
+#[derive(Debug, PartialEq, Eq)]
+enum ShimProblem {
+    /// `link` points at `target`, which no longer exists.
+    Dangling { link: PathBuf, target: PathBuf },
+    /// The shim `shim` is on the PATH, but brew runs `first` (found `how`) before it.
+    Shadowed {
+        shim: PathBuf,
+        first: PathBuf,
+        how: &'static str,
+    },
+}
+
+impl std::fmt::Display for ShimProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dangling { link, target } => {
+                let dir = link.parent().unwrap_or(link);
+                write!(
+                    f,
+                    "The gh shim {} is a broken link to {} (brew-verify was upgraded or \
+                     removed since it was made), so brew's attestation checks go to the GitHub \
+                     CLI. Recreate it with:\n  brew-verify install-gh-shim --force {}",
+                    link.display(),
+                    target.display(),
+                    dir.display()
+                )
+            }
+            Self::Shadowed { shim, first, how } => {
+                let dir = shim.parent().unwrap_or(shim);
+                write!(
+                    f,
+                    "The gh shim {} is shadowed by {} (from {how}), which brew runs instead, \
+                     so brew's attestation checks go to the GitHub CLI. ",
+                    shim.display(),
+                    first.display()
+                )?;
+                if how.starts_with("brew's internal PATH") {
+                    // brew searches its own PATH before the user's: no PATH order fixes it.
+                    write!(
+                        f,
+                        "brew searches {BREW_INTERNAL_PATH} before your PATH; remove or rename \
+                         that gh:\n  sudo mv {} {}.real",
+                        first.display(),
+                        first.display()
+                    )
+                } else {
+                    write!(
+                        f,
+                        "Put the shim's directory first on your PATH (in ~/.zprofile or \
+                         ~/.bash_profile):\n  export PATH=\"{}:$PATH\"",
+                        dir.display()
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Dangling and shadowed shims on the user's PATH (`HOMEBREW_PATH`, else `PATH`) and in the
+/// default shim directory. A shim is a `gh` that resolves to a file named `brew-verify`.
+fn shim_problems(env: &Env, brew_gh: Option<&(PathBuf, &'static str)>) -> Vec<ShimProblem> {
+    let user_path = env.get("HOMEBREW_PATH").or_else(|| env.get("PATH"));
+    let mut links: Vec<PathBuf> = user_path
+        .map(|p| std::env::split_paths(std::ffi::OsStr::new(p)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(|d| d.join("gh"))
+        .collect();
+    if let Some(dir) = super::install_shim::default_dir(env) {
+        links.push(dir.join("gh"));
+    }
+    let names_us = |p: &Path| p.file_name().is_some_and(|n| n == "brew-verify");
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for link in links {
+        if seen.contains(&link) {
+            continue;
+        }
+        seen.push(link.clone());
+        let Ok(meta) = std::fs::symlink_metadata(&link) else {
+            continue;
+        };
+        match std::fs::canonicalize(&link) {
+            Err(_) if meta.file_type().is_symlink() => {
+                let Ok(target) = std::fs::read_link(&link) else {
+                    continue;
+                };
+                if names_us(&target) {
+                    problems.push(ShimProblem::Dangling { link, target });
+                }
+            }
+            Err(_) => {}
+            Ok(canonical) => {
+                let Some((first, how)) = brew_gh else {
+                    continue;
+                };
+                let first_is_shim = std::fs::canonicalize(first)
+                    .ok()
+                    .is_some_and(|c| names_us(&c));
+                if names_us(&canonical) && !first_is_shim {
+                    problems.push(ShimProblem::Shadowed {
+                        shim: link,
+                        first: first.clone(),
+                        how,
+                    });
+                }
+            }
+        }
+    }
+    problems
+}
+
+pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<Status> {
+    let v = args.verbosity;
     let env = Env::from_process();
-    let mut out = std::io::stdout().lock();
+    // `-q`: only the findings (on stderr), as `brew doctor --quiet`.
+    let mut out: Box<dyn std::io::Write> = if v.quiet {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    v.debug(|| format!("checking brew's internal PATH {BREW_INTERNAL_PATH}"));
+    v.debug(|| {
+        format!(
+            "checking your PATH {}",
+            env.get("HOMEBREW_PATH")
+                .or_else(|| env.get("PATH"))
+                .unwrap_or("(unset)")
+        )
+    });
+    v.debug(|| {
+        format!(
+            "checking $HOMEBREW_PREFIX {}",
+            homebrew_prefix(&env).display()
+        )
+    });
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
@@ -93,6 +236,23 @@ pub(crate) fn run() -> anyhow::Result<Status> {
             out,
             "gh brew would run:   none found (brew would install the gh formula first)"
         )?,
+    }
+    if v.verbose {
+        // Every gh on the user's PATH, in order: what shadows what.
+        let user_path = env.get("HOMEBREW_PATH").or_else(|| env.get("PATH"));
+        let all = passthrough::candidates(user_path.map(std::ffi::OsStr::new));
+        writeln!(out, "every gh on your PATH:")?;
+        if all.is_empty() {
+            writeln!(out, "  (none)")?;
+        }
+        for c in &all {
+            writeln!(
+                out,
+                "  {}{}",
+                c.path.display(),
+                if c.is_us { " (brew-verify)" } else { "" }
+            )?;
+        }
     }
     let real = passthrough::next_real_gh(env.get("PATH").map(std::ffi::OsStr::new), &[]);
     writeln!(
@@ -195,6 +355,15 @@ pub(crate) fn run() -> anyhow::Result<Status> {
     };
     writeln!(out, "lookup deadline:     {deadline}")?;
 
+    let problems = shim_problems(&env, brew_gh.as_ref());
+    if !problems.is_empty() {
+        let style = crate::report::human::Style::for_stderr();
+        let mut err = std::io::stderr().lock();
+        for problem in &problems {
+            writeln!(err)?;
+            writeln!(err, "{}: {problem}", style.warning())?;
+        }
+    }
     if !ours {
         let dir = super::install_shim::default_dir(&env)
             .map(|d| d.display().to_string())

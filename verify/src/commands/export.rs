@@ -35,7 +35,8 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
         return Err(UsageError(format!("`{path}`: export-sidecars takes formula names")).into());
     }
     super::runtime()?.block_on(async {
-        let ctx = Context::new(&args.lookup, None, 8, false)?;
+        let v = args.verbosity;
+        let ctx = Context::new(&args.lookup, None, 8, v.quiet)?;
         let cache = ctx
             .checker
             .cache()
@@ -44,7 +45,14 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
         std::fs::create_dir_all(&args.out)
             .map_err(|e| anyhow::anyhow!("cannot create `{}`: {e}", args.out.display()))?;
         let style = Style::for_stdout();
-        let mut out = std::io::stdout().lock();
+        // Results on stdout (none with `-q`); every error on stderr, as in every command.
+        let mut out: Box<dyn Write> = if v.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stdout().lock())
+        };
+        let estyle = Style::for_stderr();
+        let mut err = std::io::stderr().lock();
         let mut status = Status::Ok;
         let mut written = 0usize;
         for target in targets::resolve(&ctx, &args.formulae, None).await {
@@ -53,15 +61,24 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
                 Err(u) => {
                     status = status.worst(Status::CouldNotCheck);
                     writeln!(
-                        out,
+                        err,
                         "{}: {}: {}",
-                        style.error(),
+                        estyle.error(),
                         u.input,
                         with_causes(&u.error)
                     )?;
                     continue;
                 }
             };
+            v.debug(|| {
+                format!(
+                    "{}: {} (sha256:{}) at {}",
+                    target.input,
+                    target.bottle.filename,
+                    target.bottle.digest.to_hex(),
+                    target.url
+                )
+            });
             let checked = ctx.checker.check(&target, false).await;
             let label = target.bottle.filename.to_string();
             let verdict = match checked.outcome {
@@ -69,9 +86,9 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
                 Outcome::Refused(e) => {
                     status = status.worst(Status::Invalid);
                     writeln!(
-                        out,
+                        err,
                         "{}: {label}: refused: {}",
-                        style.error(),
+                        estyle.error(),
                         with_causes(e.as_ref())
                     )?;
                     continue;
@@ -79,45 +96,45 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
                 Outcome::Error(e) => {
                     status = status.worst(Status::CouldNotCheck);
                     writeln!(
-                        out,
+                        err,
                         "{}: {label}: {}",
-                        style.error(),
+                        estyle.error(),
                         with_causes(e.as_ref())
                     )?;
                     continue;
                 }
             };
-            match verdict {
-                Verdict::Verified(_) => {}
+            let verified_by = match verdict {
+                Verdict::Verified(pass) => pass.source,
                 Verdict::Invalid { source, .. } => {
                     status = status.worst(Status::Invalid);
                     writeln!(
-                        out,
+                        err,
                         "{}: {label}: invalid attestation from {source}; no sidecar written",
-                        style.error()
+                        estyle.error()
                     )?;
                     continue;
                 }
                 Verdict::Missing { .. } => {
                     status = status.worst(Status::Missing);
                     writeln!(
-                        out,
+                        err,
                         "{}: {label}: missing attestation; no sidecar written",
-                        style.error()
+                        estyle.error()
                     )?;
                     continue;
                 }
                 Verdict::Unavailable { source, error } => {
                     status = status.worst(Status::CouldNotCheck);
                     writeln!(
-                        out,
+                        err,
                         "{}: {label}: could not look up {source}: {}",
-                        style.error(),
+                        estyle.error(),
                         with_causes(&error)
                     )?;
                     continue;
                 }
-            }
+            };
             let mut bundles = Vec::new();
             for source in &ctx.checker.policy().sources {
                 if let Ok(Some(found)) = cache.get(&source.repository, &target.bottle.digest) {
@@ -136,6 +153,13 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
                 "{}",
                 style.heading(&format!("Wrote {}", path.display()))
             )?;
+            if v.verbose {
+                writeln!(
+                    out,
+                    "    verified by the {verified_by} attestation; {} bundle(s)",
+                    bundles.len()
+                )?;
+            }
         }
         writeln!(
             out,

@@ -46,7 +46,10 @@ pub(crate) fn run(args: &InstallShimArgs) -> anyhow::Result<Status> {
     // Installed by brew, the canonical path is `…/Cellar/brew-verify/<version>/bin/…`, which the
     // next `brew upgrade` removes (leaving a dangling `gh`, and brew silently back on the real
     // gh). Link through the stable `…/opt/brew-verify` instead when it leads to this binary.
+    let v = args.verbosity;
+    v.debug(|| format!("this binary: {}", canonical.display()));
     let exe = through_opt(&canonical).unwrap_or(canonical);
+    v.debug(|| format!("link target: {}", exe.display()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let link = dir.join("gh");
@@ -66,7 +69,15 @@ pub(crate) fn run(args: &InstallShimArgs) -> anyhow::Result<Status> {
         }
         Err(_) => make_link(&exe, &link)?,
     }
-    let mut err = std::io::stderr().lock();
+    // `-q`: only the `PATH` line, on stdout.
+    let mut err: Box<dyn std::io::Write> = if v.quiet {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stderr().lock())
+    };
+    if v.verbose {
+        writeln!(err, "`{}` → `{}`", link.display(), exe.display())?;
+    }
     writeln!(
         err,
         "`{}` now runs brew-verify for `gh attestation verify`; other gh commands go to the next \

@@ -73,6 +73,11 @@ pub(crate) fn run(args: ProvenanceArgs) -> anyhow::Result<Status> {
             jobs: args.jobs,
             json: args.json,
             explain: args.explain || args.verbose,
+            verbosity: crate::cli::Verbosity {
+                verbose: args.verbose,
+                debug: args.debug,
+                quiet: args.quiet,
+            },
             lookup: args.lookup,
         };
         return super::check::run(&check);

@@ -236,6 +236,24 @@ pub(crate) struct Setting {
     pub(crate) root: String,
 }
 
+impl Setting {
+    /// One line for `--debug`: the policy, the root and where attestations are looked up.
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "{} ({} source{}), {}; attestations from {}",
+            self.policy_origin,
+            self.policy.sources.len(),
+            if self.policy.sources.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            self.root,
+            self.places.join(", then ")
+        )
+    }
+}
+
 /// `--explain` for a bottle that did not verify: what was looked up where, and what failed.
 /// Written after the error lines, on the same stream (stderr), or into JSON's `explanation`.
 pub(crate) fn write_failure(

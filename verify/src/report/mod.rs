@@ -161,7 +161,8 @@ impl Reporter {
         }
     }
 
-    pub(crate) fn bottle(&mut self, report: &BottleReport) -> std::io::Result<()> {
+    /// Count a report without writing it (`--quiet` on a verified bottle).
+    pub(crate) fn count(&mut self, report: &BottleReport) {
         let slot = match status(report) {
             Status::Ok => 0,
             Status::Invalid => 1,
@@ -169,6 +170,10 @@ impl Reporter {
             _ => 3,
         };
         self.counts[slot] += 1;
+    }
+
+    pub(crate) fn bottle(&mut self, report: &BottleReport) -> std::io::Result<()> {
+        self.count(report);
         let mut out = self.out.lock();
         if self.json {
             serde_json::to_writer(&mut out, &json::bottle(report, &self.explain))?;
