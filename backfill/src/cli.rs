@@ -19,8 +19,9 @@ pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
 
-    /// No progress output.
-    #[arg(long, global = true)]
+    /// Make some output more quiet: no progress output (errors, warnings and results are
+    /// always shown). `-q` as brew has it (`Library/Homebrew/cli/parser.rb`, global options).
+    #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
 
     /// Seconds between plain progress lines when stderr is not a terminal (CI logs).
@@ -363,4 +364,34 @@ pub(crate) struct RunArgs {
     /// Skip the final audit.
     #[arg(long)]
     pub(crate) no_audit: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own consistency checks (no two flags share a short name, …).
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn quiet_has_brews_short_flag_before_or_after_the_command() {
+        for args in [
+            ["brew-backfill", "-q", "policy", "--help"],
+            ["brew-backfill", "policy", "-q", "--help"],
+        ] {
+            let parsed = Cli::try_parse_from(args);
+            // --help ends parsing with its own "error"; anything else means -q was refused.
+            let err = parsed.expect_err("--help stops the parse");
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{err}");
+        }
+        // A flag it does not know is refused before help, so the check above can fail.
+        let err = Cli::try_parse_from(["brew-backfill", "-Z", "policy", "--help"])
+            .expect_err("unknown flag");
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
+    }
 }

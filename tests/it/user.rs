@@ -647,11 +647,6 @@ fn completions_leave_out_the_packaging_commands() {
     );
 }
 
-fn ty_example() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/ty-0.0.11-homebrew-core.sigstore.json")
-}
-
 /// Issue 13, "Bad input names the actual problem": each case's stream, exit status and text.
 #[test]
 fn bad_input_names_the_actual_problem() {
@@ -669,7 +664,7 @@ fn bad_input_names_the_actual_problem() {
             stderr(&out),
         )
     };
-    let ty = ty_example();
+    let ty = ty_bundle();
     let ty = ty.to_str().unwrap();
 
     // A sidecar directory that does not exist is a usage error, not "missing".
@@ -746,4 +741,35 @@ fn bad_input_names_the_actual_problem() {
         "Error: wget?x=1#y: `wget?x=1#y` is not a formula name (lowercase letters, digits and \
          @ + . _ - only)\n"
     );
+}
+
+/// brew's colour rules (`Library/Homebrew/env_config.rb`, `utils/formatter.rb`):
+/// `HOMEBREW_NO_COLOR` wins, `HOMEBREW_COLOR` forces colour even into a pipe (and beats
+/// `NO_COLOR`), otherwise none off a terminal.
+#[test]
+fn colour_follows_brews_variables() {
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = workspace_bin("brew-verify");
+        cmd.env_remove("HOMEBREW_NO_COLOR")
+            .env_remove("HOMEBREW_COLOR")
+            .env_remove("NO_COLOR")
+            .args(["--offline", "--bundle"])
+            .arg(ty_bundle())
+            .args([
+                "--name",
+                "ty--0.0.11.arm64_sonoma.bottle.tar.gz",
+                TY_ARM64_SONOMA,
+            ]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let painted = "\x1b[1;34m==>\x1b[0m";
+    assert!(!run(&[]).contains('\x1b'), "no colour into a pipe");
+    assert!(run(&[("HOMEBREW_COLOR", "1")]).contains(painted));
+    assert!(run(&[("HOMEBREW_COLOR", "1"), ("NO_COLOR", "1")]).contains(painted));
+    assert!(!run(&[("HOMEBREW_COLOR", "1"), ("HOMEBREW_NO_COLOR", "1")]).contains('\x1b'));
 }
