@@ -247,6 +247,46 @@ struct RekorPayload {
     log_id: String,
 }
 
+/// The largest integer magnitude an RFC 8785 number (an IEEE 754 double)
+/// represents exactly: 2^53.
+const JCS_EXACT_INTEGER: i64 = 1 << 53;
+
+/// The RFC 8785 (JCS) canonical JSON of a SET payload: what Rekor signed.
+///
+/// Written directly: the keys are fixed and already in JCS order (`body`,
+/// `integratedTime`, `logID`, `logIndex`), `body` is base64 and `logID` is
+/// hex, so neither string needs escaping, and an integer of magnitude at most
+/// 2^53 is written by JCS as its plain decimal digits. This gives the bytes
+/// `serde_json_canonicalizer::to_vec` gives, without a serializer and its
+/// per-property buffers; a payload outside that range (never seen in
+/// practice) still goes through the canonicalizer.
+fn set_payload_json(payload: &RekorPayload) -> Result<Vec<u8>> {
+    let plain = |v: i64| (-JCS_EXACT_INTEGER..=JCS_EXACT_INTEGER).contains(&v);
+    let needs_no_escape = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    };
+    if !(plain(payload.integrated_time)
+        && plain(payload.log_index)
+        && needs_no_escape(&payload.body)
+        && needs_no_escape(&payload.log_id))
+    {
+        return serde_json_canonicalizer::to_vec(payload)
+            .map_err(|e| Error::inclusion_promise(format!("Canonicalization failed: {}", e)));
+    }
+    let mut out = Vec::with_capacity(payload.body.len() + payload.log_id.len() + 80);
+    out.extend_from_slice(b"{\"body\":\"");
+    out.extend_from_slice(payload.body.as_bytes());
+    out.extend_from_slice(b"\",\"integratedTime\":");
+    out.extend_from_slice(payload.integrated_time.to_string().as_bytes());
+    out.extend_from_slice(b",\"logID\":\"");
+    out.extend_from_slice(payload.log_id.as_bytes());
+    out.extend_from_slice(b"\",\"logIndex\":");
+    out.extend_from_slice(payload.log_index.to_string().as_bytes());
+    out.push(b'}');
+    Ok(out)
+}
+
 /// Verify SET (Signed Entry Timestamp)
 pub fn verify_set(entry: &TransparencyLogEntry, rekor_keys: &Keyring) -> Result<()> {
     let promise = entry
@@ -290,8 +330,7 @@ pub fn verify_set(entry: &TransparencyLogEntry, rekor_keys: &Keyring) -> Result<
         log_id: log_id_hex,
     };
 
-    let canonical_json = serde_json_canonicalizer::to_vec(&payload)
-        .map_err(|e| Error::inclusion_promise(format!("Canonicalization failed: {}", e)))?;
+    let canonical_json = set_payload_json(&payload)?;
 
     // Get signature bytes from signed timestamp
     let signature = SignatureBytes::new(promise.signed_entry_timestamp.as_bytes().to_vec());
@@ -357,6 +396,37 @@ mod tests {
         let err =
             verify_tlog_entries(&bundle, &keys, lo, hi, &VerifiedSets::default()).unwrap_err();
         assert!(err.to_string().contains("SET verification failed"), "{err}");
+    }
+
+    /// The directly written SET payload is byte for byte what the RFC 8785
+    /// canonicalizer makes, at the edges of the plain-integer range too.
+    #[test]
+    fn set_payload_is_the_canonical_json() {
+        let big = JCS_EXACT_INTEGER;
+        for (integrated_time, log_index) in [
+            (0, 0),
+            (1_700_000_000, 25_579_803),
+            (-1, -big),
+            (big, big),
+            (big + 1, 7),
+            (3, i64::MAX),
+            (i64::MIN, 3),
+        ] {
+            for body in ["eyJhIjoxfQ==", "", "a\"b"] {
+                let payload = RekorPayload {
+                    body: body.to_string(),
+                    integrated_time,
+                    log_index,
+                    log_id: "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
+                        .to_string(),
+                };
+                assert_eq!(
+                    set_payload_json(&payload).unwrap(),
+                    serde_json_canonicalizer::to_vec(&payload).unwrap(),
+                    "{integrated_time} {log_index} {body}"
+                );
+            }
+        }
     }
 
     #[test]
