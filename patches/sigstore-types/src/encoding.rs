@@ -14,7 +14,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 // ProtoJSON bytes permit standard/URL-safe alphabets, with or without padding.
-fn decode_protojson_base64(value: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
+/// Engines for protobuf JSON `bytes`, which may be standard or URL-safe base64,
+/// padded or not; built once, not per value.
+const PROTOJSON_BASE64: [base64::engine::GeneralPurpose; 2] = {
     use base64::{
         alphabet,
         engine::{
@@ -22,16 +24,23 @@ fn decode_protojson_base64(value: &str) -> std::result::Result<Vec<u8>, base64::
             DecodePaddingMode,
         },
     };
-    let alphabet = if value.contains(['-', '_']) {
-        &alphabet::URL_SAFE
-    } else {
-        &alphabet::STANDARD
-    };
-    GeneralPurpose::new(
-        alphabet,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    )
-    .decode(value)
+    let config =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    [
+        GeneralPurpose::new(&alphabet::STANDARD, config),
+        GeneralPurpose::new(&alphabet::URL_SAFE, config),
+    ]
+};
+
+fn decode_protojson_base64(value: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
+    // URL-safe if a `-` or `_` appears. Both are ASCII, so a byte scan finds
+    // exactly what a char search finds; it has no early exit so that it
+    // vectorizes (bodies and payloads are kilobytes).
+    let url_safe = value
+        .bytes()
+        .fold(false, |found, b| found | (b == b'-') | (b == b'_'));
+    PROTOJSON_BASE64[usize::from(url_safe)].decode(value)
 }
 
 fn deserialize_proto_int64<'de, D>(deserializer: D) -> std::result::Result<i64, D::Error>
@@ -1002,6 +1011,53 @@ impl PartialEq<DigestBytes> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The engines built once and the byte scan decode exactly as building
+    /// an engine per value after a char search did (0.15.1).
+    #[test]
+    fn protojson_base64_decodes_as_before() {
+        fn before(value: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
+            use base64::{
+                alphabet,
+                engine::{
+                    general_purpose::{GeneralPurpose, GeneralPurposeConfig},
+                    DecodePaddingMode,
+                },
+                Engine,
+            };
+            let alphabet = if value.contains(['-', '_']) {
+                &alphabet::URL_SAFE
+            } else {
+                &alphabet::STANDARD
+            };
+            GeneralPurpose::new(
+                alphabet,
+                GeneralPurposeConfig::new()
+                    .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+            )
+            .decode(value)
+        }
+        for value in [
+            "",
+            "YQ",
+            "YQ==",
+            "YWJj",
+            "+/+/",
+            "-_-_",
+            "+_",
+            "-/",
+            "YQ=",
+            "Y",
+            "a b",
+            "é-",
+            "_ÿ",
+            "YWJj\n",
+            "////////////////////////////////////////////////////8=",
+            "________________________________________________________8",
+        ] {
+            assert_eq!(decode_protojson_base64(value), before(value), "{value:?}");
+        }
+    }
 
     #[test]
     fn checked_index_and_digest_wire_roundtrips() {
