@@ -191,9 +191,20 @@ pub fn verify_checkpoint(
     is_v2: bool,
     rekor_keys: &Keyring,
 ) -> Result<()> {
-    // Parse the checkpoint (signed note)
-    let checkpoint = Checkpoint::from_text(checkpoint_envelope)
-        .map_err(|e| Error::checkpoint(format!("Failed to parse checkpoint: {}", e)))?;
+    // Parse the checkpoint (signed note), unless the bundle already did: a
+    // bundle's checkpoint is parsed with the same `Checkpoint::from_text` when
+    // it is deserialized.
+    let parsed;
+    let checkpoint = match inclusion_proof.checkpoint.checkpoint() {
+        Some(checkpoint) if inclusion_proof.checkpoint.envelope() == checkpoint_envelope => {
+            checkpoint
+        }
+        _ => {
+            parsed = Checkpoint::from_text(checkpoint_envelope)
+                .map_err(|e| Error::checkpoint(format!("Failed to parse checkpoint: {}", e)))?;
+            &parsed
+        }
+    };
 
     // Rekor v1 requires internal consistency with its duplicate proof root.
     // Rekor v2 explicitly treats that field as unauthenticated and ignores it.
