@@ -368,10 +368,7 @@ mod tests {
 
     /// The general path: every document through a `Value` tree.
     fn via_value(text: &str) -> Result<Box<Bundle>, BundleParseError> {
-        match entry("x".into(), serde_json::from_str::<Value>(text).unwrap()).bundle {
-            Ok(b) => Ok(b),
-            Err(e) => Err(e),
-        }
+        entry("x".into(), serde_json::from_str::<Value>(text).unwrap()).bundle
     }
 
     #[test]
