@@ -429,11 +429,22 @@ fn bare_string(bytes: &[u8]) -> Option<String> {
 
 /// The number identifying a Fulcio extension, if `oid` is a direct child of the
 /// Fulcio arc.
+///
+/// Read from the encoding, without decoding arcs (`ObjectIdentifier::parent`
+/// builds a new identifier arc by arc, for every extension of every
+/// certificate): an identifier's encoding is its arcs' base-128 encodings one
+/// after the other, each ending with the only byte of it whose high bit is
+/// clear, so `oid` is a child of the arc exactly when its encoding is the
+/// arc's followed by one arc, and that arc is the claim number.
 fn fulcio_claim_number(oid: &ObjectIdentifier) -> Option<u32> {
-    if oid.parent()? != FULCIO_ARC {
+    let child = oid.as_bytes().strip_prefix(FULCIO_ARC.as_bytes())?;
+    let (last, leading) = child.split_last()?;
+    if last & 0x80 != 0 || leading.iter().any(|b| b & 0x80 == 0) {
         return None;
     }
-    oid.arc(FULCIO_ARC.len())
+    child.iter().try_fold(0u32, |number, b| {
+        number.checked_mul(128)?.checked_add(u32::from(b & 0x7f))
+    })
 }
 
 #[cfg(test)]
@@ -586,5 +597,58 @@ mod tests {
         assert_eq!(fulcio_claim_number(&other), None);
         let nested = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.9.1");
         assert_eq!(fulcio_claim_number(&nested), None);
+    }
+
+    /// Reading the encoding gives what `parent` and `arc` give (0.15.1), for
+    /// the arc itself, its children (one- to five-byte arcs, the largest u32),
+    /// grandchildren, siblings and unrelated identifiers.
+    #[test]
+    fn fulcio_claim_number_agrees_with_parent_and_arc() {
+        fn before(oid: &ObjectIdentifier) -> Option<u32> {
+            if oid.parent()? != FULCIO_ARC {
+                return None;
+            }
+            oid.arc(FULCIO_ARC.len())
+        }
+        for oid in [
+            "1.3.6.1.4.1.57264.1",
+            "1.3.6.1.4.1.57264",
+            "1.3.6.1.4.1.57264.1.0",
+            "1.3.6.1.4.1.57264.1.1",
+            "1.3.6.1.4.1.57264.1.24",
+            "1.3.6.1.4.1.57264.1.127",
+            "1.3.6.1.4.1.57264.1.128",
+            "1.3.6.1.4.1.57264.1.16384",
+            "1.3.6.1.4.1.57264.1.268435455",
+            "1.3.6.1.4.1.57264.1.9.1",
+            "1.3.6.1.4.1.57264.1.128.1",
+            "1.3.6.1.4.1.57264.10.9",
+            "1.3.6.1.4.1.57264.2.9",
+            "1.3.6.1.4.1.11129.2.4.2",
+            "2.5.29.17",
+        ] {
+            let oid = ObjectIdentifier::new_unwrap(oid);
+            assert_eq!(fulcio_claim_number(&oid), before(&oid), "{oid}");
+        }
+        // An identifier with a five-byte arc can be built, though not decoded
+        // from a certificate (the DER decoder refuses it); const-oid 0.9's
+        // `parent` panics on it (`ArcTooBig`), reading the encoding does not.
+        let big = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.4294967295");
+        assert!(std::panic::catch_unwind(|| before(&big)).is_err());
+        assert_eq!(fulcio_claim_number(&big), Some(u32::MAX));
+        let other = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.4294967295.1.9");
+        assert_eq!(fulcio_claim_number(&other), None);
+        for pem in [GITHUB_ACTIONS_CERT, ENVIRONMENT_CERT, INTERMEDIATE_CERT] {
+            let der = DerCertificate::from_pem(pem).unwrap();
+            let cert = Certificate::from_der(der.as_bytes()).unwrap();
+            for ext in cert.tbs_certificate.extensions.iter().flatten() {
+                assert_eq!(
+                    fulcio_claim_number(&ext.extn_id),
+                    before(&ext.extn_id),
+                    "{}",
+                    ext.extn_id
+                );
+            }
+        }
     }
 }
