@@ -71,6 +71,11 @@ impl ArtifactRequirements {
         }
     }
 
+    /// The parsed in-toto statement, for a DSSE envelope.
+    pub(crate) fn into_statement(self) -> Option<Statement> {
+        self.statement
+    }
+
     fn hashers(&self) -> Result<Vec<ArtifactHasher>> {
         self.algorithms
             .iter()

@@ -370,6 +370,7 @@ pub struct VerificationResult {
     tlog_verified: bool,
     identity_policy_checked: bool,
     verified_timestamps: Vec<jiff::Timestamp>,
+    statement: Option<sigstore_types::Statement>,
 }
 
 impl VerificationResult {
@@ -385,6 +386,7 @@ impl VerificationResult {
             tlog_verified: false,
             identity_policy_checked: false,
             verified_timestamps: Vec::new(),
+            statement: None,
         }
     }
 
@@ -436,6 +438,18 @@ impl VerificationResult {
     /// Managed-key verification does not use TSA tokens for certificate validation.
     pub fn verified_timestamps(&self) -> &[jiff::Timestamp] {
         &self.verified_timestamps
+    }
+    /// The in-toto statement of a DSSE bundle, as parsed to bind the artifact
+    /// to one of its subjects; `None` for a message signature.
+    ///
+    /// Its signature verified and the artifact matched a subject, so callers
+    /// need not parse the payload again to read the predicate.
+    pub fn statement(&self) -> Option<&sigstore_types::Statement> {
+        self.statement.as_ref()
+    }
+    /// [`Self::statement`], by value.
+    pub fn into_statement(self) -> Option<sigstore_types::Statement> {
+        self.statement
     }
 }
 
@@ -613,7 +627,7 @@ impl Verifier {
             PreparedArtifact::from_artifact(artifact.into(), &requirements)?,
             bundle,
             prepared,
-            &requirements,
+            requirements,
         )
     }
 
@@ -635,7 +649,7 @@ impl Verifier {
             PreparedArtifact::from_reader(reader, &requirements)?,
             bundle,
             prepared,
-            &requirements,
+            requirements,
         )
     }
 
@@ -654,7 +668,7 @@ impl Verifier {
             PreparedArtifact::from_async_reader(reader, &requirements).await?,
             bundle,
             prepared,
-            &requirements,
+            requirements,
         )
     }
 
@@ -663,16 +677,19 @@ impl Verifier {
         artifact: PreparedArtifact<'_>,
         bundle: &Bundle,
         prepared: Prepared<'_>,
-        requirements: &ArtifactRequirements,
+        requirements: ArtifactRequirements,
     ) -> Result<VerificationResult> {
-        match prepared {
+        let mut result = match prepared {
             Prepared::Certificate { policy, cert_info } => {
-                self.verify_certificate(artifact, bundle, policy, &cert_info, requirements)
+                self.verify_certificate(artifact, bundle, policy, &cert_info, &requirements)
             }
             Prepared::PublicKey { policy, scheme } => {
-                self.verify_public_key(artifact, bundle, policy, scheme, requirements)
+                self.verify_public_key(artifact, bundle, policy, scheme, &requirements)
             }
-        }
+        }?;
+        // The statement the artifact was bound to, parsed once in `prepare`.
+        result.statement = requirements.into_statement();
+        Ok(result)
     }
 
     fn verify_certificate(
@@ -1158,6 +1175,44 @@ pub fn verify<'a>(
 mod tests {
     use super::*;
     use sigstore_types::HashAlgorithm;
+
+    /// A verified DSSE bundle hands back the statement its artifact was bound
+    /// to, parsed once from the payload; a message signature has none.
+    #[test]
+    fn the_result_carries_the_parsed_statement() {
+        let root =
+            TrustedRoot::from_json(sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT).unwrap();
+        let verifier = Verifier::new(&root).unwrap();
+        let policy = VerificationPolicy::any_identity();
+
+        let bundle = Bundle::from_json(include_str!(
+            "../test_data/bundles/conda-attestation.sigstore.json"
+        ))
+        .unwrap();
+        let package = include_bytes!("../test_data/bundles/signed-package-2.1.0-hb0f4dca_0.conda");
+        let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+            panic!("a DSSE bundle");
+        };
+        let parsed: sigstore_types::Statement =
+            serde_json::from_slice(envelope.payload.as_bytes()).unwrap();
+        let result = verifier
+            .verify(package.as_slice(), &bundle, &policy)
+            .unwrap();
+        assert_eq!(result.statement(), Some(&parsed));
+        assert_eq!(result.into_statement(), Some(parsed));
+        let result = verifier
+            .verify_reader(package.as_slice(), &bundle, &policy)
+            .unwrap();
+        assert!(result.statement().is_some());
+
+        let bundle = Bundle::from_json(include_str!(
+            "../test_data/bundles/cosign-v3-blob.sigstore.json"
+        ))
+        .unwrap();
+        let blob = include_bytes!("../test_data/bundles/cosign-v3-blob.txt");
+        let result = verifier.verify(blob.as_slice(), &bundle, &policy).unwrap();
+        assert!(result.statement().is_none());
+    }
 
     #[test]
     fn public_key_policy_defaults_to_tlog_verification() {

@@ -23,6 +23,9 @@
 //!
 //! Unknown arguments are ignored. The last line is machine-readable: `RESULT key=value …`.
 //!
+//! `BENCH_VERIFY_GITHUB_ONLY=1` keeps only the GitHub attestations (to profile the headline
+//! ratio alone, e.g. under `perf record --call-graph dwarf`).
+//!
 //! `BENCH_VERIFY_COMPARE_IDS=id,id,…` names the subset compared with sigstore-python
 //! (`scripts/bench.sh` passes the cases `scripts/bench_sigstore_python.py` verified). Without
 //! it, the subset is the cases sigstore-python 4.5.1 accepts: no `intoto/0.0.2` log entry, no
@@ -468,6 +471,12 @@ fn main() -> Result<()> {
         .filter(|c| c.expected == "PASS" && c.root == "production")
         .map(|c| prepare(c, compare_ids.as_deref(), &trust, &root))
         .collect::<Result<_>>()?;
+    // For profiling the headline figure alone (`perf record … verify-* --bench`).
+    let cases: Vec<Prepared> = if std::env::var_os("BENCH_VERIFY_GITHUB_ONLY").is_some() {
+        cases.into_iter().filter(|c| c.github).collect()
+    } else {
+        cases
+    };
     if cases.is_empty() {
         return Err("no PASS production case in cases.json".into());
     }

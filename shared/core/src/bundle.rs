@@ -60,6 +60,12 @@ pub fn parse_attestations(origin: &str, bytes: &[u8]) -> Vec<BundleCandidate> {
             bundle: Err(BundleParseError::Empty("the input is empty")),
         }];
     }
+    if let Some(bundle) = single_bundle(trimmed) {
+        return vec![BundleCandidate {
+            origin: origin.to_owned(),
+            bundle: Ok(bundle),
+        }];
+    }
     match serde_json::from_str::<Value>(trimmed) {
         Ok(Value::Array(items)) => items
             .into_iter()
@@ -90,6 +96,12 @@ pub fn parse_attestations(origin: &str, bytes: &[u8]) -> Vec<BundleCandidate> {
             .filter(|(_, line)| !line.trim().is_empty())
             .map(|(n, line)| {
                 let origin = format!("{origin}:line {}", n + 1);
+                if let Some(bundle) = single_bundle(line) {
+                    return BundleCandidate {
+                        origin,
+                        bundle: Ok(bundle),
+                    };
+                }
                 match serde_json::from_str::<Value>(line) {
                     Ok(value) => entry(origin, value),
                     Err(e) => BundleCandidate {
@@ -104,6 +116,43 @@ pub fn parse_attestations(origin: &str, bytes: &[u8]) -> Vec<BundleCandidate> {
             bundle: Err(BundleParseError::Json(e.to_string())),
         }],
     }
+}
+
+/// The top-level keys that decide how a JSON object is read: a bundle has `mediaType`; an
+/// attestations API body has `attestations`. The bundle's other keys are listed only so that
+/// a repeated one is refused here (they are not read).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TopLevel {
+    media_type: Option<serde::de::IgnoredAny>,
+    attestations: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "verificationMaterial")]
+    _verification_material: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "dsseEnvelope")]
+    _dsse_envelope: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "messageSignature")]
+    _message_signature: Option<serde::de::IgnoredAny>,
+}
+
+/// `text` read straight into a [`Bundle`], when it is one JSON object that the general path
+/// ([`entry`] over a [`Value`]) would read as a bundle and that deserializes directly; `None`
+/// otherwise, and the caller takes the general path, which makes every error and every other
+/// shape what it always was.
+///
+/// Going through a `Value` tree first costs about as much as the bundle itself. The direct
+/// read gives the same `Bundle`: the shape check (`mediaType` present, no `attestations`) is
+/// `entry`'s, and a key repeated where the `Value` would keep the last one fails the direct
+/// read (serde refuses a repeated struct field, and `TopLevel` refuses a repeated top-level
+/// key), which sends such text down the general path too.
+fn single_bundle(text: &str) -> Option<Box<Bundle>> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    let top: TopLevel = serde_json::from_str(text).ok()?;
+    if top.media_type.is_none() || top.attestations.is_some() {
+        return None;
+    }
+    serde_json::from_str::<Bundle>(text).ok().map(Box::new)
 }
 
 /// One JSON value that should be a bundle, or an API entry wrapping one.
@@ -315,6 +364,74 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    /// The general path: every document through a `Value` tree.
+    fn via_value(text: &str) -> Result<Box<Bundle>, BundleParseError> {
+        entry("x".into(), serde_json::from_str::<Value>(text).unwrap()).bundle
+    }
+
+    #[test]
+    fn direct_read_gives_the_bundle_the_value_path_gives() {
+        let corpus = [
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/gh-actions/cli-gh_2.54.0_linux_armv6.tar.gz.sigstore.json"
+            ),
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/gh-actions/cli-sigstore-js-2.1.0.v0.1.sigstore.json"
+            ),
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/gh-actions/spy-rfc8785-0.1.2-py3-none-any.whl.sigstore.json"
+            ),
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/other/sjs-bundleV02-intoto.sigstore.json"
+            ),
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/conformance/rekor2-dsse-happy-path.sigstore.json"
+            ),
+        ];
+        for text in corpus {
+            let direct = single_bundle(text.trim()).expect("a bundle reads directly");
+            assert_eq!(direct, via_value(text).unwrap());
+            let got = parse_attestations("f", text.as_bytes());
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].bundle.as_ref().unwrap(), &direct);
+        }
+        let jsonl = include_str!(
+            "../../../tests/fixtures/corpus/bundles/gh-actions/cli-sigstore-js-2.1.0_with_2_bundles.jsonl"
+        );
+        let got = parse_attestations("f", jsonl.as_bytes());
+        let lines: Vec<&str> = jsonl.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(got.len(), lines.len());
+        for (c, line) in got.iter().zip(lines) {
+            assert_eq!(c.bundle.as_ref().unwrap(), &via_value(line).unwrap());
+        }
+    }
+
+    #[test]
+    fn other_shapes_and_repeated_keys_take_the_value_path() {
+        let text = include_str!(
+            "../../../tests/fixtures/corpus/bundles/gh-actions/cli-gh_2.54.0_linux_armv6.tar.gz.sigstore.json"
+        )
+        .trim();
+        let body = text.strip_prefix('{').unwrap();
+        // A repeated key: the `Value` keeps the last, so the direct read must not decide.
+        let media = r#""mediaType":"application/vnd.dev.sigstore.bundle+json;version=0.1","#;
+        let envelope = r#""dsseEnvelope":{"payload":"e30=","payloadType":"x","signatures":[]},"#;
+        for repeated in [format!("{{{media}{body}"), format!("{{{envelope}{body}")] {
+            assert!(single_bundle(&repeated).is_none());
+        }
+        // `attestations` makes it an API body; no `mediaType` makes it an API entry.
+        let api = format!(r#"{{"attestations":[],{body}"#);
+        assert!(single_bundle(&api).is_none());
+        assert!(parse_attestations("f", api.as_bytes()).is_empty());
+        let unnamed = text.replacen(r#""mediaType""#, r#""mediaTypo""#, 1);
+        assert!(single_bundle(&unnamed).is_none());
+        assert!(
+            parse_attestations("f", unnamed.as_bytes())[0]
+                .bundle
+                .is_err()
+        );
     }
 
     #[test]

@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(parsed.subjects.len(), 2);
         assert_eq!(parsed.subjects[1].name, subjects[1].name);
         assert_eq!(parsed.subjects[1].sha256, Some(subjects[1].sha256));
-        assert_eq!(parsed.raw["_type"], IN_TOTO_STATEMENT_V1);
+        assert_eq!(parsed.raw().unwrap()["_type"], IN_TOTO_STATEMENT_V1);
         assert_eq!(
             parsed.predicate["buildDefinition"]["buildType"],
             BACKFILL_BUILD_TYPE

@@ -44,18 +44,22 @@ pub struct Statement {
     pub subjects: Vec<Subject>,
     /// The predicate, kept whole for `--json` output.
     pub predicate: serde_json::Value,
-    /// The statement as signed, for gh-compatible output.
-    pub raw: serde_json::Value,
+    /// The statement as signed (the DSSE payload).
+    payload: Vec<u8>,
 }
 
 impl Statement {
-    /// Read a statement from the signed DSSE payload bytes.
+    /// Read a statement from the signed DSSE payload bytes, as `sigstore-verify` reads it to
+    /// bind the artifact (a repeated key is refused, not resolved).
     pub fn from_payload(payload: &[u8]) -> Result<Self, serde_json::Error> {
-        let raw: serde_json::Value = serde_json::from_slice(payload)?;
-        // Read the typed fields from the tree by reference: the same validation as
-        // `from_value(raw.clone())` without copying the whole statement (only the predicate is).
-        let parsed = <sigstore_types::Statement as serde::Deserialize>::deserialize(&raw)?;
-        Ok(Self {
+        let parsed: sigstore_types::Statement = serde_json::from_slice(payload)?;
+        Ok(Self::from_parsed(parsed, payload))
+    }
+
+    /// The statement `sigstore-verify` parsed from `payload` (moved, not copied: the
+    /// predicate is most of it).
+    pub(crate) fn from_parsed(parsed: sigstore_types::Statement, payload: &[u8]) -> Self {
+        Self {
             predicate_type: parsed.predicate_type,
             subjects: parsed
                 .subject
@@ -67,8 +71,17 @@ impl Statement {
                 })
                 .collect(),
             predicate: parsed.predicate,
-            raw,
-        })
+            payload: payload.to_vec(),
+        }
+    }
+
+    /// The statement as signed, as a JSON tree (for gh-compatible output). Built on demand
+    /// from the payload: verification never needs it.
+    ///
+    /// The payload already parsed into a statement, so it is valid JSON and this does not
+    /// fail in practice; an error is returned rather than assumed away.
+    pub fn raw(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&self.payload)
     }
 
     /// Subjects whose SHA-256 equals `digest`.

@@ -113,13 +113,7 @@ pub fn verify_bundle(
     bundle: &Bundle,
     digest: &Digest,
 ) -> Result<VerifiedBundle, CryptoError> {
-    verify_with(
-        trust,
-        bundle,
-        digest,
-        &VerificationPolicy::any_identity(),
-        dsse_statement(bundle),
-    )
+    verify_with(trust, bundle, digest, &VerificationPolicy::any_identity())
 }
 
 /// Verify `bundle` for an artifact known by one or more `digests`, requiring exactly this SAN
@@ -134,9 +128,7 @@ pub fn verify_bundle_exact(
     identity: &str,
     issuer: &str,
 ) -> Result<VerifiedBundle, CryptoError> {
-    let statement = dsse_statement(bundle);
-    let parsed = statement.as_ref().and_then(|s| s.as_ref().ok());
-    let digest = choose_digest(parsed, digests).ok_or_else(|| {
+    let digest = choose_digest(bundle, digests).ok_or_else(|| {
         CryptoError(sigstore_verify::Error::UnsupportedArtifact(
             "no artifact digest given".into(),
         ))
@@ -146,21 +138,7 @@ pub fn verify_bundle_exact(
         bundle,
         digest,
         &VerificationPolicy::new(identity, issuer),
-        statement,
     )
-}
-
-/// The in-toto statement of a DSSE bundle, parsed once per verification and handed along
-/// (choosing the digest and building the [`VerifiedBundle`] both need it); `None` for a plain
-/// message signature. A parse error is kept and reported only after the cryptography passed,
-/// as before.
-fn dsse_statement(bundle: &Bundle) -> Option<Result<Statement, serde_json::Error>> {
-    match &bundle.content {
-        SignatureContent::DsseEnvelope(envelope) => {
-            Some(Statement::from_payload(envelope.payload.as_bytes()))
-        }
-        _ => None,
-    }
 }
 
 /// Refuse a v0.1/v0.2 certificate chain that carries a self-signed (root) certificate.
@@ -193,18 +171,39 @@ fn refuse_embedded_root(bundle: &Bundle) -> Result<(), CryptoError> {
     Ok(())
 }
 
-/// The digest to verify with: the first whose algorithm the statement's subjects use, else the
-/// first given (message signatures, or a statement the verifier will refuse anyway).
-fn choose_digest<'d>(statement: Option<&Statement>, digests: &'d [Digest]) -> Option<&'d Digest> {
-    if let Some(statement) = statement {
-        let uses = |d: &Digest| {
-            statement.subjects.iter().any(|s| match d {
-                Digest::Sha256(_) => s.sha256.is_some(),
-                Digest::Sha512(_) => s.sha512.is_some(),
-            })
-        };
-        if let Some(d) = digests.iter().find(|d| uses(d)) {
-            return Some(d);
+/// The digest to verify with: the first whose algorithm the DSSE statement's subjects use, else
+/// the first given (message signatures, or a statement the verifier will refuse anyway).
+///
+/// With one digest there is nothing to choose. With several, only which digest algorithms the
+/// subjects carry is read, without building the statement: `sigstore-verify` parses it (and
+/// refuses it if malformed), and [`verify_with`] takes that parse.
+fn choose_digest<'d>(bundle: &Bundle, digests: &'d [Digest]) -> Option<&'d Digest> {
+    #[derive(serde::Deserialize)]
+    struct Subjects {
+        subject: Vec<SubjectDigests>,
+    }
+    #[derive(serde::Deserialize)]
+    struct SubjectDigests {
+        digest: Algorithms,
+    }
+    #[derive(serde::Deserialize)]
+    struct Algorithms {
+        sha256: Option<serde::de::IgnoredAny>,
+        sha512: Option<serde::de::IgnoredAny>,
+    }
+    if digests.len() > 1 {
+        if let SignatureContent::DsseEnvelope(envelope) = &bundle.content {
+            if let Ok(statement) = serde_json::from_slice::<Subjects>(envelope.payload.as_bytes()) {
+                let uses = |d: &Digest| {
+                    statement.subject.iter().any(|s| match d {
+                        Digest::Sha256(_) => s.digest.sha256.is_some(),
+                        Digest::Sha512(_) => s.digest.sha512.is_some(),
+                    })
+                };
+                if let Some(d) = digests.iter().find(|d| uses(d)) {
+                    return Some(d);
+                }
+            }
         }
     }
     digests.first()
@@ -215,7 +214,6 @@ fn verify_with(
     bundle: &Bundle,
     digest: &Digest,
     policy: &VerificationPolicy,
-    statement: Option<Result<Statement, serde_json::Error>>,
 ) -> Result<VerifiedBundle, CryptoError> {
     refuse_embedded_root(bundle)?;
     let artifact = match digest {
@@ -258,11 +256,6 @@ fn verify_with(
             .map(|c| c.as_bytes().to_vec())
             .unwrap_or_default(),
     };
-    let statement = statement.transpose().map_err(|e| {
-        CryptoError(sigstore_verify::Error::InvalidBundle(format!(
-            "in-toto statement: {e}"
-        )))
-    })?;
     // Every verified time, labelled by the authority behind it and in the order gh reports
     // them: sigstore-go (pkg/verify/signed_entity.go, `VerifyObserverTimestamps`, as gh runs it
     // for the public-good instance with `WithObserverTimestamps`) appends the transparency-log
@@ -273,6 +266,19 @@ fn verify_with(
     // them at or before the cutoff proves what the cutoff asks. Our own policy is stricter and
     // checks every one.
     let mut verified = result.verified_timestamps().to_vec();
+    // The statement `sigstore-verify` parsed to bind the artifact: the payload is not parsed
+    // a second time. A DSSE bundle always has one once verified; fail closed if not.
+    let statement = match &bundle.content {
+        SignatureContent::DsseEnvelope(envelope) => {
+            let parsed = result.into_statement().ok_or_else(|| {
+                CryptoError(sigstore_verify::Error::InvalidBundle(
+                    "verification returned no in-toto statement for a DSSE bundle".into(),
+                ))
+            })?;
+            Some(Statement::from_parsed(parsed, envelope.payload.as_bytes()))
+        }
+        _ => None,
+    };
     let mut ordered = Vec::with_capacity(verified.len());
     for entry in &bundle.verification_material.tlog_entries {
         if let Some(t) = entry.integrated_time {

@@ -156,8 +156,10 @@ pub fn statement(data: &[u8]) {
     let Ok(statement) = Statement::from_payload(data) else {
         return;
     };
-    let listed = statement
-        .raw
+    let raw = statement
+        .raw()
+        .expect("a payload that parsed into a statement is JSON");
+    let listed = raw
         .get("subject")
         .and_then(serde_json::Value::as_array)
         .map(Vec::len);

@@ -274,10 +274,11 @@ pub(crate) fn result_json(
         Value::String(VERIFICATION_RESULT_MEDIA_TYPE.into()),
     );
     if let Some(statement) = verified.statement() {
-        result.insert(
-            "statement".into(),
-            only_subjects_of(statement.raw.clone(), artifact),
-        );
+        // The payload parsed into this statement, so it is JSON: `raw` does not fail.
+        let raw = statement
+            .raw()
+            .map_or(Value::Null, |raw| only_subjects_of(raw, artifact));
+        result.insert("statement".into(), raw);
     }
     result.insert(
         "signature".into(),

@@ -139,6 +139,9 @@ fn verify_dsse_v001(
         ));
     }
     if let Some(cert) = bundle_cert {
+        if is_canonical_pem_of(rekor_sig.verifier.as_bytes(), cert.as_bytes()) {
+            return Ok(());
+        }
         // Convert Rekor's PEM verifier to DER for canonical comparison
         let rekor_cert_der = rekor_sig
             .parse_certificate()
@@ -272,6 +275,35 @@ fn verify_intoto_v002(
     Ok(())
 }
 
+/// Whether `pem` is, byte for byte, the PEM encoding of the certificate `der`
+/// that Rekor writes: a `CERTIFICATE` block, standard base64 in lines of 64
+/// characters, `\n` line ends, a final newline.
+///
+/// A fast path for comparing a Rekor verifier with the bundle's certificate:
+/// when this holds, decoding the PEM yields exactly `der`, so the comparison
+/// passes without a PEM parser. When it does not hold the caller decodes the
+/// PEM and compares the DER as before, so the outcome is the same either way.
+pub(crate) fn is_canonical_pem_of(pem: &[u8], der: &[u8]) -> bool {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----\n";
+    const END: &[u8] = b"-----END CERTIFICATE-----\n";
+    let Some(body) = pem
+        .strip_prefix(BEGIN)
+        .and_then(|rest| rest.strip_suffix(END))
+    else {
+        return false;
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines = encoded.len().div_ceil(64);
+    if body.len() != encoded.len() + lines {
+        return false;
+    }
+    encoded
+        .as_bytes()
+        .chunks(64)
+        .zip(body.chunks(65))
+        .all(|(line, got)| got.strip_suffix(b"\n") == Some(line))
+}
+
 fn certificate_public_key(certificate: &DerCertificate) -> Result<DerPublicKey> {
     let certificate = x509_cert::Certificate::from_der(certificate.as_bytes())
         .map_err(|e| Error::cert_malformed(format!("failed to parse signing certificate: {e}")))?;
@@ -319,6 +351,43 @@ mod tests {
         )
         .unwrap();
         verify_tlog_consistency(bundle, &artifact)
+    }
+
+    /// The fast path accepts exactly Rekor's PEM of the bundle certificate and
+    /// agrees with the PEM parser on it; any other text (another certificate,
+    /// CRLF, other line lengths, no final newline) falls back to the parser.
+    #[test]
+    fn canonical_pem_fast_path_agrees_with_the_parser() {
+        // A `dsse` v0.0.1 entry, whose verifier is a PEM certificate.
+        let bundle = Bundle::from_json(include_str!(
+            "../../test_data/bundles/conda-attestation.sigstore.json"
+        ))
+        .unwrap();
+        let cert = bundle.signing_certificate().unwrap();
+        let entry = &bundle.verification_material.tlog_entries[0];
+        let body: serde_json::Value =
+            serde_json::from_slice(entry.canonicalized_body.as_bytes()).unwrap();
+        let verifier = base64::engine::general_purpose::STANDARD
+            .decode(body["spec"]["signatures"][0]["verifier"].as_str().unwrap())
+            .unwrap();
+        assert!(is_canonical_pem_of(&verifier, cert.as_bytes()));
+        let parsed = DerCertificate::from_pem(std::str::from_utf8(&verifier).unwrap()).unwrap();
+        assert_eq!(parsed.as_bytes(), cert.as_bytes());
+
+        let mut other = cert.as_bytes().to_vec();
+        let last = other.len() - 1;
+        other[last] ^= 1;
+        assert!(!is_canonical_pem_of(&verifier, &other));
+        let text = std::str::from_utf8(&verifier).unwrap();
+        for variant in [
+            text.replace('\n', "\r\n"),
+            text.trim_end().to_string(),
+            text.replacen('\n', "", 2),
+            text.replace("CERTIFICATE", "PUBLIC KEY"),
+            format!("{text}\n"),
+        ] {
+            assert!(!is_canonical_pem_of(variant.as_bytes(), cert.as_bytes()));
+        }
     }
 
     #[test]

@@ -11,9 +11,11 @@ use sigstore_crypto::SigningScheme;
 use sigstore_types::{Sha256Hash, SignatureBytes};
 use tls_codec::{SerializeBytes, TlsByteVecU16, TlsByteVecU24, TlsSerializeBytes, TlsSize};
 use x509_cert::{
-    der::{Decode, Encode},
+    der::{
+        asn1::{AnyRef, ObjectIdentifier, OctetStringRef},
+        Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagNumber, Tagged,
+    },
     ext::pkix::{sct::Version, SignedCertificateTimestamp, SignedCertificateTimestampList},
-    Certificate,
 };
 
 // TLS SignatureAndHashAlgorithm constants (RFC 5246)
@@ -76,26 +78,13 @@ pub struct DigitallySigned {
 }
 
 impl DigitallySigned {
-    /// Create a DigitallySigned from an embedded SCT in a certificate
-    pub fn from_embedded_sct(
-        cert: &Certificate,
+    /// Create a DigitallySigned from an embedded SCT and the precertificate
+    /// TBS it was issued for (see [`split_precert`]).
+    fn from_precert_tbs(
+        tbs_precert_der: &[u8],
         sct: &SignedCertificateTimestamp,
         issuer_key_hash: [u8; 32],
     ) -> Result<Self> {
-        // Reconstruct the precertificate TBS by removing the SCT extension
-        let mut tbs_precert = cert.tbs_certificate.clone();
-        tbs_precert.extensions = tbs_precert.extensions.map(|exts| {
-            exts.iter()
-                .filter(|ext| ext.extn_id != CT_PRECERT_SCTS)
-                .cloned()
-                .collect()
-        });
-
-        let mut tbs_precert_der = Vec::new();
-        tbs_precert
-            .encode_to_vec(&mut tbs_precert_der)
-            .map_err(|e| Error::sct(format!("failed to encode precert TBS: {}", e)))?;
-
         Ok(DigitallySigned {
             version: match sct.version {
                 Version::V1 => Version::V1,
@@ -104,7 +93,7 @@ impl DigitallySigned {
             timestamp: sct.timestamp,
             signed_entry: SignedEntry::PrecertEntry(PreCert {
                 issuer_key_hash,
-                tbs_certificate: tbs_precert_der.as_slice().into(),
+                tbs_certificate: tbs_precert_der.into(),
             }),
             extensions: sct.extensions.clone(),
             log_id: sct.log_id.key_id,
@@ -140,14 +129,116 @@ fn sct_signing_scheme(sig_alg: u16) -> Result<SigningScheme> {
     }
 }
 
-/// Extract the SCT from a certificate and prepare it for verification
+/// The `[3]` EXPLICIT tag of a TBSCertificate's extensions.
+const EXTENSIONS_TAG: Tag = Tag::ContextSpecific {
+    constructed: true,
+    number: TagNumber::N3,
+};
+
+/// The precertificate of a certificate with an embedded SCT, read from its
+/// DER without decoding the whole certificate: RFC 6962 §3.2's
+/// TBSCertificate without the SCT list extension (the certificate's own TBS
+/// bytes with that extension cut out and the three enclosing lengths
+/// re-encoded), and the value of that extension, `None` unless there is
+/// exactly one.
+///
+/// Decoding the certificate and re-encoding its TBS without the extension
+/// gives the same bytes for a DER certificate (Fulcio's are: the chain check
+/// and `parse_certificate_info` decode it strictly before this runs). Only a
+/// non-canonical encoding that the decoder normalises (an unsorted SET OF, an
+/// explicit DEFAULT) would differ, and then the bytes used here are the
+/// certificate's as received, which is what the log must have signed.
+fn split_precert(cert_der: &[u8]) -> Result<(Vec<u8>, Option<&[u8]>)> {
+    let malformed = |e: x509_cert::der::Error| {
+        Error::cert_malformed(format!("failed to parse certificate: {e}"))
+    };
+    let offset = |position: Length| usize::try_from(position).map_err(malformed);
+    let sequence = |any: &AnyRef<'_>| any.tag().assert_eq(Tag::Sequence).map_err(malformed);
+
+    let cert = AnyRef::from_der(cert_der).map_err(malformed)?;
+    sequence(&cert)?;
+    let mut outer = SliceReader::new(cert.value()).map_err(malformed)?;
+    let tbs = AnyRef::decode(&mut outer).map_err(malformed)?;
+    sequence(&tbs)?;
+    let tbs = tbs.value();
+
+    let mut fields = SliceReader::new(tbs).map_err(malformed)?;
+    let mut split = None;
+    let mut kept = Vec::new();
+    let mut sct_lists = Vec::new();
+    while !fields.is_finished() {
+        let start = offset(fields.position())?;
+        let field = AnyRef::decode(&mut fields).map_err(malformed)?;
+        if field.tag() != EXTENSIONS_TAG {
+            continue;
+        }
+        if split.is_some() {
+            return Err(Error::cert_malformed(
+                "certificate has more than one extensions field".to_string(),
+            ));
+        }
+        split = Some((start, offset(fields.position())?));
+        let list = AnyRef::from_der(field.value()).map_err(malformed)?;
+        sequence(&list)?;
+        let mut extensions = SliceReader::new(list.value()).map_err(malformed)?;
+        while !extensions.is_finished() {
+            let from = offset(extensions.position())?;
+            let extension = AnyRef::decode(&mut extensions).map_err(malformed)?;
+            sequence(&extension)?;
+            let mut parts = SliceReader::new(extension.value()).map_err(malformed)?;
+            if ObjectIdentifier::decode(&mut parts).map_err(malformed)? != CT_PRECERT_SCTS {
+                kept.push(&list.value()[from..offset(extensions.position())?]);
+                continue;
+            }
+            if parts.peek_tag().map_err(malformed)? == Tag::Boolean {
+                bool::decode(&mut parts).map_err(malformed)?;
+            }
+            sct_lists.push(
+                OctetStringRef::decode(&mut parts)
+                    .map_err(malformed)?
+                    .as_bytes(),
+            );
+            parts.finish(()).map_err(malformed)?;
+        }
+    }
+    let sct_list = match sct_lists.as_slice() {
+        [single] => Some(*single),
+        _ => None,
+    };
+    let Some((start, end)) = split else {
+        return Ok((Vec::new(), None));
+    };
+
+    let header = |tag: Tag, len: usize, out: &mut Vec<u8>| -> Result<()> {
+        Length::try_from(len)
+            .and_then(|len| Header::new(tag, len))
+            .and_then(|header| header.encode_to_vec(out))
+            .map(|_| ())
+            .map_err(malformed)
+    };
+    let mut list = Vec::with_capacity(cert_der.len());
+    header(Tag::Sequence, kept.iter().map(|e| e.len()).sum(), &mut list)?;
+    kept.iter().for_each(|e| list.extend_from_slice(e));
+    let mut body = Vec::with_capacity(cert_der.len());
+    body.extend_from_slice(&tbs[..start]);
+    header(EXTENSIONS_TAG, list.len(), &mut body)?;
+    body.extend_from_slice(&list);
+    body.extend_from_slice(&tbs[end..]);
+    let mut precert = Vec::with_capacity(body.len() + 4);
+    header(Tag::Sequence, body.len(), &mut precert)?;
+    precert.extend_from_slice(&body);
+    Ok((precert, sct_list))
+}
+
+/// Extract the SCT from a certificate's SCT list extension value (see
+/// [`split_precert`]) and prepare it for verification
 pub fn extract_sct(
-    cert: &Certificate,
+    sct_list: Option<&[u8]>,
     issuer_spki_der: &[u8],
 ) -> Result<(SignedCertificateTimestamp, [u8; 32])> {
     // Extract the SCT list extension from the certificate
-    let scts: SignedCertificateTimestampList = match cert.tbs_certificate.get() {
-        Ok(Some((_, ext))) => ext,
+    let scts = match sct_list.map(SignedCertificateTimestampList::from_der) {
+        Some(Ok(ext)) => ext,
         _ => {
             return Err(Error::sct(
                 "certificate is missing SCT extension (Signed Certificate Timestamp)".to_string(),
@@ -189,12 +280,11 @@ pub fn verify_sct(
     issuer_spki_der: &[u8],
     ct_keys: &[(SigningScheme, Keyring)],
 ) -> Result<()> {
-    // Parse the certificate
-    let cert = Certificate::from_der(cert_der)
-        .map_err(|e| Error::cert_malformed(format!("failed to parse certificate: {}", e)))?;
+    // Find the precertificate TBS and the SCT without decoding the certificate
+    let (tbs_precert_der, sct_list) = split_precert(cert_der)?;
 
     // Extract the SCT and calculate issuer key hash
-    let (sct, issuer_key_hash) = extract_sct(&cert, issuer_spki_der)?;
+    let (sct, issuer_key_hash) = extract_sct(sct_list, issuer_spki_der)?;
 
     // Extract signature algorithm and signature bytes for verification
     // Convert the SignatureAndHashAlgorithm to u16
@@ -221,7 +311,8 @@ pub fn verify_sct(
         ));
     }
 
-    let digitally_signed = DigitallySigned::from_embedded_sct(&cert, &sct, issuer_key_hash)?;
+    let digitally_signed =
+        DigitallySigned::from_precert_tbs(&tbs_precert_der, &sct, issuer_key_hash)?;
     let log_id = digitally_signed.log_id();
     let issued_at = jiff::Timestamp::from_millisecond(
         i64::try_from(sct.timestamp)
@@ -237,4 +328,137 @@ pub fn verify_sct(
             &signature,
         )
         .map_err(|e| Error::sct(format!("SCT signature verification failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigstore_types::Bundle;
+    use x509_cert::Certificate;
+
+    /// What `split_precert` replaces: decode the certificate, drop the SCT
+    /// list extension from its TBS, re-encode; and the extension's value.
+    fn decoded(cert_der: &[u8]) -> (Vec<u8>, Option<SignedCertificateTimestampList>) {
+        let cert = Certificate::from_der(cert_der).unwrap();
+        let list = cert
+            .tbs_certificate
+            .get::<SignedCertificateTimestampList>()
+            .ok()
+            .flatten()
+            .map(|(_, list)| list);
+        let mut tbs = cert.tbs_certificate.clone();
+        tbs.extensions = tbs.extensions.map(|exts| {
+            exts.into_iter()
+                .filter(|e| e.extn_id != CT_PRECERT_SCTS)
+                .collect()
+        });
+        (tbs.to_der().unwrap(), list)
+    }
+
+    fn leaf(bundle: &str) -> Vec<u8> {
+        Bundle::from_json(bundle)
+            .unwrap()
+            .signing_certificate()
+            .unwrap()
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// On real Fulcio leaves (production and staging, GitHub Actions and
+    /// others), cutting the SCT extension out of the DER gives exactly the
+    /// decoded-and-re-encoded precertificate, and the same SCT list.
+    #[test]
+    fn split_precert_matches_decoding_the_certificate() {
+        for bundle in [
+            include_str!("../../test_data/bundles/conda-attestation.sigstore.json"),
+            include_str!("../../test_data/bundles/cosign-v3-blob.sigstore.json"),
+            include_str!("../../test_data/bundles/sigstore.js@2.0.0-provenance.sigstore.json"),
+            include_str!("../../test_data/bundles/othername.sigstore.json"),
+            include_str!("../../test_data/sct-multi-intermediate/staging_bundle.sigstore.json"),
+        ] {
+            let der = leaf(bundle);
+            let (precert, list) = split_precert(&der).unwrap();
+            let (expected, expected_list) = decoded(&der);
+            assert_eq!(precert, expected);
+            let list = SignedCertificateTimestampList::from_der(list.unwrap()).unwrap();
+            assert_eq!(Some(list), expected_list);
+        }
+    }
+
+    /// The SCT verifies over the precertificate cut from the DER, and binds
+    /// it: a flipped bit in another extension (the SAN) or in the SCT's
+    /// signature fails verification.
+    #[test]
+    fn the_sct_binds_the_precertificate() {
+        use crate::verify_impl::helpers::{verify_certificate_chain, SigningCertificateChain};
+        let root = sigstore_trust_root::TrustedRoot::from_json(
+            sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT,
+        )
+        .unwrap();
+        let verifier = crate::Verifier::new(&root).unwrap();
+        let bundle = Bundle::from_json(include_str!(
+            "../../test_data/bundles/conda-attestation.sigstore.json"
+        ))
+        .unwrap();
+        let time = bundle.verification_material.tlog_entries[0]
+            .integrated_time
+            .unwrap();
+        let chain =
+            SigningCertificateChain::from_material(&bundle.verification_material.content).unwrap();
+        let issuer = verify_certificate_chain(chain, time, &verifier.fulcio_anchors).unwrap();
+        let der = leaf(include_str!(
+            "../../test_data/bundles/conda-attestation.sigstore.json"
+        ));
+        verify_sct(&der, issuer.as_bytes(), &verifier.ct_keys).unwrap();
+
+        let list_end = {
+            let (_, list) = split_precert(&der).unwrap();
+            let list = list.unwrap();
+            list.as_ptr() as usize - der.as_ptr() as usize + list.len()
+        };
+        let san = der
+            .windows(b"https://github.com/".len())
+            .position(|w| w == b"https://github.com/")
+            .unwrap();
+        for at in [list_end - 1, san + 8] {
+            let mut tampered = der.clone();
+            tampered[at] ^= 1;
+            let err = verify_sct(&tampered, issuer.as_bytes(), &verifier.ct_keys).unwrap_err();
+            assert!(err.to_string().contains("SCT"), "{at}: {err}");
+        }
+    }
+
+    /// A certificate whose SCT extension is missing or repeated has no SCT
+    /// list, and one that is not DER does not split.
+    #[test]
+    fn split_precert_refuses_missing_repeated_and_malformed() {
+        let der = leaf(include_str!(
+            "../../test_data/bundles/conda-attestation.sigstore.json"
+        ));
+        let cert = Certificate::from_der(&der).unwrap();
+        let sct = cert
+            .tbs_certificate
+            .extensions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|e| e.extn_id == CT_PRECERT_SCTS)
+            .unwrap()
+            .clone();
+        for count in [0, 2] {
+            let mut cert = cert.clone();
+            let exts = cert.tbs_certificate.extensions.as_mut().unwrap();
+            exts.retain(|e| e.extn_id != CT_PRECERT_SCTS);
+            for _ in 0..count {
+                exts.push(sct.clone());
+            }
+            let der = cert.to_der().unwrap();
+            let (precert, list) = split_precert(&der).unwrap();
+            assert!(list.is_none(), "{count} SCT extensions");
+            assert_eq!(precert, decoded(&der).0);
+            assert!(extract_sct(list, b"issuer").is_err());
+        }
+        assert!(split_precert(&der[..der.len() - 1]).is_err());
+        assert!(split_precert(&[der.as_slice(), &[0]].concat()).is_err());
+    }
 }

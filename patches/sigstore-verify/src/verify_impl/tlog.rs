@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::verify_impl::helpers::VerifiedSets;
+use base64::Engine;
 use serde::Serialize;
 use sigstore_crypto::Checkpoint;
 use sigstore_crypto::Keyring;
@@ -190,9 +191,20 @@ pub fn verify_checkpoint(
     is_v2: bool,
     rekor_keys: &Keyring,
 ) -> Result<()> {
-    // Parse the checkpoint (signed note)
-    let checkpoint = Checkpoint::from_text(checkpoint_envelope)
-        .map_err(|e| Error::checkpoint(format!("Failed to parse checkpoint: {}", e)))?;
+    // Parse the checkpoint (signed note), unless the bundle already did: a
+    // bundle's checkpoint is parsed with the same `Checkpoint::from_text` when
+    // it is deserialized.
+    let parsed;
+    let checkpoint = match inclusion_proof.checkpoint.checkpoint() {
+        Some(checkpoint) if inclusion_proof.checkpoint.envelope() == checkpoint_envelope => {
+            checkpoint
+        }
+        _ => {
+            parsed = Checkpoint::from_text(checkpoint_envelope)
+                .map_err(|e| Error::checkpoint(format!("Failed to parse checkpoint: {}", e)))?;
+            &parsed
+        }
+    };
 
     // Rekor v1 requires internal consistency with its duplicate proof root.
     // Rekor v2 explicitly treats that field as unauthenticated and ignores it.
@@ -247,6 +259,50 @@ struct RekorPayload {
     log_id: String,
 }
 
+/// The largest integer magnitude an RFC 8785 number (an IEEE 754 double)
+/// represents exactly: 2^53.
+const JCS_EXACT_INTEGER: i64 = 1 << 53;
+
+/// The RFC 8785 (JCS) canonical JSON of a SET payload: what Rekor signed.
+///
+/// Written directly: the keys are fixed and already in JCS order (`body`,
+/// `integratedTime`, `logID`, `logIndex`), `body` is standard base64 and
+/// `logID` lowercase hex (both made here), so neither string needs escaping,
+/// and an integer of magnitude at most 2^53 is written by JCS as its plain
+/// decimal digits. This gives the bytes `serde_json_canonicalizer::to_vec`
+/// gives for the same [`RekorPayload`], without a serializer, its
+/// per-property buffers and the intermediate strings; a payload with a larger
+/// integer (never seen in practice) still goes through the canonicalizer.
+fn set_payload_json(
+    body: &[u8],
+    integrated_time: i64,
+    log_index: i64,
+    log_id: &[u8],
+) -> Result<Vec<u8>> {
+    let plain = |v: i64| (-JCS_EXACT_INTEGER..=JCS_EXACT_INTEGER).contains(&v);
+    if !(plain(integrated_time) && plain(log_index)) {
+        let payload = RekorPayload {
+            body: base64::engine::general_purpose::STANDARD.encode(body),
+            integrated_time,
+            log_index,
+            log_id: hex::encode(log_id),
+        };
+        return serde_json_canonicalizer::to_vec(&payload)
+            .map_err(|e| Error::inclusion_promise(format!("Canonicalization failed: {}", e)));
+    }
+    let mut out = String::with_capacity(body.len().div_ceil(3) * 4 + 2 * log_id.len() + 80);
+    out.push_str("{\"body\":\"");
+    base64::engine::general_purpose::STANDARD.encode_string(body, &mut out);
+    out.push_str("\",\"integratedTime\":");
+    out.push_str(&integrated_time.to_string());
+    out.push_str(",\"logID\":\"");
+    out.push_str(&hex::encode(log_id));
+    out.push_str("\",\"logIndex\":");
+    out.push_str(&log_index.to_string());
+    out.push('}');
+    Ok(out.into_bytes())
+}
+
 /// Verify SET (Signed Entry Timestamp)
 pub fn verify_set(entry: &TransparencyLogEntry, rekor_keys: &Keyring) -> Result<()> {
     let promise = entry
@@ -274,24 +330,15 @@ pub fn verify_set(entry: &TransparencyLogEntry, rekor_keys: &Keyring) -> Result<
             .ok_or_else(|| Error::unknown_log(entry.log_id.key_id.to_string()))?
     };
 
-    // Construct the payload (base64-encoded body)
-    let body = entry.canonicalized_body.to_base64();
-    let log_index = entry.log_index.as_i64();
-
-    // Log ID for payload must be hex encoded
-    let log_id_hex = hex::encode(decoded_key_id);
-
-    let payload = RekorPayload {
-        body,
-        // The SET payload is wire-format Rekor V1 JSON, where "absent" is
-        // the proto3 default of 0.
-        integrated_time: entry.integrated_time.map_or(0, |ts| ts.as_second()),
-        log_index,
-        log_id: log_id_hex,
-    };
-
-    let canonical_json = serde_json_canonicalizer::to_vec(&payload)
-        .map_err(|e| Error::inclusion_promise(format!("Canonicalization failed: {}", e)))?;
+    // Construct the payload (base64-encoded body, hex log ID). The SET
+    // payload is wire-format Rekor V1 JSON, where an absent integrated time
+    // is the proto3 default of 0.
+    let canonical_json = set_payload_json(
+        entry.canonicalized_body.as_bytes(),
+        entry.integrated_time.map_or(0, |ts| ts.as_second()),
+        entry.log_index.as_i64(),
+        decoded_key_id,
+    )?;
 
     // Get signature bytes from signed timestamp
     let signature = SignatureBytes::new(promise.signed_entry_timestamp.as_bytes().to_vec());
@@ -357,6 +404,39 @@ mod tests {
         let err =
             verify_tlog_entries(&bundle, &keys, lo, hi, &VerifiedSets::default()).unwrap_err();
         assert!(err.to_string().contains("SET verification failed"), "{err}");
+    }
+
+    /// The directly written SET payload is byte for byte what the RFC 8785
+    /// canonicalizer makes of the same payload, at the edges of the
+    /// plain-integer range too.
+    #[test]
+    fn set_payload_is_the_canonical_json() {
+        use base64::Engine;
+        let big = JCS_EXACT_INTEGER;
+        let log_id = [0xc0, 0xd2, 0x3d, 0x6a, 0xd4, 0x06, 0x97, 0x3f];
+        for (integrated_time, log_index) in [
+            (0, 0),
+            (1_700_000_000, 25_579_803),
+            (-1, -big),
+            (big, big),
+            (big + 1, 7),
+            (3, i64::MAX),
+            (i64::MIN, 3),
+        ] {
+            for body in [&b"{\"a\":1}"[..], b"", b"\xff\xfe\xfd\x00?>"] {
+                let payload = RekorPayload {
+                    body: base64::engine::general_purpose::STANDARD.encode(body),
+                    integrated_time,
+                    log_index,
+                    log_id: hex::encode(log_id),
+                };
+                assert_eq!(
+                    set_payload_json(body, integrated_time, log_index, &log_id).unwrap(),
+                    serde_json_canonicalizer::to_vec(&payload).unwrap(),
+                    "{integrated_time} {log_index} {body:?}"
+                );
+            }
+        }
     }
 
     #[test]
