@@ -21,3 +21,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 bash tests/scripts/python-venv.sh
 cargo test --workspace --locked "$@"
+# The vendored, patched dependencies (patches/*/PATCH.md): their own library tests, which
+# compare each change with the published crate's behaviour. Not workspace members, so run here.
+for crate in patches/*/; do
+    CARGO_TARGET_DIR=target/patches cargo test --manifest-path "${crate}Cargo.toml" --lib --locked
+done
