@@ -520,15 +520,16 @@ pub struct CandidateFailure {
 }
 
 /// The first check an attestation failed. Each variant is a distinct, reportable reason.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
     /// The bundle could not be read.
     #[error("unreadable bundle: {0}")]
     Unreadable(String),
-    /// Signature, certificate chain, SCT, log proof, timestamp or subject digest failed.
+    /// Signature, certificate chain, SCT, log proof, timestamp or subject digest failed: the
+    /// verifier's own error, kept whole (shared: a verdict is cloned into reports).
     #[error("cryptographic verification failed: {0}")]
-    Crypto(String),
+    Crypto(std::sync::Arc<crate::verify::CryptoError>),
     /// The certificate was issued by another OIDC issuer.
     #[error("issuer is {actual:?}, expected {expected}")]
     Issuer {
@@ -650,7 +651,7 @@ fn check_candidate(
     }
     // (1) cryptography: chain, SCT, log, signature, and the digest is a subject.
     let verified = verify_bundle(trust, bundle, &Digest::Sha256(bottle.digest))
-        .map_err(|e| Rejection::Crypto(e.to_string()))?;
+        .map_err(|e| Rejection::Crypto(std::sync::Arc::new(e)))?;
     let claims = verified.claims();
     // (2) issuer, exactly.
     if claims.issuer.as_deref() != Some(source.issuer.as_str()) {
