@@ -10,7 +10,7 @@
 //!
 //! The floor is what any verifier must do, spread over every core:
 //! `(kegs × the signature floor of one bundle + hashing every bottle file at openssl's speed)
-//! ÷ cores`. The signature floor is `shared/core/benches/floor` run on the bundles of this run
+//! ÷ cores`. The signature floor is `bottle-attest-floor` (`shared/floor`) run on the bundles of this run
 //! (same keys, messages and backend as the verifier); hashing is timed with `openssl dgst
 //! -sha256` over the same files. Both are measured here, in the same run as ours.
 //!
@@ -18,10 +18,6 @@
 //! (default 1000), `BENCH_KEG_KIB` (bottle size, default 1024), `BENCH_ROUNDS` (default 5),
 //! `BENCH_KEEP` (set: keep the fake Homebrew and print the command, for profiling).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
-
-#[path = "../../shared/core/benches/floor/mod.rs"]
-#[allow(dead_code)]
-mod floor;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -163,12 +159,12 @@ fn main() {
     // The signature floor of one bundle, on every bundle of the run (the median is used).
     let trusted =
         sigstore_trust_root::TrustedRoot::from_json(&stack.trusted_root_json()).expect("root");
-    let floors: Vec<floor::Floor> = bundles
+    let floors: Vec<bottle_attest_floor::Floor> = bundles
         .iter()
         .take(50)
         .map(|(json, sha)| {
             let bundle = sigstore_types::Bundle::from_json(json).expect("bundle");
-            floor::Floor::extract(&trusted, &bundle, Some(&sha[..])).expect("floor")
+            bottle_attest_floor::Floor::extract(&trusted, &bundle, Some(&sha[..])).expect("floor")
         })
         .collect();
 

@@ -36,8 +36,6 @@
 // A benchmark's output is its report: printing is the point.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod floor;
-
 use std::error::Error;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -45,8 +43,8 @@ use std::time::{Duration, Instant};
 
 use bottle_attest::digest::Digest;
 use bottle_attest::{TrustRoot, parse_attestations, verify_bundle_exact};
+use bottle_attest_floor::Floor;
 use bottle_attest_net::store::hashing::sha256_and_sha512_file;
-use floor::Floor;
 use sigstore_trust_root::{SIGSTORE_PRODUCTION_TRUSTED_ROOT, TrustedRoot};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;

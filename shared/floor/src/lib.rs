@@ -46,7 +46,8 @@ const ECDSA_ALGORITHMS: [(&str, &dyn VerificationAlgorithm); 4] = [
     ("P-384", &ECDSA_P384_SHA256_ASN1),
 ];
 
-type Error = Box<dyn std::error::Error>;
+/// Why a bundle has no floor (or a check failed to extract).
+pub type Error = Box<dyn std::error::Error>;
 
 /// What a signature is over.
 enum Message {
@@ -174,7 +175,7 @@ impl MerklePath {
 }
 
 /// The necessary work of one bundle's verification.
-pub(crate) struct Floor {
+pub struct Floor {
     checks: Vec<Check>,
     merkle: Vec<MerklePath>,
     /// Bytes whose SHA-256 a verification needs (DSSE payload, issuer key).
@@ -186,7 +187,7 @@ pub(crate) struct Floor {
 impl Floor {
     /// Extract the floor of `bundle` (which must verify) for an artifact of SHA-256
     /// `artifact_sha256`, with keys from `root`.
-    pub(crate) fn extract(
+    pub fn extract(
         root: &TrustedRoot,
         bundle: &Bundle,
         artifact_sha256: Option<&[u8]>,
@@ -364,7 +365,7 @@ impl Floor {
 
     /// The timed work: every signature check and hash. Panics never; returns false if any check
     /// failed (which extraction already ruled out).
-    pub(crate) fn run(&self) -> bool {
+    pub fn run(&self) -> bool {
         let mut ok = true;
         for c in &self.checks {
             ok &= c.verify().is_ok();
@@ -373,7 +374,7 @@ impl Floor {
     }
 
     /// [`Self::run`] with the trusted root's keys parsed once (the leaf key still per call).
-    pub(crate) fn run_preparsed(&self) -> bool {
+    pub fn run_preparsed(&self) -> bool {
         let mut ok = true;
         for (c, parsed) in self.checks.iter().zip(&self.preparsed) {
             ok &= match parsed {
@@ -396,7 +397,7 @@ impl Floor {
     }
 
     /// `1 × P-384 chain, 4 × P-256 (sct, set, checkpoint, dsse), 2 Merkle paths (27 hashes)`.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let checks: Vec<String> = self
             .checks
             .iter()
