@@ -61,10 +61,9 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
         usize::from(args.jobs),
         v.quiet,
     )?);
-    let setting = super::context::explain_setting(&args.lookup, &args.bundles);
-    if let Some(setting) = &setting {
-        v.debug(|| setting.summary());
-    }
+    let setting =
+        super::context::explain_setting(&args.lookup, &args.bundles, ctx.checker.policy());
+    v.debug(|| setting.summary());
     let resolved = targets::resolve(&ctx, &args.bottles, args.name.as_deref()).await;
     for target in &resolved {
         v.debug(|| match target {
@@ -101,7 +100,7 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
 
     // `-v` says for every bottle what `--explain` says, as `provenance --verbose` does.
     let explain = if args.explain || v.verbose {
-        Explain::On(setting)
+        Explain::On(Box::new(setting))
     } else {
         Explain::Off
     };

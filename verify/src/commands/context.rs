@@ -250,13 +250,13 @@ fn this_machines_tag() -> anyhow::Result<String> {
 }
 
 /// What `--explain` says a run looked up and where (see [`crate::report::explain::Setting`]),
-/// from the same flags [`Context::new`] reads; `None` when the policy cannot be read (the run
-/// then stops with that error before any bottle is reported).
+/// from the same flags [`Context::new`] read and the policy its checker holds.
 pub(crate) fn explain_setting(
     args: &LookupArgs,
     bundles: &[PathBuf],
-) -> Option<crate::report::explain::Setting> {
-    let policy = load_policy(args.policy.as_deref()).ok()?;
+    policy: &Policy,
+) -> crate::report::explain::Setting {
+    let policy = policy.clone();
     let policy_origin = match &args.policy {
         None => format!("the built-in {} policy", policy.name),
         Some(path) => format!("the policy file {}", path.display()),
@@ -315,10 +315,10 @@ pub(crate) fn explain_setting(
             }
         }
     }
-    Some(crate::report::explain::Setting {
+    crate::report::explain::Setting {
         policy,
         policy_origin,
         places,
         root,
-    })
+    }
 }

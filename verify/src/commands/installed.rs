@@ -374,7 +374,11 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
     });
 
     let explain = if args.explain || args.verbose {
-        Explain::On(super::context::explain_setting(&args.lookup, &[]))
+        Explain::On(Box::new(super::context::explain_setting(
+            &args.lookup,
+            &[],
+            ctx.checker.policy(),
+        )))
     } else {
         Explain::Off
     };

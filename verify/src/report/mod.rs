@@ -126,8 +126,8 @@ pub(crate) fn stale_root_hint(report: &BottleReport) -> Option<&'static str> {
 pub(crate) enum Explain {
     /// No `--explain`.
     Off,
-    /// `--explain`, with what the run looked up where (`None`: not known, only what failed).
-    On(Option<explain::Setting>),
+    /// `--explain`, with what the run looked up where.
+    On(Box<explain::Setting>),
 }
 
 impl Explain {
@@ -137,7 +137,7 @@ impl Explain {
 
     fn setting(&self) -> Option<&explain::Setting> {
         match self {
-            Self::On(setting) => setting.as_ref(),
+            Self::On(setting) => Some(setting),
             Self::Off => None,
         }
     }
