@@ -264,15 +264,16 @@ impl Criteria {
                 self.issuer
             ));
         }
-        // `--source-digest`, then `--source-ref`, after the issuer, with gh's wording
-        // ("expected SourceRepositoryDigest to be X, got Y" / "expected SourceRepositoryRef to
-        // be X, got Y"): the same `expected <Extension> to be %s, got %s` as its other
-        // extension checks (cli/cli `pkg/cmd/attestation/verification/extensions.go`,
-        // `verifyCertExtensions`; the flags came in gh 2.68.0, after the snapshot of cli/cli
-        // read here at 44ee177, so the wording is the one gh 2.68+ prints, e.g.
-        // `expected SourceRepositoryRef to be refs/tags/v2.63.0, got refs/tags/v2.64.0`),
-        // compared ASCII case-insensitively like the extensions above. A certificate without
-        // the extension fails with an empty "got", as in gh.
+        // `--source-digest`, then `--source-ref`, after the issuer, as gh 2.68+ does in
+        // cli/cli `pkg/cmd/attestation/verification/extensions.go`, `verifyCertExtensions`
+        // (the change that added the flags):
+        //   if expected.SourceRepositoryDigest != "" && !strings.EqualFold(expected.SourceRepositoryDigest, given.SourceRepositoryDigest) {
+        //       return fmt.Errorf("expected SourceRepositoryDigest to be %s, got %s", …)
+        //   if expected.SourceRepositoryRef != "" && !strings.EqualFold(expected.SourceRepositoryRef, given.SourceRepositoryRef) {
+        //       return fmt.Errorf("expected SourceRepositoryRef to be %s, got %s", …)
+        // Go's EqualFold also folds non-ASCII letters; ASCII-only folding here is stricter for
+        // them (it refuses what gh might accept, never the reverse). A certificate without the
+        // extension fails with an empty "got", as in gh (the empty string is compared).
         if let Some(want) = &self.source_repository_digest {
             let got = claims
                 .source_repository_digest
