@@ -21,7 +21,8 @@ const REGISTRY_BASIC: &str = "dXNlcjpyZWdpc3RyeS1zZWNyZXQtcGFzc3dvcmQ=";
 /// have set, and no network setting of the developer's machine.
 fn brew_verify(home: &std::path::Path) -> Command {
     let mut cmd = workspace_bin("brew-verify");
-    cmd.env_clear()
+    cmd.env_clear();
+    crate::util::no_tuf(&mut cmd)
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", home)
         .env("HOMEBREW_CACHE", home.join("cache"))
@@ -273,8 +274,9 @@ fn no_cache_is_made_in_the_working_directory() {
     // says so instead of writing `./.brew-verify-cache` where it happens to run.
     let dir = temp_dir();
     let bottle = bottle_file(dir.path(), "wget");
-    let out = workspace_bin("brew-verify")
-        .env_clear()
+    let mut cmd = workspace_bin("brew-verify");
+    cmd.env_clear();
+    let out = crate::util::no_tuf(&mut cmd)
         .env("PATH", "/usr/bin:/bin")
         .current_dir(dir.path())
         .args(["--api-url", &dead_url()])

@@ -133,7 +133,8 @@ impl Brew {
     fn gh_command(&self, token: &str) -> Command {
         let bin = self.dir.path().join("bin");
         let mut cmd = Command::new(bin.join("gh"));
-        cmd.env_clear()
+        cmd.env_clear();
+        crate::util::no_tuf(&mut cmd)
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
             .env("HOME", self.dir.path())
             .env("HOMEBREW_CACHE", self.dir.path().join("cache"))
@@ -1044,6 +1045,8 @@ fn brew_provenance_checks_every_installed_bottle() {
     let run = |extra: &[&str]| {
         Command::new(bin.join("brew-provenance"))
             .env_clear()
+            .env("HOMEBREW_BREW_VERIFY_TUF_URL", "http://127.0.0.1:9/")
+            .env("HOMEBREW_BREW_VERIFY_GITHUB_TUF_URL", "http://127.0.0.1:9/")
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
             .env("HOME", brew.dir.path())
             .env("HOMEBREW_CELLAR", &cellar)

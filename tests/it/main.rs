@@ -12,6 +12,7 @@ mod online;
 mod readme;
 mod sigstore_python;
 mod stale_root;
+mod trust_roots;
 mod user;
 mod util;
 mod verbosity;

@@ -137,6 +137,8 @@ fn run(command: &str, cache: &Path) -> std::process::Output {
             ),
         )
         .env("HOMEBREW_CACHE", cache)
+        .env("HOMEBREW_BREW_VERIFY_TUF_URL", "http://127.0.0.1:9/")
+        .env("HOMEBREW_BREW_VERIFY_GITHUB_TUF_URL", "http://127.0.0.1:9/")
         .env("HOMEBREW_NO_COLOR", "1")
         .output()
         .expect("running bash")

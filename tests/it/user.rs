@@ -83,8 +83,9 @@ fn offline_download_is_refused_not_ignored() {
 #[test]
 fn provenance_without_homebrew_says_so_and_exits_4() {
     let dir = temp_dir();
-    let out = workspace_bin("brew-verify")
-        .env_clear()
+    let mut cmd = workspace_bin("brew-verify");
+    cmd.env_clear();
+    let out = crate::util::no_tuf(&mut cmd)
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", dir.path())
         .env("HOMEBREW_PREFIX", dir.path().join("no-homebrew"))
@@ -555,6 +556,9 @@ fn man_pages_per_command_leave_out_the_packaging_commands() {
                 "brew-verify-gh.1",
                 "brew-verify-install-gh-shim.1",
                 "brew-verify-provenance.1",
+                "brew-verify-trust-refresh.1",
+                "brew-verify-trust-show.1",
+                "brew-verify-trust.1",
                 "brew-verify.1",
             ][..],
         ),

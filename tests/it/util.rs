@@ -26,7 +26,18 @@ pub(crate) fn workspace_bin(name: &str) -> Command {
         assert!(status.success(), "cargo build --bin {name} failed");
         built.push(name.to_owned());
     }
-    Command::new(dir.join(name))
+    let mut cmd = Command::new(dir.join(name));
+    no_tuf(&mut cmd);
+    cmd
+}
+
+/// Point both TUF repositories at a closed loopback port, so that a run refreshes no trusted
+/// root off this machine (tests use no network but loopback) and falls back to the cached or
+/// embedded roots at once. Commands that clear the environment call it again afterwards;
+/// tests about TUF set their own repository.
+pub(crate) fn no_tuf(cmd: &mut Command) -> &mut Command {
+    cmd.env("HOMEBREW_BREW_VERIFY_TUF_URL", "http://127.0.0.1:9/")
+        .env("HOMEBREW_BREW_VERIFY_GITHUB_TUF_URL", "http://127.0.0.1:9/")
 }
 
 /// A fresh registry (Debian's docker-registry behind the kit's proxy), or `None` after saying

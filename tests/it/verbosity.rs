@@ -99,7 +99,8 @@ fn check_debug_says_where_it_looked_and_what_each_input_resolved_to() {
     assert!(
         lines[0].starts_with(
             "debug: the built-in homebrew-core policy (2 sources), the embedded Sigstore \
-             public-good root; attestations from the --bundle files "
+             public-good root and the embedded GitHub Sigstore root; attestations from the \
+             --bundle files "
         ),
         "{err}"
     );

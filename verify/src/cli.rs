@@ -62,6 +62,39 @@ pub(crate) enum Command {
     /// `brew-provenance` link). Without FORMULA: every keg in the Cellar poured from a bottle,
     /// using the bottle file still in Homebrew's download cache when there is one.
     Provenance(ProvenanceArgs),
+    /// The Sigstore trusted roots: which are in use and where from (`show`), or fetch them
+    /// through TUF now (`refresh`; exit 4 when a repository could not be refreshed, the last
+    /// good root staying in use).
+    Trust {
+        #[command(subcommand)]
+        action: TrustAction,
+    },
+}
+
+/// `brew-verify trust …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrustAction {
+    /// Which roots are in use, where from, and what each trusts for which dates.
+    Show(TrustArgs),
+    /// Refresh the roots through TUF now.
+    Refresh(TrustArgs),
+}
+
+/// Flags of `brew-verify trust show|refresh`.
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// A JSON object on stdout instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Show what this root file gives instead (it replaces every other root).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trusted_root: Option<PathBuf>,
+    /// Where the TUF metadata is cached (in `tuf/`) [default: `$HOMEBREW_CACHE/brew-verify`].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Never open a socket: the cached or embedded roots.
+    #[arg(long)]
+    pub(crate) offline: bool,
 }
 
 /// The packaging commands, parsed apart from [`Cli`] (`main` sends `brew-verify
@@ -246,9 +279,14 @@ pub(crate) struct LookupArgs {
     pub(crate) trusted_root: Option<PathBuf>,
 
     /// Never open a socket: attestations come from the cache, `--bundle` files or
-    /// `--sidecar-dir`; formulae from `--formula-json`.
+    /// `--sidecar-dir`; formulae from `--formula-json`; the trusted roots from the TUF cache
+    /// or the embedded ones.
     #[arg(long)]
     pub(crate) offline: bool,
+
+    /// Refresh the trusted roots through TUF now, not only when the cached ones are a day old.
+    #[arg(long, conflicts_with_all = ["offline", "trusted_root"])]
+    pub(crate) refresh_trust: bool,
 
     /// Bottle tags to check for formula names (repeatable; default: this machine's).
     #[arg(long = "bottle-tag", value_name = "TAG")]
@@ -402,9 +440,17 @@ pub(crate) struct BundleArgs {
     )]
     pub(crate) cert_oidc_issuer_regexp: Option<regex::Regex>,
 
-    /// A `trusted_root.json` (or client trust config) instead of the embedded root.
+    /// A `trusted_root.json` (or client trust config) instead of the TUF-refreshed roots.
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_root: Option<PathBuf>,
+
+    /// Refresh the trusted roots through TUF now, not only when the cached ones are a day old.
+    #[arg(long, conflicts_with_all = ["offline", "trusted_root"])]
+    pub(crate) refresh_trust: bool,
+
+    /// Never open a socket: the trusted roots come from the TUF cache or are the embedded ones.
+    #[arg(long)]
+    pub(crate) offline: bool,
 
     /// A JSON object on stdout instead of text (schema `brew-verify.bundle/v2`).
     #[arg(long)]

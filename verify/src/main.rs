@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         Some(Command::Gh { args }) => return gh::main(args),
         Some(Command::InstallGhShim(args)) => commands::install_shim::run(&args),
         Some(Command::Doctor(args)) => commands::doctor::run(&args),
+        Some(Command::Trust { action }) => commands::trust::run(&action),
         Some(Command::Provenance(args)) => {
             let inputs = args.json.then(|| args.formulae.clone());
             json_for_each_input(inputs, commands::installed::run(args))

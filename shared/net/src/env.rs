@@ -30,6 +30,9 @@ use reqwest::Url;
 
 use crate::http::origin::Origin;
 use crate::http::{Credential, SharedCredential};
+use crate::trust::tuf::{
+    Anchor, GITHUB_ANCHOR, GITHUB_URL, PUBLIC_GOOD_ANCHOR, PUBLIC_GOOD_URL, TufRepo,
+};
 
 /// brew's GitHub token (brew passes only `HOMEBREW_*` variables to what it runs).
 pub const HOMEBREW_GITHUB_API_TOKEN: &str = "HOMEBREW_GITHUB_API_TOKEN";
@@ -63,6 +66,14 @@ pub const TIMEOUT: &str = "HOMEBREW_BREW_VERIFY_TIMEOUT";
 pub const CACHE_DIR: &str = "HOMEBREW_BREW_VERIFY_CACHE_DIR";
 /// Homebrew's cache.
 pub const HOMEBREW_CACHE: &str = "HOMEBREW_CACHE";
+/// The public-good instance's TUF repository (default [`crate::trust::tuf::PUBLIC_GOOD_URL`]).
+pub const TUF_URL: &str = "HOMEBREW_BREW_VERIFY_TUF_URL";
+/// A TUF `root.json` to start trusting that repository from, instead of the embedded one.
+pub const TUF_ROOT: &str = "HOMEBREW_BREW_VERIFY_TUF_ROOT";
+/// GitHub's instance's TUF repository (default [`crate::trust::tuf::GITHUB_URL`]).
+pub const GITHUB_TUF_URL: &str = "HOMEBREW_BREW_VERIFY_GITHUB_TUF_URL";
+/// A TUF `root.json` to start trusting GitHub's repository from.
+pub const GITHUB_TUF_ROOT: &str = "HOMEBREW_BREW_VERIFY_GITHUB_TUF_ROOT";
 
 /// Older names, still read after the `HOMEBREW_BREW_VERIFY_*` ones.
 const LEGACY: &[(&str, &str)] = &[
@@ -281,6 +292,45 @@ impl Env {
                 .unwrap_or_else(|| home.join(".cache"))
                 .join("Homebrew")
         })
+    }
+
+    /// The two TUF repositories the trusted roots are refreshed from (public-good, GitHub):
+    /// [`TUF_URL`] / [`TUF_ROOT`] and [`GITHUB_TUF_URL`] / [`GITHUB_TUF_ROOT`], else Sigstore's
+    /// and GitHub's own with the embedded TUF roots. Plain http is refused off loopback by the
+    /// HTTP layer when the repository is asked, like every other URL.
+    pub fn tuf_repos(&self) -> Result<(TufRepo, TufRepo), EnvError> {
+        let public_good = self.tuf_repo(TUF_URL, PUBLIC_GOOD_URL, TUF_ROOT, PUBLIC_GOOD_ANCHOR)?;
+        let github = self.tuf_repo(GITHUB_TUF_URL, GITHUB_URL, GITHUB_TUF_ROOT, GITHUB_ANCHOR)?;
+        Ok((public_good, github))
+    }
+
+    fn tuf_repo(
+        &self,
+        url_variable: &'static str,
+        default_url: &str,
+        root_variable: &'static str,
+        embedded: &'static [u8],
+    ) -> Result<TufRepo, EnvError> {
+        let text = self.get(url_variable).unwrap_or(default_url).trim();
+        let url = Url::parse(text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+            .ok_or_else(|| EnvError::BadValue {
+                variable: url_variable,
+                why: format!("`{text}` is not an http(s) URL"),
+            })?;
+        let anchor = match self.get(root_variable) {
+            None => Anchor::Embedded(embedded),
+            Some(path) => {
+                let path = PathBuf::from(path);
+                let bytes = std::fs::read(&path).map_err(|e| EnvError::BadValue {
+                    variable: root_variable,
+                    why: format!("cannot read `{}`: {e}", path.display()),
+                })?;
+                Anchor::File { path, bytes }
+            }
+        };
+        Ok(TufRepo { url, anchor })
     }
 
     /// The per-bottle deadline: [`TIMEOUT`] seconds, else [`DEFAULT_TIMEOUT`].

@@ -1,12 +1,20 @@
-//! The one trusted-root loader: the embedded Sigstore public-good root, or a root file the user
-//! names (`--trusted-root`, `--custom-trusted-root`, `HOMEBREW_BREW_VERIFY_TRUSTED_ROOT`). Every
-//! command loads its root here, so that what a root file may be (a `trusted_root.json`, a
-//! client trust config, JSON Lines of roots) and how a bad one is reported are decided once.
+//! The one trusted-root loader: the Sigstore roots kept current through TUF ([`tuf`]), the
+//! embedded ones when TUF has never answered, or a root file the user names
+//! (`--trusted-root`, `--custom-trusted-root`, `HOMEBREW_BREW_VERIFY_TRUSTED_ROOT`), which
+//! replaces everything. Every command loads its roots here, so that what a root file may be (a
+//! `trusted_root.json`, a client trust config, JSON Lines of roots), when TUF is asked, and how
+//! a bad root is reported are decided once.
+
+pub mod tuf;
 
 use std::path::{Path, PathBuf};
 
 use bottle_attest::TrustRoot;
 use bottle_attest::trust::{PRODUCTION_JSON, TrustRootError, first_root_document};
+use chrono::{DateTime, Utc};
+
+use crate::http::HttpClient;
+use tuf::{Due, TufError, TufRepo};
 
 /// A root and the document it came from.
 #[derive(Debug)]
@@ -51,6 +59,296 @@ pub fn load(path: Option<&Path>) -> Result<LoadedRoot, TrustLoadError> {
         root: TrustRoot::from_json(&path.display().to_string(), &json)?,
         json,
     })
+}
+
+/// A Sigstore instance: who runs the Fulcio and timestamp authority that signed a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceName {
+    /// The Sigstore public-good instance (public repositories' attestations).
+    PublicGood,
+    /// GitHub's own instance (private repositories' attestations).
+    GitHub,
+}
+
+impl InstanceName {
+    /// `public-good` / `github`, as in `--json` and policy files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PublicGood => "public-good",
+            Self::GitHub => "github",
+        }
+    }
+
+    /// The root compiled into this build.
+    pub fn embedded_json(self) -> &'static str {
+        match self {
+            Self::PublicGood => PRODUCTION_JSON,
+            Self::GitHub => sigstore_trust_root::SIGSTORE_GITHUB_TRUSTED_ROOT,
+        }
+    }
+
+    /// Words for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::PublicGood => "Sigstore public-good",
+            Self::GitHub => "GitHub Sigstore",
+        }
+    }
+}
+
+/// Where a root in use came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootSource {
+    /// Refreshed through TUF in this run.
+    Tuf,
+    /// Verified by an earlier TUF refresh and kept in the cache (fresh, or the repository
+    /// could not be reached).
+    TufCache,
+    /// Compiled in: TUF has never answered on this machine (or the cache is off).
+    Embedded,
+    /// A file the user named.
+    File,
+}
+
+impl RootSource {
+    /// `tuf` / `tuf-cache` / `embedded` / `file`, as in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tuf => "tuf",
+            Self::TufCache => "tuf-cache",
+            Self::Embedded => "embedded",
+            Self::File => "file",
+        }
+    }
+}
+
+/// One root in use and where it came from (`--json`'s `trust_root`, `--explain`, `doctor`,
+/// `trust show`).
+#[derive(Debug, Clone)]
+pub struct RootInfo {
+    /// The instance it is the root of.
+    pub instance: InstanceName,
+    /// Where it came from.
+    pub source: RootSource,
+    /// The TUF repository (for TUF sources) or the file (for a user's file).
+    pub location: Option<String>,
+    /// The TUF root version it was verified under.
+    pub tuf_version: Option<u64>,
+    /// When the TUF refresh that fetched it succeeded.
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// The root document.
+    pub json: String,
+    /// Why a refresh that was due or asked for did not give this root, if one did not.
+    pub refresh_error: Option<String>,
+}
+
+impl RootInfo {
+    /// One phrase for messages: `the Sigstore public-good root from TUF (https://…, TUF root
+    /// v14, fetched 2026-12-06T03:00:00Z)`.
+    pub fn describe(&self) -> String {
+        let what = self.instance.describe();
+        let when = |f: &Option<DateTime<Utc>>| {
+            f.map(|t| format!(", fetched {}", t.format("%Y-%m-%dT%H:%M:%SZ")))
+                .unwrap_or_default()
+        };
+        let version = self
+            .tuf_version
+            .map(|v| format!(", TUF root v{v}"))
+            .unwrap_or_default();
+        let at = self.location.as_deref().unwrap_or("?");
+        match self.source {
+            RootSource::Tuf => format!(
+                "the {what} root refreshed through TUF ({at}{version}{})",
+                when(&self.fetched_at)
+            ),
+            RootSource::TufCache => format!(
+                "the {what} root from the TUF cache ({at}{version}{})",
+                when(&self.fetched_at)
+            ),
+            RootSource::Embedded => format!("the embedded {what} root"),
+            RootSource::File => format!("the trusted root `{at}`"),
+        }
+    }
+}
+
+/// When TUF is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// When the last refresh is older than a day (and none failed within the hour).
+    Auto,
+    /// Now (`--refresh-trust`, `trust refresh`).
+    Force,
+    /// Never (`--offline`): the cached or embedded roots.
+    Never,
+}
+
+/// What [`load_roots`] needs to know.
+#[derive(Debug, Clone)]
+pub struct TrustSettings {
+    /// A root file replacing everything.
+    pub custom: Option<PathBuf>,
+    /// When TUF is asked.
+    pub refresh: Refresh,
+    /// The cache root (`$HOMEBREW_CACHE/brew-verify`); TUF metadata lives in its `tuf/`.
+    /// `None` (`--no-cache`): the embedded roots, TUF is not asked.
+    pub cache_root: Option<PathBuf>,
+    /// The public-good instance's TUF repository.
+    pub public_good: TufRepo,
+    /// GitHub's instance's TUF repository.
+    pub github: TufRepo,
+}
+
+/// The roots a run verifies with, and where each came from.
+#[derive(Debug)]
+pub struct LoadedRoots {
+    /// The roots, ready for verification.
+    pub root: TrustRoot,
+    /// Where each came from: the public-good instance's first, then GitHub's (absent when a
+    /// user's file replaced both).
+    pub roots: Vec<RootInfo>,
+}
+
+impl LoadedRoots {
+    /// The public-good root's (or the user's file's) origin.
+    pub fn primary(&self) -> &RootInfo {
+        // `load_roots` always puts one first.
+        &self.roots[0]
+    }
+
+    /// The refresh failures of this run, as `instance: reason` lines.
+    pub fn refresh_errors(&self) -> Vec<String> {
+        self.roots
+            .iter()
+            .filter_map(|r| {
+                r.refresh_error
+                    .as_ref()
+                    .map(|e| format!("{} TUF repository: {e}", r.instance.describe()))
+            })
+            .collect()
+    }
+}
+
+/// Load the roots a run verifies with. `http` is `None` offline. A refresh failure is never an
+/// error here: the last good cached root, else the embedded one, is used and the failure is
+/// recorded in its [`RootInfo`]; only a user's root file that cannot be used is an error.
+pub async fn load_roots(
+    settings: &TrustSettings,
+    http: Option<&HttpClient>,
+) -> Result<LoadedRoots, TrustLoadError> {
+    if let Some(path) = &settings.custom {
+        let loaded = load(Some(path))?;
+        return Ok(LoadedRoots {
+            root: loaded.root,
+            roots: vec![RootInfo {
+                instance: InstanceName::PublicGood,
+                source: RootSource::File,
+                location: Some(path.display().to_string()),
+                tuf_version: None,
+                fetched_at: None,
+                json: loaded.json,
+                refresh_error: None,
+            }],
+        });
+    }
+    let now = Utc::now();
+    let (public_good, root) = {
+        let info = instance_root(
+            InstanceName::PublicGood,
+            &settings.public_good,
+            settings,
+            http,
+            now,
+        )
+        .await;
+        usable(info)?
+    };
+    let github = instance_root(InstanceName::GitHub, &settings.github, settings, http, now).await;
+    Ok(LoadedRoots {
+        root,
+        roots: vec![public_good, github],
+    })
+}
+
+/// The root document as a verifier, falling back to the embedded one when a TUF-vouched
+/// document cannot be used (a repository publishing a root this build cannot read).
+fn usable(mut info: RootInfo) -> Result<(RootInfo, TrustRoot), TrustLoadError> {
+    match TrustRoot::from_json(&info.describe(), &info.json) {
+        Ok(root) => Ok((info, root)),
+        Err(e) if info.source != RootSource::Embedded => {
+            let why = format!("the root it gave is unusable: {e}");
+            info.refresh_error.get_or_insert(why);
+            info.source = RootSource::Embedded;
+            info.json = info.instance.embedded_json().to_owned();
+            info.tuf_version = None;
+            info.fetched_at = None;
+            let root = TrustRoot::from_json(&info.describe(), &info.json)?;
+            Ok((info, root))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn instance_root(
+    instance: InstanceName,
+    repo: &TufRepo,
+    settings: &TrustSettings,
+    http: Option<&HttpClient>,
+    now: DateTime<Utc>,
+) -> RootInfo {
+    let location = Some(repo.url.as_str().trim_end_matches('/').to_owned());
+    let embedded = |refresh_error: Option<String>| RootInfo {
+        instance,
+        source: RootSource::Embedded,
+        location: location.clone(),
+        tuf_version: None,
+        fetched_at: None,
+        json: instance.embedded_json().to_owned(),
+        refresh_error,
+    };
+    let Some(cache_root) = &settings.cache_root else {
+        return embedded(None);
+    };
+    let dir = tuf::cache_dir(cache_root, &repo.url);
+    let ask = match settings.refresh {
+        Refresh::Force => true,
+        Refresh::Never => false,
+        Refresh::Auto => tuf::due(&dir, repo, now) == Due::Due,
+    };
+    let mut refresh_error = None;
+    if let (true, Some(http)) = (ask, http) {
+        match tuf::refresh(http, repo, &dir, now).await {
+            Ok(found) => {
+                return RootInfo {
+                    instance,
+                    source: RootSource::Tuf,
+                    location,
+                    tuf_version: Some(found.root_version),
+                    fetched_at: Some(found.fetched_at),
+                    json: found.json,
+                    refresh_error: None,
+                };
+            }
+            Err(e) => refresh_error = Some(e.one_line()),
+        }
+    } else if ask && settings.refresh == Refresh::Force {
+        refresh_error = Some("offline: TUF was not asked".to_owned());
+    }
+    match tuf::cached(repo, &dir) {
+        Ok(found) => RootInfo {
+            instance,
+            source: RootSource::TufCache,
+            location,
+            tuf_version: Some(found.root_version),
+            fetched_at: Some(found.fetched_at),
+            json: found.json,
+            refresh_error,
+        },
+        Err(TufError::NeverRefreshed) => embedded(refresh_error),
+        Err(e) => embedded(Some(match refresh_error {
+            Some(first) => format!("{first}; {}", e.one_line()),
+            None => e.one_line(),
+        })),
+    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,12 @@ use std::path::Path;
 
 use bottle_attest::digest::Digest;
 use bottle_attest::statement::preferred_digest;
-use bottle_attest::{CertificateClaims, VerifiedBundle, parse_attestations, verify_bundle};
+use bottle_attest::{
+    CertificateClaims, TrustRoot, VerifiedBundle, parse_attestations, verify_bundle,
+};
+use bottle_attest_net::env::Env;
 use bottle_attest_net::store::hashing::sha256_and_sha512_file;
+use bottle_attest_net::trust::{LoadedRoots, RootInfo};
 use serde_json::json;
 
 use crate::cli::BundleArgs;
@@ -25,7 +29,12 @@ use crate::report::human::{Style, shorten_arg};
 pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
     let v = args.verbosity;
     let signer = Signer::from_args(args);
-    let outcome = check(args, &signer);
+    let loaded = load_roots(args);
+    let outcome = loaded
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|l| check(args, &signer, &l.root));
+    let root = loaded.as_ref().ok().map(LoadedRoots::primary);
     match &outcome {
         Err(e) => v.debug(|| format!("nothing verified: {e}")),
         Ok(o) => {
@@ -50,11 +59,14 @@ pub(crate) fn run(args: &BundleArgs) -> anyhow::Result<Status> {
     let verified = outcome.as_ref().is_ok_and(|o| o.passed.is_some());
     // `-v` says what `--explain` says.
     let explanation = (args.explain || v.verbose)
-        .then(|| explanation(args, &signer, &outcome))
+        .then(|| explanation(args, &signer, &outcome, root))
         .transpose()?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &json_report(args, &signer, &outcome, explanation))?;
+        serde_json::to_writer(
+            &mut out,
+            &json_report(args, &signer, &outcome, root, explanation),
+        )?;
         writeln!(out)?;
     } else {
         // The verdict on stdout; failures (and what was checked) on stderr, as brew's `onoe`.
@@ -229,9 +241,21 @@ struct Outcome {
     passed: Option<usize>,
 }
 
-fn check(args: &BundleArgs, signer: &Signer<'_>) -> Result<Outcome, String> {
-    let trust =
-        super::load_trust_root(args.trusted_root.as_deref()).map_err(|e| format!("{e:#}"))?;
+/// The roots: `--trusted-root`, else the TUF-refreshed ones (cached under the cache root;
+/// `--offline` asks no TUF repository).
+fn load_roots(args: &BundleArgs) -> Result<LoadedRoots, String> {
+    let env = Env::from_process();
+    super::trust::roots_blocking(
+        &env,
+        args.trusted_root.as_deref(),
+        super::trust::refresh_mode(args.refresh_trust, args.offline),
+        env.cache_dir(None).ok(),
+        args.offline,
+    )
+    .map_err(|e| format!("{e:#}"))
+}
+
+fn check(args: &BundleArgs, signer: &Signer<'_>, trust: &TrustRoot) -> Result<Outcome, String> {
     let digests = artifact_digests(&args.artifact)?;
     let bytes = std::fs::read(&args.bundle)
         .map_err(|e| format!("cannot read `{}`: {e}", args.bundle.display()))?;
@@ -243,7 +267,7 @@ fn check(args: &BundleArgs, signer: &Signer<'_>) -> Result<Outcome, String> {
             .and_then(|bundle| {
                 let digest = *preferred_digest(&bundle, &digests)
                     .ok_or_else(|| Failed::Bundle("no artifact digest".to_owned()))?;
-                let verified = verify_bundle(&trust, &bundle, &digest)
+                let verified = verify_bundle(trust, &bundle, &digest)
                     .map_err(|e| Failed::Bundle(e.to_string()))?;
                 signer.check(verified.claims()).map_err(Failed::Signer)?;
                 Ok(Passed { verified, digest })
@@ -278,6 +302,7 @@ fn json_report(
     args: &BundleArgs,
     signer: &Signer<'_>,
     outcome: &Result<Outcome, String>,
+    root: Option<&RootInfo>,
     explanation: Option<String>,
 ) -> serde_json::Value {
     let mut value = match outcome {
@@ -322,6 +347,9 @@ fn json_report(
         {
             object.insert("hint".into(), json!(crate::report::STALE_ROOT_HINT));
         }
+        if let Some(root) = root {
+            object.insert("trust_root".into(), super::trust::trust_root_json(root));
+        }
         if let Some(text) = explanation {
             object.insert("explanation".into(), json!(text));
         }
@@ -335,6 +363,7 @@ fn explanation(
     args: &BundleArgs,
     signer: &Signer<'_>,
     outcome: &Result<Outcome, String>,
+    root: Option<&RootInfo>,
 ) -> std::io::Result<String> {
     let mut text = Vec::new();
     let pass = outcome.as_ref().ok().and_then(|o| {
@@ -352,6 +381,9 @@ fn explanation(
             subject,
             signer.pattern().as_deref(),
         )?;
+        if let Some(root) = root {
+            writeln!(text, "    Trusted root: {}.", root.describe())?;
+        }
     } else {
         writeln!(text, "    What was checked:")?;
         match outcome {
@@ -373,9 +405,10 @@ fn explanation(
             text,
             "      - Each bundle in {} must verify against {}: certificate chain,",
             args.bundle.display(),
-            match &args.trusted_root {
-                Some(path) => format!("the trusted root {}", path.display()),
-                None => "the embedded Sigstore public-good root".to_owned(),
+            match (root, &args.trusted_root) {
+                (Some(root), _) => root.describe(),
+                (None, Some(path)) => format!("the trusted root {}", path.display()),
+                (None, None) => "the Sigstore public-good root".to_owned(),
             }
         )?;
         writeln!(

@@ -55,14 +55,13 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
         .then(|| read_bundles(&args.bundles))
         .transpose()?;
     let v = args.verbosity;
-    let ctx = Arc::new(Context::new(
+    let ctx = Arc::new(Context::new(&args.lookup, pile, usize::from(args.jobs), v.quiet).await?);
+    let setting = super::context::explain_setting(
         &args.lookup,
-        pile,
-        usize::from(args.jobs),
-        v.quiet,
-    )?);
-    let setting =
-        super::context::explain_setting(&args.lookup, &args.bundles, ctx.checker.policy());
+        &args.bundles,
+        ctx.checker.policy(),
+        &ctx.roots,
+    );
     v.debug(|| setting.summary());
     let resolved = targets::resolve(&ctx, &args.bottles, args.name.as_deref()).await;
     for target in &resolved {
@@ -104,7 +103,7 @@ async fn run_async(args: &CheckArgs) -> anyhow::Result<Status> {
     } else {
         Explain::Off
     };
-    let mut reporter = Reporter::new(args.json, explain);
+    let mut reporter = Reporter::new(args.json, explain, ctx.roots.clone());
     let mut status = Status::Ok;
     while let Some((report, took)) = reports.next().await {
         let this = report::status(&report);

@@ -19,6 +19,7 @@ use bottle_attest_net::mirror::MirrorClient;
 use bottle_attest_net::resolve::{FormulaSource, Resolver};
 use bottle_attest_net::sources::{AttestationSources, Remote};
 use bottle_attest_net::store::cache::AttestationCache;
+use bottle_attest_net::trust::RootInfo;
 
 use crate::cli::{AttestationsFrom, LookupArgs};
 use crate::exit::UsageError;
@@ -34,18 +35,19 @@ pub(crate) struct Context {
     pub(crate) bottle_domain: Option<String>,
     /// Homebrew's download cache.
     pub(crate) downloads: Option<PathBuf>,
+    /// The trusted roots the checker holds, and where each came from.
+    pub(crate) roots: Vec<RootInfo>,
 }
 
 impl Context {
     /// Build the checker from the flags. `pile`: `--bundle` files, read already.
-    pub(crate) fn new(
+    pub(crate) async fn new(
         args: &LookupArgs,
         pile: Option<Vec<BundleCandidate>>,
         jobs: usize,
         quiet: bool,
     ) -> anyhow::Result<Self> {
         let env = Env::from_process();
-        let trust = super::load_trust_root(args.trusted_root.as_deref())?;
         let policy = load_policy(args.policy.as_deref())?;
         let timeout = match args.timeout {
             Some(secs) => secs,
@@ -80,8 +82,9 @@ impl Context {
             .as_ref()
             .map(|d| d.trim_end_matches('/').to_owned())
             .filter(|d| !d.is_empty());
-        let offline = args.offline || pile.is_some();
-        let http = if offline {
+        // `--bundle` files are all the attestations there are, but the trusted roots are still
+        // kept current unless `--offline`.
+        let client = if args.offline {
             None
         } else {
             Some(HttpClient::new(HttpConfig {
@@ -89,6 +92,17 @@ impl Context {
                 ..HttpConfig::default()
             })?)
         };
+        let loaded = super::trust::roots(
+            &env,
+            args.trusted_root.as_deref(),
+            super::trust::refresh_mode(args.refresh_trust, args.offline),
+            cache.as_ref().map(|c| c.root().to_owned()),
+            client.as_ref(),
+        )
+        .await?;
+        let trust = loaded.root;
+        let roots = loaded.roots;
+        let http = if pile.is_some() { None } else { client };
         let remote = match &http {
             None => Remote::None,
             Some(http) => {
@@ -187,6 +201,7 @@ impl Context {
             tags,
             bottle_domain,
             downloads,
+            roots,
         })
     }
 }
@@ -255,16 +270,18 @@ pub(crate) fn explain_setting(
     args: &LookupArgs,
     bundles: &[PathBuf],
     policy: &Policy,
+    roots: &[RootInfo],
 ) -> crate::report::explain::Setting {
     let policy = policy.clone();
     let policy_origin = match &args.policy {
         None => format!("the built-in {} policy", policy.name),
         Some(path) => format!("the policy file {}", path.display()),
     };
-    let root = match &args.trusted_root {
-        None => "the embedded Sigstore public-good root".to_owned(),
-        Some(path) => format!("the trusted root {}", path.display()),
-    };
+    let root = roots
+        .iter()
+        .map(RootInfo::describe)
+        .collect::<Vec<_>>()
+        .join(" and ");
     let mut places = Vec::new();
     if !bundles.is_empty() {
         let files: Vec<String> = bundles.iter().map(|p| p.display().to_string()).collect();

@@ -320,15 +320,32 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<Status> {
     };
     writeln!(out, "registry credentials: {registry}")?;
 
-    let root = match env.get(vars::TRUSTED_ROOT) {
-        Some(path) => format!("{path} ({})", vars::TRUSTED_ROOT),
-        None => format!(
-            "the embedded Sigstore public-good root (no network needed): {}",
-            bottle_attest::trust::RootSummary::of_json(bottle_attest::trust::PRODUCTION_JSON)
-                .map_or_else(|| "unreadable".to_owned(), |s| s.to_string())
-        ),
-    };
-    writeln!(out, "trusted root:        {root}")?;
+    // What a run would verify with now, without asking TUF (doctor opens no socket): the
+    // TUF cache, else the embedded roots; `brew-verify trust refresh` refreshes them.
+    let custom = env.get(vars::TRUSTED_ROOT).map(std::path::PathBuf::from);
+    match super::trust::roots_blocking(
+        &env,
+        custom.as_deref(),
+        bottle_attest_net::trust::Refresh::Never,
+        env.cache_dir(None).ok(),
+        true,
+    ) {
+        Ok(loaded) => {
+            for (i, info) in loaded.roots.iter().enumerate() {
+                let summary = bottle_attest::trust::RootSummary::of_json(&info.json)
+                    .map_or_else(|| "unreadable".to_owned(), |s| s.to_string());
+                let from_env = match info.source {
+                    bottle_attest_net::trust::RootSource::File => {
+                        format!(" ({})", vars::TRUSTED_ROOT)
+                    }
+                    _ => String::new(),
+                };
+                let label = if i == 0 { "trusted root:" } else { "" };
+                writeln!(out, "{label:<21}{}{from_env}: {summary}", info.describe())?;
+            }
+        }
+        Err(e) => writeln!(out, "trusted root:        unusable: {e:#}")?,
+    }
     let cache = match env.cache_dir(None) {
         Ok(p) => match bottle_attest_net::store::atomic::check_private(&p) {
             Ok(()) => p.display().to_string(),

@@ -36,7 +36,7 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<Status> {
     }
     super::runtime()?.block_on(async {
         let v = args.verbosity;
-        let ctx = Context::new(&args.lookup, None, 8, v.quiet)?;
+        let ctx = Context::new(&args.lookup, None, 8, v.quiet).await?;
         let cache = ctx
             .checker
             .cache()

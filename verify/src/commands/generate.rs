@@ -140,6 +140,29 @@ fn sections(name: &str) -> Roff {
                 Item("1", "It would not (the report says why and how to fix it)."),
             ],
         ),
+        "brew-verify-trust" | "brew-verify-trust-show" | "brew-verify-trust-refresh" => {
+            section(
+                "EXIT STATUS",
+                &[
+                    Item(
+                        "0",
+                        "The roots are shown (show), or every TUF repository was refreshed (refresh).",
+                    ),
+                    Item("2", "A usage error."),
+                    Item(
+                        "4",
+                        "refresh: a TUF repository could not be reached or refused TUF's checks; the last good root stays in use and the error says why. Either: a TUF setting or root file is unusable.",
+                    ),
+                ],
+            );
+            section(
+                "FILES",
+                &[Item(
+                    "$HOMEBREW_CACHE/brew-verify/tuf/",
+                    "Each TUF repository's verified metadata and trusted_root.json, and when it was last refreshed.",
+                )],
+            );
+        }
         "brew-verify-install-gh-shim" => section(
             "EXIT STATUS",
             &[
@@ -241,6 +264,14 @@ const ENVIRONMENT: &[Para] = &[
     Para::Item(
         "HOMEBREW_BREW_VERIFY_REGISTRY_HOSTS",
         "More registry hosts (host[:port], comma-separated) that may receive them (--registry-host).",
+    ),
+    Para::Item(
+        "HOMEBREW_BREW_VERIFY_TUF_URL, HOMEBREW_BREW_VERIFY_TUF_ROOT",
+        "The TUF repository the Sigstore public-good root is refreshed from, and a TUF root.json to start trusting it from instead of the embedded one.",
+    ),
+    Para::Item(
+        "HOMEBREW_BREW_VERIFY_GITHUB_TUF_URL, HOMEBREW_BREW_VERIFY_GITHUB_TUF_ROOT",
+        "The same for GitHub's Sigstore instance.",
     ),
     Para::Item(
         "HOMEBREW_BREW_VERIFY_FORMULA_API_KEY",

@@ -295,12 +295,7 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
 }
 
 async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
-    let ctx = Arc::new(Context::new(
-        &args.lookup,
-        None,
-        usize::from(args.jobs),
-        args.quiet,
-    )?);
+    let ctx = Arc::new(Context::new(&args.lookup, None, usize::from(args.jobs), args.quiet).await?);
     let cellar = cellar(&ctx.env);
     if !cellar.is_dir() {
         // Nothing checked is not "all verified": say there is no Homebrew here, exit 4.
@@ -378,11 +373,12 @@ async fn installed(args: &ProvenanceArgs) -> anyhow::Result<Status> {
             &args.lookup,
             &[],
             ctx.checker.policy(),
+            &ctx.roots,
         )))
     } else {
         Explain::Off
     };
-    let mut reporter = Reporter::new(args.json, explain);
+    let mut reporter = Reporter::new(args.json, explain, ctx.roots.clone());
     let mut status = Status::Ok;
     let mut skipped = 0usize;
     while let Some((label, report, debug)) = results.next().await {

@@ -9,15 +9,7 @@ pub(crate) mod generate;
 pub(crate) mod install_shim;
 pub(crate) mod installed;
 pub(crate) mod targets;
-
-use std::path::Path;
-
-use bottle_attest::TrustRoot;
-
-/// The embedded public-good root, or the one named by `--trusted-root`.
-pub(crate) fn load_trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
-    Ok(bottle_attest_net::trust::load(path)?.root)
-}
+pub(crate) mod trust;
 
 /// The async runtime: one worker per core, because a warm or offline run is CPU-bound
 /// (signature checks), and bottle files are hashed on its blocking pool.

@@ -62,6 +62,7 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
     let env = Env::from_process();
     let root_from_env = env.get(vars::TRUSTED_ROOT).map(std::path::PathBuf::from);
     let (trust, times) = trust_root(
+        &env,
         args.custom_trusted_root
             .as_deref()
             .or(root_from_env.as_deref()),
@@ -416,16 +417,25 @@ fn digest_file(path: &Path, alg: &str) -> Result<Digest, String> {
     }
 }
 
-/// The trusted root (embedded public-good, or `--custom-trusted-root`) and where its logs live,
-/// through the one loader (which takes gh's JSON Lines of roots too).
-fn trust_root(custom: Option<&Path>) -> Result<(TrustRoot, TimeSources), Failure> {
-    let loaded = bottle_attest_net::trust::load(custom).map_err(|e| {
+/// The trusted roots (kept current through TUF as gh keeps its own, cached under the cache
+/// root; or `--custom-trusted-root`) and where their logs live, through the one loader (which
+/// takes gh's JSON Lines of roots too). A TUF refresh that fails falls back to the last good
+/// root without a word: brew reads our stderr, and only a verification failure may be there.
+fn trust_root(env: &Env, custom: Option<&Path>) -> Result<(TrustRoot, TimeSources), Failure> {
+    let loaded = crate::commands::trust::roots_blocking(
+        env,
+        custom,
+        bottle_attest_net::trust::Refresh::Auto,
+        env.cache_dir(None).ok(),
+        false,
+    )
+    .map_err(|e| {
         Failure::plain(match custom {
-            None => format!("the embedded trusted root: {e}"),
-            Some(_) => format!("failed to create custom verifier: {e}"),
+            None => format!("the trusted root: {e:#}"),
+            Some(_) => format!("failed to create custom verifier: {e:#}"),
         })
     })?;
-    let times = TimeSources::from_root_json(&loaded.json);
+    let times = TimeSources::from_root_json(&loaded.primary().json);
     Ok((loaded.root, times))
 }
 

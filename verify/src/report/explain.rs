@@ -12,6 +12,19 @@ pub(crate) fn write(
     out: &mut impl Write,
     pass: &Pass,
     formula_data: Option<&FormulaData>,
+    setting: Option<&Setting>,
+) -> std::io::Result<()> {
+    write_pass(out, pass, formula_data)?;
+    if let Some(setting) = setting {
+        writeln!(out, "    Trusted root: {}.", setting.root)?;
+    }
+    Ok(())
+}
+
+fn write_pass(
+    out: &mut impl Write,
+    pass: &Pass,
+    formula_data: Option<&FormulaData>,
 ) -> std::io::Result<()> {
     writeln!(out, "    What this proves:")?;
     proven(

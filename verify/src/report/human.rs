@@ -79,7 +79,12 @@ pub(crate) fn bottle(
             writeln!(out, "{}", style.heading(&format!("Verified {label}")))?;
             writeln!(out, "    {}", summary_line(pass))?;
             if explain_it.is_on() {
-                explain::write(out, pass, report.formula_data.as_ref())?;
+                explain::write(
+                    out,
+                    pass,
+                    report.formula_data.as_ref(),
+                    explain_it.setting(),
+                )?;
             }
         }
         Outcome::Verdict(Verdict::Invalid {

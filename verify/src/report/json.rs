@@ -12,7 +12,11 @@ pub(crate) const SCHEMA: &str = "brew-verify.result/v1";
 
 /// One bottle's object; with `explain`, an `explanation` field holding the text `--explain`
 /// prints (what a pass proves, or what was looked up where and what failed).
-pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
+pub(crate) fn bottle(
+    report: &BottleReport,
+    explain: &super::Explain,
+    root: Option<&bottle_attest_net::trust::RootInfo>,
+) -> Value {
     let bottle = report.bottle.as_ref().map(|b| {
         json!({
             "file_name": b.filename.to_string(),
@@ -72,6 +76,12 @@ pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
         if let Some(data) = &report.formula_data {
             o.insert("formula_data".into(), formula_data(data));
         }
+        if let Some(root) = root {
+            o.insert(
+                "trust_root".into(),
+                crate::commands::trust::trust_root_json(root),
+            );
+        }
         o.insert(
             "ignored".into(),
             report
@@ -83,9 +93,12 @@ pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
         if explain.is_on() {
             let mut text = Vec::new();
             let written = match &report.outcome {
-                Outcome::Verdict(Verdict::Verified(pass)) => {
-                    super::explain::write(&mut text, pass, report.formula_data.as_ref())
-                }
+                Outcome::Verdict(Verdict::Verified(pass)) => super::explain::write(
+                    &mut text,
+                    pass,
+                    report.formula_data.as_ref(),
+                    explain.setting(),
+                ),
                 _ => super::explain::write_failure(&mut text, report, explain.setting()),
             };
             // Writing into a Vec cannot fail; an explanation is never worth losing the result.

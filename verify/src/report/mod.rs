@@ -147,15 +147,22 @@ impl Explain {
 pub(crate) struct Reporter {
     json: bool,
     explain: Explain,
+    /// The trusted roots the checks ran under (`--json`'s `trust_root`).
+    roots: Vec<bottle_attest_net::trust::RootInfo>,
     counts: [usize; 4],
     out: std::io::Stdout,
 }
 
 impl Reporter {
-    pub(crate) fn new(json: bool, explain: Explain) -> Self {
+    pub(crate) fn new(
+        json: bool,
+        explain: Explain,
+        roots: Vec<bottle_attest_net::trust::RootInfo>,
+    ) -> Self {
         Self {
             json,
             explain,
+            roots,
             counts: [0; 4],
             out: std::io::stdout(),
         }
@@ -176,7 +183,10 @@ impl Reporter {
         self.count(report);
         let mut out = self.out.lock();
         if self.json {
-            serde_json::to_writer(&mut out, &json::bottle(report, &self.explain))?;
+            serde_json::to_writer(
+                &mut out,
+                &json::bottle(report, &self.explain, self.roots.first()),
+            )?;
             writeln!(out)
         } else {
             human::bottle(
