@@ -312,11 +312,24 @@ async fn instance_root(
     let ask = match settings.refresh {
         Refresh::Force => true,
         Refresh::Never => false,
-        Refresh::Auto => tuf::due(&dir, repo, now) == Due::Due,
+        Refresh::Auto => match tuf::due(&dir, repo, now) {
+            Due::Due => true,
+            Due::RecentlyFailed => false,
+            // Fresh: the cache answers, unless it no longer verifies (changed on disk), in
+            // which case the repository is asked at once rather than a day later.
+            Due::Fresh => match tuf::cached(repo, &dir) {
+                Ok(found) => return from_cache(instance, location, found, None),
+                Err(_) => true,
+            },
+        },
     };
-    let mut refresh_error = None;
-    if let (true, Some(http)) = (ask, http) {
-        match tuf::refresh(http, repo, &dir, now).await {
+    let refresh_error = match (ask, http) {
+        (false, _) => None,
+        (true, None) if settings.refresh == Refresh::Force => {
+            Some("offline: TUF was not asked".to_owned())
+        }
+        (true, None) => None,
+        (true, Some(http)) => match tuf::refresh(http, repo, &dir, now).await {
             Ok(found) => {
                 return RootInfo {
                     instance,
@@ -328,26 +341,33 @@ async fn instance_root(
                     refresh_error: None,
                 };
             }
-            Err(e) => refresh_error = Some(e.one_line()),
-        }
-    } else if ask && settings.refresh == Refresh::Force {
-        refresh_error = Some("offline: TUF was not asked".to_owned());
-    }
-    match tuf::cached(repo, &dir) {
-        Ok(found) => RootInfo {
-            instance,
-            source: RootSource::TufCache,
-            location,
-            tuf_version: Some(found.root_version),
-            fetched_at: Some(found.fetched_at),
-            json: found.json,
-            refresh_error,
+            Err(e) => Some(e.one_line()),
         },
+    };
+    match tuf::cached(repo, &dir) {
+        Ok(found) => from_cache(instance, location, found, refresh_error),
         Err(TufError::NeverRefreshed) => embedded(refresh_error),
         Err(e) => embedded(Some(match refresh_error {
             Some(first) => format!("{first}; {}", e.one_line()),
             None => e.one_line(),
         })),
+    }
+}
+
+fn from_cache(
+    instance: InstanceName,
+    location: Option<String>,
+    found: tuf::TufRoot,
+    refresh_error: Option<String>,
+) -> RootInfo {
+    RootInfo {
+        instance,
+        source: RootSource::TufCache,
+        location,
+        tuf_version: Some(found.root_version),
+        fetched_at: Some(found.fetched_at),
+        json: found.json,
+        refresh_error,
     }
 }
 
