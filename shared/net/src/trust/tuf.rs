@@ -258,7 +258,7 @@ pub fn cached(repo: &TufRepo, dir: &Path) -> Result<TufRoot, TufError> {
         repo.anchor.bytes(),
     )
     .map_err(TufError::Anchor)?
-    .with_store(FileStore::new(dir));
+    .with_store(ReadOnly(FileStore::new(dir)));
     // Every future here reads from the disk and is ready at once: no executor is needed, and
     // one that is not ready (it never happens) counts as a cache that does not verify.
     let not_ready = || sigstore_tuf::Error::transport("the cache read did not complete");
@@ -273,6 +273,20 @@ pub fn cached(repo: &TufRepo, dir: &Path) -> Result<TufRoot, TufError> {
         .unwrap_or_else(|| Err(not_ready()))
         .map_err(TufError::Cache)?;
     target_root(bytes, updater.trusted().root().version, fetched_at).map_err(TufError::Cache)
+}
+
+/// The cache, read but never written: re-verifying it must not rewrite it (the TUF client
+/// writes the root it starts from back through its store), and a read-only run stays one.
+struct ReadOnly(FileStore);
+
+impl sigstore_tuf::MetadataStore for ReadOnly {
+    fn load(&self, name: &str) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+        self.0.load(name)
+    }
+
+    fn store(&self, _name: &str, _bytes: &[u8]) -> sigstore_tuf::Result<()> {
+        Ok(())
+    }
 }
 
 fn target_root(
