@@ -139,6 +139,8 @@ struct RefreshState {
     attempted_at: Option<DateTime<Utc>>,
     /// The repository it was (a changed URL invalidates the cache's freshness).
     url: Option<String>,
+    /// The subdirectory holding the metadata of the last successful refresh (`gen-…`).
+    generation: Option<String>,
 }
 
 /// One TUF repository's directory under the cache root: `ROOT/tuf/<url, percent-encoded>`.
@@ -194,9 +196,14 @@ pub fn due(dir: &Path, repo: &TufRepo, now: DateTime<Utc>) -> Due {
     }
 }
 
-/// Refresh `repo` over the network now, into `dir`, and return the trusted root it vouches for.
-/// A failure leaves the last good metadata in place (the TUF client writes a file through to
-/// the cache only after it verified it) and is recorded so that later runs back off.
+/// Refresh `repo` over the network now, under `dir`, and return the trusted root it vouches
+/// for.
+///
+/// Each refresh works in a new generation directory seeded with a copy of the last good one
+/// (its root chain and version floors), and the state file names the new generation only once
+/// the whole refresh succeeded. A refresh that fails part-way — a new root adopted, then an
+/// expired timestamp — therefore leaves the last good generation exactly as it was, so it still
+/// verifies and stays in use; the failure is recorded so that later runs back off.
 pub async fn refresh(
     http: &HttpClient,
     repo: &TufRepo,
@@ -206,13 +213,76 @@ pub async fn refresh(
     private_dir(dir)?;
     let mut state = read_state(dir);
     state.attempted_at = Some(now);
-    let result = refresh_inner(http, repo, dir, now).await;
-    if result.is_ok() {
-        state.fetched_at = Some(now);
-        state.url = Some(repo.url.as_str().to_owned());
+    let previous = state
+        .generation
+        .clone()
+        .filter(|_| state.url.as_deref() == Some(repo.url.as_str()));
+    let generation = format!(
+        "gen-{}-{:08x}",
+        now.format("%Y%m%dT%H%M%S"),
+        rand::random::<u32>()
+    );
+    let work = dir.join(&generation);
+    private_dir(&work)?;
+    if let Some(previous) = &previous {
+        // A generation that cannot be copied only costs its version floors: the chain is
+        // walked again from the anchor.
+        let _ = copy_tree(&dir.join(previous), &work);
     }
-    write_state(dir, &state)?;
+    let result = refresh_inner(http, repo, &work, now).await;
+    match &result {
+        Ok(_) => {
+            state.fetched_at = Some(now);
+            state.url = Some(repo.url.as_str().to_owned());
+            state.generation = Some(generation.clone());
+            write_state(dir, &state)?;
+            if let Some(previous) = previous {
+                let _ = std::fs::remove_dir_all(dir.join(previous));
+            }
+            sweep_generations(dir, &generation);
+        }
+        Err(_) => {
+            let _ = std::fs::remove_dir_all(&work);
+            write_state(dir, &state)?;
+        }
+    }
     result
+}
+
+/// Copy the files under `from` into `to` (the metadata of one generation: a few small files).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Remove generations other than `keep` left by refreshes that were killed, once they are an
+/// hour old (a younger one may be another process's refresh in flight).
+fn sweep_generations(dir: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= RETRY_FAILED_AFTER);
+        if name.to_string_lossy().starts_with("gen-") && name != keep && old {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 async fn refresh_inner(
@@ -244,14 +314,20 @@ async fn refresh_inner(
 /// the disk only.
 pub fn cached(repo: &TufRepo, dir: &Path) -> Result<TufRoot, TufError> {
     let state = read_state(dir);
-    let fetched_at = match (state.fetched_at, state.url.as_deref()) {
-        (Some(at), Some(url)) if url == repo.url.as_str() => at,
+    let (fetched_at, generation) = match (state.fetched_at, state.url.as_deref(), &state.generation)
+    {
+        (Some(at), Some(url), Some(generation))
+            if url == repo.url.as_str() && is_generation_name(generation) =>
+        {
+            (at, generation)
+        }
         _ => return Err(TufError::NeverRefreshed),
     };
+    crate::store::atomic::check_private(dir)?;
+    let dir = &dir.join(generation);
     if !dir.join("root.json").is_file() {
         return Err(TufError::NeverRefreshed);
     }
-    crate::store::atomic::check_private(dir)?;
     let at = jiff_time(fetched_at);
     let mut updater = Updater::new(
         StoreRepository::new(FileStore::new(dir)),
@@ -287,6 +363,12 @@ impl sigstore_tuf::MetadataStore for ReadOnly {
     fn store(&self, _name: &str, _bytes: &[u8]) -> sigstore_tuf::Result<()> {
         Ok(())
     }
+}
+
+/// A generation name as [`refresh`] makes them: one path component, nothing else (the state
+/// file is read from the cache, so its value must not lead anywhere else).
+fn is_generation_name(name: &str) -> bool {
+    name.starts_with("gen-") && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn target_root(
@@ -417,6 +499,7 @@ mod tests {
             fetched_at: Some(hours(23)),
             attempted_at: Some(hours(23)),
             url: Some(r.url.to_string()),
+            generation: None,
         });
         assert_eq!(due(dir.path(), &r, now), Due::Fresh);
         // Another repository's refresh is not this one's.
@@ -428,6 +511,7 @@ mod tests {
             fetched_at: Some(hours(25)),
             attempted_at: Some(now - chrono::Duration::minutes(10)),
             url: Some(r.url.to_string()),
+            generation: None,
         });
         assert_eq!(due(dir.path(), &r, now), Due::RecentlyFailed);
         // A refresh "in the future" proves nothing.
@@ -435,11 +519,44 @@ mod tests {
             fetched_at: Some(now + chrono::Duration::hours(5)),
             attempted_at: None,
             url: Some(r.url.to_string()),
+            generation: None,
         });
         assert_eq!(due(dir.path(), &r, now), Due::Due);
         // Junk in the state file is no refresh at all.
         std::fs::write(dir.path().join(STATE_FILE), b"\xff{").unwrap();
         assert_eq!(due(dir.path(), &r, now), Due::Due);
+    }
+
+    #[test]
+    fn a_state_file_cannot_point_outside_the_cache() {
+        for name in ["gen-1", "gen-20261206T041200-0a1b2c3d"] {
+            assert!(is_generation_name(name), "{name}");
+        }
+        for name in [
+            "../x",
+            "gen-../../etc",
+            "/etc",
+            "gen-a/b",
+            "",
+            "gen-\u{2215}x",
+            "other",
+        ] {
+            assert!(!is_generation_name(name), "{name}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let r = repo("https://tuf.example/");
+        write_state(
+            dir.path(),
+            &RefreshState {
+                fetched_at: Some(Utc::now()),
+                attempted_at: None,
+                url: Some(r.url.to_string()),
+                generation: Some("../elsewhere".into()),
+            },
+        )
+        .unwrap();
+        let err = cached(&r, dir.path()).unwrap_err();
+        assert!(matches!(err, TufError::NeverRefreshed), "{err:?}");
     }
 
     #[test]
