@@ -12,6 +12,7 @@ mod online;
 mod readme;
 mod sigstore_python;
 mod stale_root;
+mod tuf_rotation;
 mod user;
 mod util;
 mod verbosity;
