@@ -13,6 +13,7 @@ mod readme;
 mod sigstore_python;
 mod stale_root;
 mod trust_roots;
+mod tuf_rotation;
 mod user;
 mod util;
 mod verbosity;

@@ -142,18 +142,19 @@ pub(crate) fn url(listener: &std::net::TcpListener) -> Result<String> {
 }
 
 /// Serve `service` on `listener` from `runtime` until the runtime shuts down; every request
-/// increments `counter`.
+/// increments `counter`. Aborting the returned accept task closes the listener (the TUF
+/// repository uses that to become unreachable and reachable again on the same port).
 pub(crate) fn serve(
     runtime: &tokio::runtime::Runtime,
     listener: std::net::TcpListener,
     service: Arc<dyn Service>,
     counter: Arc<AtomicU64>,
-) -> Result<()> {
+) -> Result<tokio::task::JoinHandle<()>> {
     let listener = {
         let _guard = runtime.enter();
         tokio::net::TcpListener::from_std(listener)?
     };
-    runtime.spawn(async move {
+    let accept = runtime.spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 // Out of file descriptors or similar: back off instead of spinning.
@@ -175,7 +176,7 @@ pub(crate) fn serve(
             });
         }
     });
-    Ok(())
+    Ok(accept)
 }
 
 async fn respond(

@@ -13,7 +13,10 @@
 //! - an RFC 3161 TSA ([`SigstoreStack::tsa_url`]);
 //! - an OIDC provider minting GitHub-shaped tokens ([`SigstoreStack::identity_token`]);
 //! - a settable clock ([`SigstoreStack::set_time`]) all of them read;
-//! - the matching `trusted_root.json` and sigstore-python trust config.
+//! - the matching `trusted_root.json` and sigstore-python trust config, and
+//!   [`rotate_trusted_root`] to merge two stacks' roots as an instance that rotated a Fulcio CA,
+//!   added a Rekor shard or rotated its TSA;
+//! - a TUF repository made with python-tuf that serves a trusted root ([`tuf::TufRepo`]).
 //!
 //! Bundles are made by sigstore-sign itself over real HTTP ([`SigstoreStack::sign_attestation`]
 //! and friends), so what tests verify is what a Sigstore client produces. The API is blocking
@@ -48,6 +51,7 @@ mod rekor;
 mod rt;
 mod trust;
 mod tsa;
+pub mod tuf;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -61,6 +65,7 @@ use sigstore_types::{Bundle, Sha256Hash};
 
 pub use error::{KitError, Result};
 pub use identity::{GITHUB_ISSUER, WorkflowIdentity};
+pub use trust::{Authority, rotate_trusted_root};
 
 /// A workspace binary built now in release mode (`cargo build --release -p NAME --bin NAME`),
 /// for benchmarks: their figures are for optimised code. Returns its path.

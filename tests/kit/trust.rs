@@ -104,3 +104,79 @@ pub(crate) fn trust_config(material: &TrustMaterial<'_>) -> Value {
         },
     })
 }
+
+/// A kind of authority a trusted root lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// A Fulcio CA (`certificateAuthorities`).
+    Fulcio,
+    /// A Rekor log, a shard (`tlogs`).
+    Rekor,
+    /// A certificate transparency log (`ctlogs`).
+    Ct,
+    /// An RFC 3161 timestamp authority (`timestampAuthorities`).
+    Tsa,
+}
+
+impl Authority {
+    const ALL: [Authority; 4] = [
+        Authority::Fulcio,
+        Authority::Rekor,
+        Authority::Ct,
+        Authority::Tsa,
+    ];
+
+    fn field(self) -> &'static str {
+        match self {
+            Authority::Fulcio => "certificateAuthorities",
+            Authority::Rekor => "tlogs",
+            Authority::Ct => "ctlogs",
+            Authority::Tsa => "timestampAuthorities",
+        }
+    }
+
+    /// The entry's `validFor`: a log's is its key's, a CA's or TSA's its own.
+    fn window(self, entry: &mut Value) -> &mut Value {
+        match self {
+            Authority::Rekor | Authority::Ct => &mut entry["publicKey"]["validFor"],
+            Authority::Fulcio | Authority::Tsa => &mut entry["validFor"],
+        }
+    }
+}
+
+/// The trusted root of an instance whose authorities rotated at `at`: every authority of `old`
+/// and of `new` (two kit stacks' `trusted_root.json`), where for each kind in `rotated` the old
+/// ones stop (`validFor.end`) and the new ones start (`validFor.start`) at `at`, as Sigstore's
+/// public-good root records a retired Fulcio CA, Rekor shard or TSA. Kinds not in `rotated`
+/// keep both stacks' authorities over their whole windows.
+///
+/// So a bundle `old` minted before `at` and one `new` minted after it both verify under the
+/// result, and one `old` minted after `at` from a rotated authority does not.
+pub fn rotate_trusted_root(
+    old: &str,
+    new: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    rotated: &[Authority],
+) -> String {
+    let mut merged: Value = serde_json::from_str(old).expect("the old trusted root is JSON");
+    let new: Value = serde_json::from_str(new).expect("the new trusted root is JSON");
+    let at = rfc3339(at);
+    for kind in Authority::ALL {
+        let rotates = rotated.contains(&kind);
+        let mut entries: Vec<Value> = merged[kind.field()].as_array().cloned().unwrap_or_default();
+        if rotates {
+            for entry in &mut entries {
+                kind.window(entry)["end"] = json!(at);
+            }
+        }
+        for entry in new[kind.field()].as_array().into_iter().flatten() {
+            let mut entry = entry.clone();
+            if rotates {
+                kind.window(&mut entry)["start"] = json!(at);
+            }
+            entries.push(entry);
+        }
+        merged[kind.field()] = Value::Array(entries);
+    }
+    serde_json::to_string_pretty(&merged).expect("a JSON value serializes")
+}
