@@ -245,14 +245,17 @@ struct Outcome {
 /// `--offline` asks no TUF repository).
 fn load_roots(args: &BundleArgs) -> Result<LoadedRoots, String> {
     let env = Env::from_process();
-    super::trust::roots_blocking(
+    let refresh = super::trust::refresh_mode(args.refresh_trust, args.offline);
+    let loaded = super::trust::roots_blocking(
         &env,
         args.trusted_root.as_deref(),
-        super::trust::refresh_mode(args.refresh_trust, args.offline),
+        refresh,
         env.cache_dir(None).ok(),
         args.offline,
     )
-    .map_err(|e| format!("{e:#}"))
+    .map_err(|e| format!("{e:#}"))?;
+    super::trust::warn_if_forced_refresh_failed(&loaded, refresh);
+    Ok(loaded)
 }
 
 fn check(args: &BundleArgs, signer: &Signer<'_>, trust: &TrustRoot) -> Result<Outcome, String> {

@@ -92,14 +92,16 @@ impl Context {
                 ..HttpConfig::default()
             })?)
         };
+        let refresh = super::trust::refresh_mode(args.refresh_trust, args.offline);
         let loaded = super::trust::roots(
             &env,
             args.trusted_root.as_deref(),
-            super::trust::refresh_mode(args.refresh_trust, args.offline),
+            refresh,
             cache.as_ref().map(|c| c.root().to_owned()),
             client.as_ref(),
         )
         .await?;
+        super::trust::warn_if_forced_refresh_failed(&loaded, refresh);
         let trust = loaded.root;
         let roots = loaded.roots;
         let http = if pile.is_some() { None } else { client };

@@ -55,6 +55,25 @@ pub(crate) fn roots_blocking(
     })
 }
 
+/// After `--refresh-trust`: a refresh that was asked for and failed is said on stderr, with
+/// the root used instead (an automatic refresh that fails is only reported in `--json`,
+/// `--explain` and `doctor`: it must not add noise to every offline run, nor to gh mode's
+/// stderr, which brew reads).
+pub(crate) fn warn_if_forced_refresh_failed(loaded: &LoadedRoots, refresh: Refresh) {
+    if refresh != Refresh::Force {
+        return;
+    }
+    for info in &loaded.roots {
+        if let Some(why) = &info.refresh_error {
+            eprintln!(
+                "Warning: could not refresh the {} root: {why}; using {}",
+                info.instance.describe(),
+                info.describe()
+            );
+        }
+    }
+}
+
 /// `refresh` for the verifying commands' `--refresh-trust` and `--offline`.
 pub(crate) fn refresh_mode(force: bool, offline: bool) -> Refresh {
     if offline {

@@ -99,7 +99,7 @@ pub enum TufError {
     Anchor(#[source] sigstore_tuf::Error),
     /// The repository refused by TUF's rules (threshold, rollback, expiry, hash…), or it could
     /// not be reached.
-    #[error("{0}")]
+    #[error("{}", refusal(.0))]
     Refresh(#[source] sigstore_tuf::Error),
     /// The cache directory could not be used.
     #[error(transparent)]
@@ -128,6 +128,27 @@ impl TufError {
         }
         text
     }
+}
+
+/// What TUF's refusal means, in words, before its own message: which of TUF's rules the
+/// repository broke (or that it could not be reached).
+fn refusal(e: &sigstore_tuf::Error) -> String {
+    use sigstore_tuf::Error as E;
+    let what = match e {
+        E::ThresholdNotMet { .. } | E::DuplicateSignature { .. } | E::Crypto(_) => {
+            "metadata not signed by enough of its keys"
+        }
+        E::Rollback { .. } | E::BadRootVersion { .. } => {
+            "a rollback: the repository offers an older version than one already trusted"
+        }
+        E::Expired { .. } => "expired metadata",
+        E::IntegrityMismatch(_) => {
+            "a file that does not match the hash and length its TUF metadata pins"
+        }
+        E::Transport { .. } => "the repository could not be read",
+        _ => "unusable metadata",
+    };
+    format!("{what}: {e}")
 }
 
 /// When the last refresh succeeded and was last tried.
