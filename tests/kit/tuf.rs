@@ -329,7 +329,8 @@ impl TufRepo {
     }
 
     /// Stop listening (`false`: connections are refused, as for a repository that is down) or
-    /// listen again on the same port (`true`).
+    /// listen again on the same port (`true`). While the port is closed another server of the
+    /// test run could be given it; tests that come back (`true`) should do so soon.
     pub fn set_reachable(&self, reachable: bool) {
         let mut accept = lock(&self.accept);
         if !reachable {

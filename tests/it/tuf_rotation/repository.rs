@@ -208,7 +208,8 @@ fn rollback(e: &sigstore_tuf::Error, want: &str) -> bool {
 /// One repository's life, each state checked by python-tuf (over the kit's HTTP server) and by
 /// sigstore-tuf, both with caches that persist across states as brew-verify's does: publish,
 /// every attack (each followed by a good publish the clients recover with), the root key
-/// rotated twice (v1 → v2 → v3, a fresh client walks the chain) and last an expired root.
+/// rotated twice (v1 → v2 → v3, a fresh client walks the chain), new expiry times and last an
+/// expired root.
 #[test]
 fn python_tuf_and_sigstore_tuf_agree_on_every_state() {
     let Some(python) = python() else { return };
@@ -289,6 +290,18 @@ fn python_tuf_and_sigstore_tuf_agree_on_every_state() {
             "each client asks for {file} once: {walked:?}"
         );
     }
+
+    // New expiry times (root v4 with a later expiry, a timestamp good for two days): both
+    // clients take them.
+    let now = Utc::now();
+    let state = repo
+        .apply(&[testkit::tuf::TufStep::SetExpiry(vec![
+            (TufRole::Root, now + chrono::Duration::days(400)),
+            (TufRole::Timestamp, now + chrono::Duration::days(2)),
+        ])])
+        .remove(0);
+    assert_eq!(state.root_version, Some(4), "{state:?}");
+    both_accept(&repo, &state, &py_cache, &rs_cache);
 
     // An expired root (last: the clients keep that root version, so nothing good can follow).
     let state = repo.attack(TufAttack::Expired(TufRole::Root));
