@@ -13,7 +13,8 @@ use bottle_attest::trust::{PRODUCTION_JSON, TrustRootError, first_root_document}
 pub struct LoadedRoot {
     /// The root, ready for verification.
     pub root: TrustRoot,
-    /// Its JSON document (the first root of a JSON Lines file).
+    /// Its JSON document (the first root of a JSON Lines file; every root's is in
+    /// [`TrustRoot::instances`]).
     pub json: String,
 }
 
@@ -46,9 +47,11 @@ pub fn load(path: Option<&Path>) -> Result<LoadedRoot, TrustLoadError> {
         path: path.to_owned(),
         source,
     })?;
+    // Every root of a JSON Lines file, each one's instance decided by its certificate
+    // authorities, as gh's `--custom-trusted-root` reads several lines (`TrustRoot::from_text`).
     let json = first_root_document(&text).to_owned();
     Ok(LoadedRoot {
-        root: TrustRoot::from_json(&path.display().to_string(), &json)?,
+        root: TrustRoot::from_text(&path.display().to_string(), &text)?,
         json,
     })
 }
@@ -67,6 +70,7 @@ mod tests {
         std::fs::write(&lines, format!("{compact}\n{compact}\n")).unwrap();
         let loaded = load(Some(&lines)).unwrap();
         assert_eq!(loaded.json, compact.to_string());
+        assert_eq!(loaded.root.instances().count(), 2, "every line is a root");
 
         let missing = load(Some(&dir.path().join("absent.json"))).unwrap_err();
         assert!(
