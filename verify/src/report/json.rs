@@ -38,6 +38,7 @@ pub(crate) fn bottle(report: &BottleReport, explain: &super::Explain) -> Value {
             "subject": pass.subject,
             "predicate_type": pass.predicate_type,
             "certificate": pass.claims,
+            "instance": pass.bundle.instance(),
             "verified_timestamps": timestamps(&pass.timestamps),
         }),
         Outcome::Verdict(Verdict::Invalid {
