@@ -195,6 +195,12 @@ pub(crate) struct PolicyArgs {
     #[arg(long, value_name = "TIME")]
     pub(crate) cutoff: Option<chrono::DateTime<chrono::Utc>>,
 
+    /// The tap's repository is private: its attestations are signed by GitHub's Sigstore
+    /// instance, which the policy's tap sources then accept (`instances = ["public-good",
+    /// "github"]`) beside the public-good one (with `--policy`, the file's `instances` decide).
+    #[arg(long)]
+    pub(crate) private: bool,
+
     /// The bottle root subject names are formed on (must match the policy's `bottle_root`).
     #[arg(long, value_name = "URL", default_value = bottle_attest::bottle::DEFAULT_BOTTLE_ROOT)]
     pub(crate) bottle_root: String,

@@ -16,9 +16,10 @@
 
 use anyhow::{Context as _, bail};
 use bottle_attest::policy::{
-    GITHUB_ACTIONS_ISSUER, RefRule, Source, SubjectRule, When, WorkflowRule,
+    GITHUB_ACTIONS_ISSUER, RefRule, Source, SubjectRule, When, WorkflowRule, default_instances,
 };
 use bottle_attest::statement::SLSA_PROVENANCE_V1;
+use bottle_attest::trust::Instance;
 use bottle_attest::{Policy, TrustRoot};
 use chrono::{DateTime, Utc};
 
@@ -220,6 +221,8 @@ pub(crate) fn brew_rules(mode: Mode, repo: &str) -> Option<Policy> {
             subject: SubjectRule::Filename,
             logged_at_or_before: None,
             when: When::Always,
+            // gh verifies bundles of either instance (its `chooseVerifier`).
+            instances: vec![Instance::PublicGood, Instance::GitHub],
         }],
     })
 }
@@ -238,6 +241,7 @@ fn ci_source(args: &PolicyArgs, repo: &str) -> Source {
         subject: SubjectRule::Filename,
         logged_at_or_before: None,
         when: When::Always,
+        instances: instances(args),
     }
 }
 
@@ -266,7 +270,18 @@ fn tap_source(args: &PolicyArgs, mode: Mode, repo: &str) -> Source {
         },
         logged_at_or_before: None,
         when: When::EarlierMissing,
+        instances: instances(args),
     }
+}
+
+/// The instances a tap's sources accept: the public-good one, and with `--private` GitHub's
+/// too (a private repository's attestations are signed by GitHub's instance).
+fn instances(args: &PolicyArgs) -> Vec<Instance> {
+    let mut out = default_instances();
+    if args.private {
+        out.push(Instance::GitHub);
+    }
+    out
 }
 
 /// Which source is the backfill: the one named `backfill`, else the last one that names

@@ -6,6 +6,7 @@ mod explain_failures;
 mod gh_compat;
 mod ghcr;
 mod github_api;
+mod github_instance;
 mod json_output;
 mod kit_smoke;
 mod online;

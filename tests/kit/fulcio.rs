@@ -58,7 +58,8 @@ struct PublicKeyContent {
 /// The kit's Fulcio service.
 pub(crate) struct Fulcio {
     pub(crate) ca: FulcioCa,
-    pub(crate) ct: CtLog,
+    /// The CT log whose SCT every leaf embeds; `None` for GitHub's instance, which has none.
+    pub(crate) ct: Option<CtLog>,
     pub(crate) oidc: Arc<OidcProvider>,
     pub(crate) clock: Arc<Clock>,
 }
@@ -133,7 +134,7 @@ impl Fulcio {
                 extensions: &github.extensions(),
                 not_before: now,
             },
-            &self.ct,
+            self.ct.as_ref(),
         )?;
         let mut chain = vec![pem("CERTIFICATE", &leaf)];
         chain.extend(self.chain_pem());

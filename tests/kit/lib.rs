@@ -18,6 +18,13 @@
 //!   added a Rekor shard or rotated its TSA;
 //! - a TUF repository made with python-tuf that serves a trusted root ([`tuf::TufRepo`]).
 //!
+//! [`SigstoreStack::start_github_instance`] starts a stand-in for GitHub's own Sigstore
+//! instance instead (the one that signs attestations of private repositories): its own Fulcio
+//! CA under GitHub's names (`O=GitHub, Inc.`, so verifiers route its bundles by issuer
+//! organisation exactly as they route GitHub's), leaves without SCTs, its own RFC 3161 TSA, no
+//! Rekor and no CT log; every bundle carries one TSA timestamp and no log entry, and its
+//! trusted root lists only the CA and the TSA, like GitHub's.
+//!
 //! Bundles are made by sigstore-sign itself over real HTTP ([`SigstoreStack::sign_attestation`]
 //! and friends), so what tests verify is what a Sigstore client produces. The API is blocking
 //! on purpose: callers are plain `#[test]` functions and, through the URLs and tokens, other
@@ -117,10 +124,13 @@ pub struct SigstoreStack {
     runtime: Option<tokio::runtime::Runtime>,
     clock: Arc<Clock>,
     oidc: Arc<OidcProvider>,
-    rekor: Arc<Rekor>,
+    /// `None` for the GitHub-instance stand-in, which has no log.
+    rekor: Option<Arc<Rekor>>,
     http: sigstore_sign::reqwest::Client,
     fulcio_url: String,
-    rekor_url: String,
+    rekor_url: Option<String>,
+    /// A stand-in for GitHub's instance: no log, no SCT, a TSA timestamp on every bundle.
+    github: bool,
     tsa_url: Option<String>,
     timestamping: AtomicBool,
     trusted_root: String,
@@ -147,6 +157,25 @@ impl SigstoreStack {
 
     /// Start the stack, reporting failure instead of panicking.
     pub fn try_start() -> Result<SigstoreStack> {
+        Self::try_start_instance(false)
+    }
+
+    /// Start a stand-in for GitHub's Sigstore instance (private repositories): a Fulcio CA
+    /// named as GitHub's, leaves without SCTs, a TSA, no Rekor and no CT log. Every bundle it
+    /// mints carries one RFC 3161 timestamp and no log entry; [`Self::trusted_root_json`] lists
+    /// only the CA and the TSA. [`Self::rekor_url`] panics: there is no log. Fresh keys each
+    /// time, so a second one is an impostor to the first one's root.
+    pub fn start_github_instance() -> SigstoreStack {
+        Self::try_start_instance(true)
+            .expect("the test kit's GitHub-instance stand-in failed to start")
+    }
+
+    fn try_start_instance(github: bool) -> Result<SigstoreStack> {
+        let names = if github {
+            pki::GITHUB_NAMES
+        } else {
+            pki::PUBLIC_GOOD_NAMES
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("testkit-sigstore")
@@ -157,41 +186,55 @@ impl SigstoreStack {
         let oidc = Arc::new(OidcProvider::new()?);
         let counters = Counters::default();
 
-        let rekor_listener = http::bind()?;
-        let rekor_url = http::url(&rekor_listener)?;
-        let rekor_host = rekor_url.trim_start_matches("http://").to_owned();
-        let rekor = Arc::new(Rekor::new(&rekor_host, Arc::clone(&clock))?);
-        http::serve(
-            &runtime,
-            rekor_listener,
-            Arc::clone(&rekor) as Arc<dyn http::Service>,
-            Arc::clone(&counters.rekor),
-        )?;
+        let rekor = if github {
+            None
+        } else {
+            let rekor_listener = http::bind()?;
+            let rekor_url = http::url(&rekor_listener)?;
+            let rekor_host = rekor_url.trim_start_matches("http://").to_owned();
+            let rekor = Arc::new(Rekor::new(&rekor_host, Arc::clone(&clock))?);
+            http::serve(
+                &runtime,
+                rekor_listener,
+                Arc::clone(&rekor) as Arc<dyn http::Service>,
+                Arc::clone(&counters.rekor),
+            )?;
+            Some((rekor, rekor_url))
+        };
 
         let fulcio_listener = http::bind()?;
         let fulcio_url = http::url(&fulcio_listener)?;
         let fulcio = fulcio::Fulcio {
-            ca: pki::FulcioCa::new()?,
-            ct: ct::CtLog::new()?,
+            ca: pki::FulcioCa::new(&names)?,
+            ct: if github {
+                None
+            } else {
+                Some(ct::CtLog::new()?)
+            },
             oidc: Arc::clone(&oidc),
             clock: Arc::clone(&clock),
         };
         let tsa_listener = http::bind()?;
         let tsa_url = format!("{}/api/v1/timestamp", http::url(&tsa_listener)?);
-        let tsa = tsa::Tsa::new(Arc::clone(&clock))?;
+        let tsa = tsa::Tsa::new(Arc::clone(&clock), &names)?;
         let tsa_chain = tsa.chain_der();
 
         let ct_url = format!("{fulcio_url}/ct");
         let chain = fulcio.ca.chain_der();
         let material = trust::TrustMaterial {
+            organization: names.organization,
             fulcio_url: &fulcio_url,
             fulcio_chain: &chain,
-            rekor_url: &rekor_url,
-            rekor_spki: rekor.spki_der(),
-            rekor_log_id: rekor.log_id(),
-            ct_url: &ct_url,
-            ct_spki: fulcio.ct.spki_der(),
-            ct_log_id: fulcio.ct.log_id(),
+            rekor: rekor.as_ref().map(|(rekor, url)| trust::LogMaterial {
+                url,
+                spki: rekor.spki_der(),
+                log_id: rekor.log_id(),
+            }),
+            ct: fulcio.ct.as_ref().map(|ct| trust::LogMaterial {
+                url: &ct_url,
+                spki: ct.spki_der(),
+                log_id: ct.log_id(),
+            }),
             tsa: Some((&tsa_url, tsa_chain.to_vec())),
         };
         let trusted_root = serde_json::to_string_pretty(&trust::trusted_root(&material))?;
@@ -216,6 +259,10 @@ impl SigstoreStack {
             .build()
             .map_err(|e| KitError::Io(std::io::Error::other(e)))?;
 
+        let (rekor, rekor_url) = match rekor {
+            Some((rekor, url)) => (Some(rekor), Some(url)),
+            None => (None, None),
+        };
         Ok(SigstoreStack {
             runtime: Some(runtime),
             clock,
@@ -224,12 +271,18 @@ impl SigstoreStack {
             http,
             fulcio_url,
             rekor_url,
+            github,
             tsa_url: Some(tsa_url),
             timestamping: AtomicBool::new(false),
             trusted_root,
             trust_config,
             counters,
         })
+    }
+
+    /// Whether this is the GitHub-instance stand-in ([`Self::start_github_instance`]).
+    pub fn is_github_instance(&self) -> bool {
+        self.github
     }
 
     /// The `trusted_root.json` that makes verifiers trust this stack (and only this stack).
@@ -248,9 +301,12 @@ impl SigstoreStack {
         self.fulcio_url.clone()
     }
 
-    /// Base URL of the kit's Rekor v1 log, for `SigningServices::new`.
+    /// Base URL of the kit's Rekor v1 log, for `SigningServices::new`. Panics for the
+    /// GitHub-instance stand-in, which has no log.
     pub fn rekor_url(&self) -> String {
-        self.rekor_url.clone()
+        self.rekor_url
+            .clone()
+            .expect("the GitHub-instance stand-in has no Rekor")
     }
 
     /// URL of the kit's RFC 3161 TSA (`.../api/v1/timestamp`), for
@@ -306,7 +362,10 @@ impl SigstoreStack {
     /// A sigstore-sign context for this stack's services (the TSA only with
     /// [`Self::set_timestamping`]), sharing the kit's HTTP client.
     pub fn signing_context(&self) -> SigningContext {
-        let mut services = SigningServices::new(&self.fulcio_url, &self.rekor_url);
+        // The GitHub-instance stand-in has no log; a sigstore-sign signer made from this
+        // context fails at its Rekor step (the kit's own minting skips it).
+        let rekor_url = self.rekor_url.clone().unwrap_or_default();
+        let mut services = SigningServices::new(&self.fulcio_url, &rekor_url);
         if let (true, Some(tsa)) = (self.timestamping.load(Ordering::Relaxed), &self.tsa_url) {
             services = services.with_tsa_url(tsa);
         }
@@ -359,6 +418,28 @@ impl SigstoreStack {
         predicate: serde_json::Value,
         subjects: &[(String, [u8; 32])],
     ) -> Result<String> {
+        if self.github {
+            // sigstore-sign's `Attestation` logs every signature; GitHub's instance does not,
+            // so the statement is built here (as `Attestation::build_statement` writes it)
+            // and signed without a log entry.
+            let statement = serde_json::json!({
+                "_type": "https://in-toto.io/Statement/v1",
+                "subject": subjects
+                    .iter()
+                    .map(|(name, digest)| serde_json::json!({
+                        "name": name,
+                        "digest": {"sha256": hex::encode(digest)},
+                    }))
+                    .collect::<Vec<_>>(),
+                "predicateType": predicate_type,
+                "predicate": predicate,
+            });
+            return self.sign_dsse_with_token(
+                token,
+                "application/vnd.in-toto+json",
+                &serde_json::to_vec(&statement)?,
+            );
+        }
         let attestation = subjects.iter().fold(
             Attestation::new(predicate_type, predicate),
             |attestation, (name, digest)| {
@@ -384,6 +465,14 @@ impl SigstoreStack {
         id: &WorkflowIdentity,
         statement: &[u8],
     ) -> Result<String> {
+        if self.github {
+            serde_json::from_slice::<sigstore_types::Statement>(statement)?;
+            return self.sign_dsse_with_token(
+                &self.identity_token(id),
+                "application/vnd.in-toto+json",
+                statement,
+            );
+        }
         let signer = self.signer(id);
         let statement = statement.to_vec();
         bundle_json(self.block_on(async move { signer.sign_raw_statement(&statement).await }))
@@ -410,17 +499,25 @@ impl SigstoreStack {
         payload_type: &str,
         payload: &[u8],
     ) -> Result<String> {
+        self.sign_dsse_with_token(&self.identity_token(id), payload_type, payload)
+    }
+
+    /// The steps of `Signer::sign_raw_statement` without its statement check, and, for the
+    /// GitHub-instance stand-in, without the log entry and always with a TSA timestamp.
+    fn sign_dsse_with_token(
+        &self,
+        token: &str,
+        payload_type: &str,
+        payload: &[u8],
+    ) -> Result<String> {
         use sigstore_sign::bundle::BundleV03;
         use sigstore_sign::fulcio::FulcioClient;
         use sigstore_sign::rekor::{DsseEntry, RekorClient};
         use sigstore_sign::tsa::TimestampClient;
         use sigstore_types::{DsseEnvelope, DsseSignature, KeyId, KindVersion, PayloadBytes};
 
-        let token = IdentityToken::from_jwt(&self.identity_token(id))
-            .map_err(sigstore_sign::Error::from)?;
-        let tsa_url = self
-            .timestamping
-            .load(Ordering::Relaxed)
+        let token = IdentityToken::from_jwt(token).map_err(sigstore_sign::Error::from)?;
+        let tsa_url = (self.github || self.timestamping.load(Ordering::Relaxed))
             .then(|| self.tsa_url.clone())
             .flatten();
         let (fulcio_url, rekor_url, http) = (
@@ -445,14 +542,17 @@ impl SigstoreStack {
                 PayloadBytes::new(payload),
                 DsseSignature::new(signature.clone(), KeyId::default()),
             );
-            let entry = RekorClient::builder(rekor_url)
-                .with_http_client(http.clone())
-                .build()?
-                .create_dsse_entry(DsseEntry::new(&envelope, &certificate)?)
-                .await?
-                .to_bundle_entry(KindVersion::DsseV001)?;
             let mut bundle =
-                BundleV03::with_certificate_and_dsse(certificate, envelope).with_tlog_entry(entry);
+                BundleV03::with_certificate_and_dsse(certificate.clone(), envelope.clone());
+            if let Some(rekor_url) = rekor_url {
+                let entry = RekorClient::builder(rekor_url)
+                    .with_http_client(http.clone())
+                    .build()?
+                    .create_dsse_entry(DsseEntry::new(&envelope, &certificate)?)
+                    .await?
+                    .to_bundle_entry(KindVersion::DsseV001)?;
+                bundle = bundle.with_tlog_entry(entry);
+            }
             if let Some(tsa_url) = tsa_url {
                 let timestamp = TimestampClient::builder(tsa_url)
                     .with_http_client(http)
@@ -473,8 +573,14 @@ impl SigstoreStack {
             .expect("signing a blob through the kit")
     }
 
-    /// [`Self::sign_blob`], reporting failure.
+    /// [`Self::sign_blob`], reporting failure. The GitHub-instance stand-in signs only DSSE
+    /// attestations, as GitHub's instance does.
     pub fn try_sign_blob(&self, id: &WorkflowIdentity, blob: &[u8]) -> Result<String> {
+        if self.github {
+            return Err(KitError::BadRequest(
+                "the GitHub-instance stand-in signs attestations (DSSE), not blobs".into(),
+            ));
+        }
         let signer = self.signer(id);
         let blob = blob.to_vec();
         bundle_json(self.block_on(async move { signer.sign(blob.as_slice()).await }))
@@ -491,7 +597,7 @@ impl SigstoreStack {
 
     /// How many entries the kit's Rekor log holds.
     pub fn rekor_log_size(&self) -> usize {
-        self.rekor.size()
+        self.rekor.as_ref().map_or(0, |r| r.size())
     }
 
     /// Run `future` on the kit's runtime and wait for it. From inside another runtime (an async

@@ -288,13 +288,9 @@ pub(crate) struct TsaCertificates {
 }
 
 impl TsaCertificates {
-    /// A fresh root and leaf, valid over [`ca_validity`].
-    pub(crate) fn new() -> Result<Self> {
-        let root = CaCert::new(
-            "CN=sigstore-tsa-selfsigned,O=brew-verify.test",
-            None,
-            Some(0),
-        )?;
+    /// A fresh root and leaf, valid over [`ca_validity`], under the given names.
+    pub(crate) fn new(names: &KitNames) -> Result<Self> {
+        let root = CaCert::new(names.tsa_root, None, Some(0))?;
         let key = KeyPair::generate_ecdsa_p256()?;
         let spki_der = key.public_key_der()?.as_bytes().to_vec();
         let spki = SubjectPublicKeyInfoOwned::from_der(&spki_der)?;
@@ -308,7 +304,7 @@ impl TsaCertificates {
                 not_before: utc_time(not_before)?,
                 not_after: utc_time(not_after)?,
             },
-            subject: "CN=sigstore-tsa,O=brew-verify.test".parse()?,
+            subject: names.tsa_leaf.parse()?,
             subject_public_key_info: spki.clone(),
             issuer_unique_id: None,
             subject_unique_id: None,
@@ -386,6 +382,39 @@ pub(crate) struct LeafRequest<'a> {
     pub(crate) not_before: DateTime<Utc>,
 }
 
+/// The distinguished names of a kit instance's CAs (RFC 4514 strings).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KitNames {
+    pub(crate) fulcio_root: &'static str,
+    pub(crate) fulcio_intermediate: &'static str,
+    pub(crate) tsa_root: &'static str,
+    pub(crate) tsa_leaf: &'static str,
+    /// The organisation all of them carry, for the trusted root's `subject`.
+    pub(crate) organization: &'static str,
+}
+
+/// The kit's stand-in for the public-good instance (its own organisation, so that no bundle
+/// of it is ever mistaken for a real one).
+pub(crate) const PUBLIC_GOOD_NAMES: KitNames = KitNames {
+    fulcio_root: "CN=sigstore,O=brew-verify.test",
+    fulcio_intermediate: "CN=sigstore-intermediate,O=brew-verify.test",
+    tsa_root: "CN=sigstore-tsa-selfsigned,O=brew-verify.test",
+    tsa_leaf: "CN=sigstore-tsa,O=brew-verify.test",
+    organization: "brew-verify.test",
+};
+
+/// The kit's stand-in for GitHub's instance: the names of GitHub's own CAs (its trusted root,
+/// `sigstore-trust-root`'s `trusted_root_github.json`: `O=GitHub, Inc.` throughout, Fulcio
+/// leaves issued by `Fulcio Intermediate l2`, timestamps by `TSA Timestamping`), so that a
+/// verifier routes its bundles by issuer organisation exactly as it routes GitHub's.
+pub(crate) const GITHUB_NAMES: KitNames = KitNames {
+    fulcio_root: "CN=Internal Services Root,O=GitHub\\, Inc.",
+    fulcio_intermediate: "CN=Fulcio Intermediate l2,O=GitHub\\, Inc.",
+    tsa_root: "CN=Internal Services Root,O=GitHub\\, Inc.",
+    tsa_leaf: "CN=TSA Timestamping,O=GitHub\\, Inc.",
+    organization: "GitHub, Inc.",
+};
+
 /// The test Fulcio CA: a self-signed root and an intermediate that issues the leaves, shaped
 /// like the public-good `sigstore` / `sigstore-intermediate` pair.
 pub(crate) struct FulcioCa {
@@ -395,13 +424,9 @@ pub(crate) struct FulcioCa {
 
 impl FulcioCa {
     /// A fresh root and intermediate, valid over [`ca_validity`].
-    pub(crate) fn new() -> Result<Self> {
-        let root = CaCert::new("CN=sigstore,O=brew-verify.test", None, None)?;
-        let intermediate = CaCert::new(
-            "CN=sigstore-intermediate,O=brew-verify.test",
-            Some(&root),
-            Some(0),
-        )?;
+    pub(crate) fn new(names: &KitNames) -> Result<Self> {
+        let root = CaCert::new(names.fulcio_root, None, None)?;
+        let intermediate = CaCert::new(names.fulcio_intermediate, Some(&root), Some(0))?;
         Ok(Self { root, intermediate })
     }
 
@@ -410,12 +435,17 @@ impl FulcioCa {
         [&self.intermediate.der, &self.root.der]
     }
 
-    /// Issue a leaf for `request`, with an SCT from `ct_log` embedded.
+    /// Issue a leaf for `request`, with an SCT from `ct_log` embedded (none without one, as
+    /// GitHub's Fulcio issues them: its instance has no CT log).
     ///
     /// The SCT is computed over the precertificate TBS (RFC 6962 §3.2): the final TBS without
     /// the SCT list extension, which is exactly what verifiers rebuild by deleting that
     /// extension, so the SCT list goes last and nothing else changes between the two encodings.
-    pub(crate) fn issue_leaf(&self, request: &LeafRequest<'_>, ct_log: &CtLog) -> Result<Vec<u8>> {
+    pub(crate) fn issue_leaf(
+        &self,
+        request: &LeafRequest<'_>,
+        ct_log: Option<&CtLog>,
+    ) -> Result<Vec<u8>> {
         let spki = SubjectPublicKeyInfoOwned::from_der(request.spki_der)
             .map_err(|e| bad_request(format!("public key is not a SubjectPublicKeyInfo: {e}")))?;
         let san_uri = Ia5String::new(request.san_uri)
@@ -471,6 +501,9 @@ impl FulcioCa {
             subject_unique_id: None,
             extensions: Some(extensions),
         };
+        let Some(ct_log) = ct_log else {
+            return sign_certificate(tbs, &self.intermediate.key);
+        };
         let precert_tbs = tbs.to_der()?;
         let issuer_key_hash: [u8; 32] = Sha256::digest(&self.intermediate.spki_der).into();
         let sct_list = ct_log.sign_precertificate(
@@ -505,7 +538,7 @@ mod tests {
 
     #[test]
     fn ca_chain_has_the_webpki_profile() {
-        let ca = FulcioCa::new().expect("CA");
+        let ca = FulcioCa::new(&PUBLIC_GOOD_NAMES).expect("CA");
         let [intermediate, root] = ca.chain_der();
         for der in [intermediate, root] {
             let cert = Certificate::from_der(der).expect("parses");

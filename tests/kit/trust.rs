@@ -7,16 +7,20 @@ use serde_json::{Value, json};
 
 use crate::pki::{b64, ca_validity};
 
-/// What the trusted root lists. DER throughout.
+/// A log the trusted root lists (Rekor or CT): base URL, public key (SPKI DER) and log id.
+pub(crate) struct LogMaterial<'a> {
+    pub(crate) url: &'a str,
+    pub(crate) spki: &'a [u8],
+    pub(crate) log_id: [u8; 32],
+}
+
+/// What the trusted root lists. DER throughout. GitHub's instance lists no log of either kind.
 pub(crate) struct TrustMaterial<'a> {
+    pub(crate) organization: &'a str,
     pub(crate) fulcio_url: &'a str,
     pub(crate) fulcio_chain: &'a [&'a [u8]],
-    pub(crate) rekor_url: &'a str,
-    pub(crate) rekor_spki: &'a [u8],
-    pub(crate) rekor_log_id: [u8; 32],
-    pub(crate) ct_url: &'a str,
-    pub(crate) ct_spki: &'a [u8],
-    pub(crate) ct_log_id: [u8; 32],
+    pub(crate) rekor: Option<LogMaterial<'a>>,
+    pub(crate) ct: Option<LogMaterial<'a>>,
     pub(crate) tsa: Option<(&'a str, Vec<&'a [u8]>)>,
 }
 
@@ -36,16 +40,16 @@ fn chain(certificates: &[&[u8]]) -> Value {
         .collect::<Vec<_>>()})
 }
 
-fn log(url: &str, spki: &[u8], log_id: [u8; 32]) -> Value {
+fn log(log: &LogMaterial<'_>) -> Value {
     json!({
-        "baseUrl": url,
+        "baseUrl": log.url,
         "hashAlgorithm": "SHA2_256",
         "publicKey": {
-            "rawBytes": b64(spki),
+            "rawBytes": b64(log.spki),
             "keyDetails": "PKIX_ECDSA_P256_SHA_256",
             "validFor": window(),
         },
-        "logId": {"keyId": b64(log_id)},
+        "logId": {"keyId": b64(log.log_id)},
     })
 }
 
@@ -56,25 +60,31 @@ pub(crate) fn trusted_root(material: &TrustMaterial<'_>) -> Value {
         .iter()
         .map(|(url, certificates)| {
             json!({
-                "subject": {"organization": "brew-verify.test", "commonName": "sigstore-tsa-selfsigned"},
+                "subject": {"organization": material.organization, "commonName": "sigstore-tsa-selfsigned"},
                 "uri": url,
                 "certChain": chain(certificates),
                 "validFor": window(),
             })
         })
         .collect();
-    json!({
+    let mut root = json!({
         "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-        "tlogs": [log(material.rekor_url, material.rekor_spki, material.rekor_log_id)],
         "certificateAuthorities": [{
-            "subject": {"organization": "brew-verify.test", "commonName": "sigstore"},
+            "subject": {"organization": material.organization, "commonName": "sigstore"},
             "uri": material.fulcio_url,
             "certChain": chain(material.fulcio_chain),
             "validFor": window(),
         }],
-        "ctlogs": [log(material.ct_url, material.ct_spki, material.ct_log_id)],
         "timestampAuthorities": timestamp_authorities,
-    })
+    });
+    // GitHub's root has no `tlogs` or `ctlogs` key at all; neither has the stand-in's.
+    if let Some(rekor) = &material.rekor {
+        root["tlogs"] = json!([log(rekor)]);
+    }
+    if let Some(ct) = &material.ct {
+        root["ctlogs"] = json!([log(ct)]);
+    }
+    root
 }
 
 /// A `ClientTrustConfig` (`application/vnd.dev.sigstore.clienttrustconfig.v0.1+json`): the
@@ -86,7 +96,7 @@ pub(crate) fn trust_config(material: &TrustMaterial<'_>) -> Value {
             "url": url,
             "majorApiVersion": 1,
             "validFor": {"start": rfc3339(start)},
-            "operator": "brew-verify.test",
+            "operator": material.organization,
         })
     };
     let tsa_urls: Vec<Value> = material.tsa.iter().map(|(url, _)| service(url)).collect();
@@ -97,7 +107,7 @@ pub(crate) fn trust_config(material: &TrustMaterial<'_>) -> Value {
             "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
             "caUrls": [service(material.fulcio_url)],
             "oidcUrls": [],
-            "rekorTlogUrls": [service(material.rekor_url)],
+            "rekorTlogUrls": material.rekor.iter().map(|r| service(r.url)).collect::<Vec<_>>(),
             "tsaUrls": tsa_urls,
             "rekorTlogConfig": {"selector": "ANY"},
             "tsaConfig": {"selector": "ANY"},

@@ -104,10 +104,10 @@ pub(crate) struct Tsa {
 }
 
 impl Tsa {
-    /// A TSA with fresh certificates.
-    pub(crate) fn new(clock: Arc<Clock>) -> Result<Self> {
+    /// A TSA with fresh certificates under `names`.
+    pub(crate) fn new(clock: Arc<Clock>, names: &crate::pki::KitNames) -> Result<Self> {
         Ok(Self {
-            certificates: TsaCertificates::new()?,
+            certificates: TsaCertificates::new(names)?,
             clock,
             serial: AtomicU64::new(1),
         })

@@ -26,7 +26,7 @@ use crate::bottle::{BottleRef, DEFAULT_BOTTLE_ROOT};
 use crate::bundle::BundleCandidate;
 use crate::digest::Digest;
 use crate::statement::{SLSA_PROVENANCE_V1, Subject};
-use crate::trust::TrustRoot;
+use crate::trust::{Instance, TrustRoot};
 use crate::verify::{CertificateClaims, VerifiedBundle, VerifiedTimestamp, verify_bundle};
 
 pub use attribution::Attributed;
@@ -76,6 +76,16 @@ pub struct Source {
     pub logged_at_or_before: Option<DateTime<Utc>>,
     /// When this source is consulted.
     pub when: When,
+    /// Which Sigstore instances may have signed: by default the public-good one only, so
+    /// that homebrew-core and the backfill never accept a bundle of GitHub's instance (private
+    /// repositories, no transparency log). A private tap's policy adds
+    /// [`Instance::GitHub`].
+    pub instances: Vec<Instance>,
+}
+
+/// The instances a source accepts unless it says otherwise.
+pub fn default_instances() -> Vec<Instance> {
+    vec![Instance::PublicGood]
 }
 
 /// When a source is consulted.
@@ -173,6 +183,7 @@ impl Policy {
                     subject: SubjectRule::Filename,
                     logged_at_or_before: None,
                     when: When::Always,
+                    instances: default_instances(),
                 },
                 Source {
                     name: "backfill".into(),
@@ -190,6 +201,7 @@ impl Policy {
                     },
                     logged_at_or_before: Some(backfill_cutoff()),
                     when: When::EarlierMissing,
+                    instances: default_instances(),
                 },
             ],
         }
@@ -530,6 +542,15 @@ pub enum Rejection {
     /// verifier's own error, kept whole (shared: a verdict is cloned into reports).
     #[error("cryptographic verification failed: {0}")]
     Crypto(std::sync::Arc<crate::verify::CryptoError>),
+    /// The bundle was verified, but by an instance the source does not accept (a bundle of
+    /// GitHub's instance, i.e. from a private repository, under a public-good-only source).
+    #[error("signed by {}; this source accepts only {}", instance.describe(), describe_instances(accepted))]
+    Instance {
+        /// The instance whose root verified the bundle.
+        instance: Instance,
+        /// The instances the source accepts.
+        accepted: Vec<Instance>,
+    },
     /// The certificate was issued by another OIDC issuer.
     #[error("issuer is {actual:?}, expected {expected}")]
     Issuer {
@@ -618,6 +639,22 @@ pub enum Rejection {
     },
 }
 
+/// "the public-good instance", "the public-good instance or GitHub's instance".
+fn describe_instances(instances: &[Instance]) -> String {
+    let names: Vec<&str> = instances
+        .iter()
+        .map(|i| match i {
+            Instance::PublicGood => "the public-good instance",
+            Instance::GitHub => "GitHub's instance",
+        })
+        .collect();
+    if names.is_empty() {
+        "no instance".to_owned()
+    } else {
+        names.join(" or ")
+    }
+}
+
 /// Every check of one attestation against one source, in the order of the doc of [`Rejection`].
 fn check_candidate(
     source: &Source,
@@ -652,6 +689,14 @@ fn check_candidate(
     // (1) cryptography: chain, SCT, log, signature, and the digest is a subject.
     let verified = verify_bundle(trust, bundle, &Digest::Sha256(bottle.digest))
         .map_err(|e| Rejection::Crypto(std::sync::Arc::new(e)))?;
+    // (1b) an instance the source accepts: the relaxed policy of GitHub's instance (no log)
+    //      counts only where the policy says so.
+    if !source.instances.contains(&verified.instance()) {
+        return Err(Rejection::Instance {
+            instance: verified.instance(),
+            accepted: source.instances.clone(),
+        });
+    }
     let claims = verified.claims();
     // (2) issuer, exactly.
     if claims.issuer.as_deref() != Some(source.issuer.as_str()) {
@@ -820,6 +865,52 @@ mod tests {
             panic!("expected unavailable");
         };
         assert!(error.downcast_ref::<Refused>().is_some());
+    }
+
+    /// The real GitHub-instance attestation (actions/attest-demo, a private-repository
+    /// style bundle) under a source naming its signer: refused for its instance unless the
+    /// source accepts GitHub's.
+    #[test]
+    fn a_github_instance_bundle_needs_a_source_that_accepts_it() {
+        use crate::trust::tests::{GITHUB_BUNDLE, bundle};
+        let trust = TrustRoot::production().unwrap();
+        let bottle = BottleRef {
+            digest: sigstore_types::Sha256Hash::from_hex(
+                "ae57936def59bc4c75edd3a837d89bcefc6d3a5e31d55a6fa7a71624f92c3c3b",
+            )
+            .unwrap(),
+            filename: "demo--0.0.12.arm64_sonoma.bottle.tar.gz".parse().unwrap(),
+        };
+        let mut source = Policy::homebrew_core().sources.remove(0);
+        source.repository = "actions/attest-demo".into();
+        source.source_repository_uri = "https://github.com/actions/attest-demo".into();
+        source.refs = RefRule::Any;
+        source.source_refs = RefRule::Any;
+        let candidate = BundleCandidate {
+            origin: "demo.jsonl".into(),
+            bundle: Ok(Box::new(bundle(GITHUB_BUNDLE))),
+        };
+        let err = check_candidate(&source, &bottle, &trust, &candidate).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Rejection::Instance {
+                    instance: Instance::GitHub,
+                    ref accepted,
+                } if accepted == &[Instance::PublicGood]
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "signed by GitHub's Sigstore instance (private repository); this source accepts \
+             only the public-good instance"
+        );
+        // Accepting GitHub's instance, the same bundle goes on to the later checks (its
+        // subject is a wheel, not this bottle).
+        source.instances = vec![Instance::PublicGood, Instance::GitHub];
+        let err = check_candidate(&source, &bottle, &trust, &candidate).unwrap_err();
+        assert!(matches!(err, Rejection::SubjectName { .. }), "{err:?}");
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Cryptographic verification of one Sigstore bundle. No I/O and no policy.
 //!
+//! (0) The trusted root is chosen by who issued the certificate, as gh chooses
+//! ([`TrustRoot::root_for`]): a public-good root gets every check below, GitHub's instance
+//! (private repositories) has no log and no CT log, so (2) and (3)'s log are skipped for it
+//! and at least one RFC 3161 timestamp of its TSA is required instead.
 //! `sigstore-verify` does the cryptography: (1) the certificate chains to the trusted Fulcio CA
 //! and is valid at every verified time, (2) its SCT verifies, (3) the transparency log entry's
 //! inclusion proof, checkpoint and SET (or RFC 3161 timestamps) verify, (4) the signature covers
@@ -8,6 +12,8 @@
 //! signed (beyond an exact SAN), the GitHub certificate extensions, the predicate type, cutoffs —
 //! is the [`policy`](crate::policy) module's job, working on the [`VerifiedBundle`] made here.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sigstore_types::bundle::VerificationMaterialContent;
 use sigstore_types::{ArtifactDigest, Bundle, HashAlgorithm, SignatureContent};
@@ -15,7 +21,7 @@ use sigstore_verify::VerificationPolicy;
 
 use crate::digest::Digest;
 use crate::statement::Statement;
-use crate::trust::TrustRoot;
+use crate::trust::{Instance, InstanceRoot, RouteError, TrustRoot};
 
 /// What the signing certificate says about the workload that signed, read from its SAN, its
 /// issuer and Fulcio's extensions under `1.3.6.1.4.1.57264.1`.
@@ -62,6 +68,7 @@ pub struct VerifiedBundle {
     claims: CertificateClaims,
     statement: Option<Statement>,
     timestamps: Vec<VerifiedTimestamp>,
+    root: Arc<InstanceRoot>,
 }
 
 /// A time authenticated by the log (SET or checkpointed inclusion) or a TSA, never a bare
@@ -99,12 +106,37 @@ impl VerifiedBundle {
     pub fn timestamps(&self) -> &[VerifiedTimestamp] {
         &self.timestamps
     }
+
+    /// The Sigstore instance whose root verified the bundle, and so the policy it met.
+    pub fn instance(&self) -> Instance {
+        self.root.instance()
+    }
+
+    /// The trusted root that verified the bundle.
+    pub fn root(&self) -> &InstanceRoot {
+        &self.root
+    }
 }
 
 /// The cryptographic check of a bundle failed.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CryptoError(#[source] pub sigstore_verify::Error);
+pub enum CryptoError {
+    /// `sigstore-verify` refused the bundle (or a check of ours on its material failed).
+    #[error("{0}")]
+    Verifier(#[source] sigstore_verify::Error),
+    /// No trusted root in use can verify the bundle's certificate (see
+    /// [`TrustRoot::root_for`]).
+    #[error("{0}")]
+    NoRoot(#[source] RouteError),
+    /// A bundle of GitHub's instance carries no RFC 3161 timestamp: with no transparency log
+    /// in that instance, nothing else can say when it was signed.
+    #[error(
+        "signed by GitHub's Sigstore instance, which keeps no transparency log: its signing time \
+         must come from an RFC 3161 timestamp of GitHub's timestamp authority, and the bundle \
+         has none that verifies"
+    )]
+    NoSignedTimestamp,
+}
 
 /// Verify `bundle` for `digest` under `trust`, authorising no particular signer: the caller's
 /// policy must look at [`VerifiedBundle::claims`] before trusting the result.
@@ -129,7 +161,7 @@ pub fn verify_bundle_exact(
     issuer: &str,
 ) -> Result<VerifiedBundle, CryptoError> {
     let digest = choose_digest(bundle, digests).ok_or_else(|| {
-        CryptoError(sigstore_verify::Error::UnsupportedArtifact(
+        CryptoError::Verifier(sigstore_verify::Error::UnsupportedArtifact(
             "no artifact digest given".into(),
         ))
     })?;
@@ -156,16 +188,18 @@ fn refuse_embedded_root(bundle: &Bundle) -> Result<(), CryptoError> {
     };
     for cert in certificates {
         let parsed = x509_cert::Certificate::from_der(cert.raw_bytes.as_bytes()).map_err(|e| {
-            CryptoError(sigstore_verify::Error::InvalidBundle(format!(
+            CryptoError::Verifier(sigstore_verify::Error::InvalidBundle(format!(
                 "certificate in chain does not parse: {e}"
             )))
         })?;
         if parsed.tbs_certificate.subject == parsed.tbs_certificate.issuer {
-            return Err(CryptoError(sigstore_verify::Error::InvalidBundle(
-                "the certificate chain contains a self-signed root certificate; trust anchors \
+            return Err(CryptoError::Verifier(
+                sigstore_verify::Error::InvalidBundle(
+                    "the certificate chain contains a self-signed root certificate; trust anchors \
                  must come from the trusted root, not the bundle"
-                    .into(),
-            )));
+                        .into(),
+                ),
+            ));
         }
     }
     Ok(())
@@ -219,21 +253,56 @@ fn verify_with(
     let artifact = match digest {
         Digest::Sha256(d) => ArtifactDigest::sha256(*d),
         Digest::Sha512(d) => ArtifactDigest::new(HashAlgorithm::Sha2512, d.as_bytes().to_vec())
-            .map_err(|e| CryptoError(e.into()))?,
+            .map_err(|e| CryptoError::Verifier(e.into()))?,
     };
-    let result = trust
-        .verifier()
-        .verify(artifact, bundle, policy)
-        .map_err(CryptoError)?;
+    // The root is chosen by who issued the certificate, as gh chooses (`TrustRoot::route`),
+    // and its instance decides the policy; nothing the bundle leaves out can choose it.
+    let (root, verifier) = trust.route(bundle).map_err(CryptoError::NoRoot)?;
+    let instance = root.instance();
+    let result = match instance {
+        // Exactly the policy every bundle had before GitHub's instance was known: Rekor
+        // inclusion proof, checkpoint and SET, and the SCT.
+        Instance::PublicGood => verifier.verify(artifact, bundle, policy),
+        // GitHub's instance has no log and no CT log: gh verifies its bundles with
+        // `verify.NewSignedEntityVerifier(trustedRoot, verify.WithSignedTimestamps(1))`
+        // alone (cli/cli `pkg/cmd/attestation/verification/sigstore.go`,
+        // `newGitHubVerifierWithTrustedRoot`): no `WithTransparencyLog`, no
+        // `WithSignedCertificateTimestamps`, and at least one verified RFC 3161 timestamp.
+        // sigstore-verify's `skip_tlog_unsafe` still verifies any SET and TSA timestamp
+        // before using its time, and still checks that a log entry describes this bundle;
+        // its `skip_sct` still verifies the chain. Without any timestamp it would refuse
+        // the bundle too ("No verified timestamp found"), but a GitHub bundle without one
+        // is refused here first, for the reason that applies.
+        Instance::GitHub => {
+            if bundle
+                .verification_material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .is_empty()
+            {
+                return Err(CryptoError::NoSignedTimestamp);
+            }
+            let relaxed = policy.clone().skip_tlog_unsafe().skip_sct();
+            verifier.verify(artifact, bundle, &relaxed)
+        }
+    }
+    .map_err(CryptoError::Verifier)?;
     // Fail closed if a future version of the library ever returns success without having
-    // checked the chain or the log: the policy relies on both.
-    if !result.certificate_verified() || !result.tlog_verified() {
-        return Err(CryptoError(sigstore_verify::Error::InvalidBundle(
-            "verification did not check the certificate chain and transparency log".into(),
-        )));
+    // checked what the instance's policy relies on: the chain always, the log for the
+    // public-good instance.
+    let checked = match instance {
+        Instance::PublicGood => result.certificate_verified() && result.tlog_verified(),
+        Instance::GitHub => result.certificate_verified(),
+    };
+    if !checked {
+        return Err(CryptoError::Verifier(
+            sigstore_verify::Error::InvalidBundle(
+                "verification did not check the certificate chain and transparency log".into(),
+            ),
+        ));
     }
     let cert = result.certificate().ok_or_else(|| {
-        CryptoError(sigstore_verify::Error::InvalidBundle(
+        CryptoError::Verifier(sigstore_verify::Error::InvalidBundle(
             "bundle has no signing certificate".into(),
         ))
     })?;
@@ -271,7 +340,7 @@ fn verify_with(
     let statement = match &bundle.content {
         SignatureContent::DsseEnvelope(envelope) => {
             let parsed = result.into_statement().ok_or_else(|| {
-                CryptoError(sigstore_verify::Error::InvalidBundle(
+                CryptoError::Verifier(sigstore_verify::Error::InvalidBundle(
                     "verification returned no in-toto statement for a DSSE bundle".into(),
                 ))
             })?;
@@ -295,7 +364,7 @@ fn verify_with(
             // refused rather than dropped, so a cutoff can never be checked on a subset.
             let nanos = u32::try_from(t.subsec_nanosecond()).unwrap_or(0);
             let time = DateTime::from_timestamp(t.as_second(), nanos).ok_or_else(|| {
-                CryptoError(sigstore_verify::Error::InvalidBundle(format!(
+                CryptoError::Verifier(sigstore_verify::Error::InvalidBundle(format!(
                     "verified timestamp {t} is out of range"
                 )))
             })?;
@@ -303,13 +372,110 @@ fn verify_with(
         })
         .collect::<Result<Vec<_>, CryptoError>>()?;
     if timestamps.is_empty() {
-        return Err(CryptoError(sigstore_verify::Error::InvalidBundle(
-            "no verified timestamp".into(),
-        )));
+        return Err(CryptoError::Verifier(
+            sigstore_verify::Error::InvalidBundle("no verified timestamp".into()),
+        ));
+    }
+    // GitHub's instance vouches for time only through its timestamp authority: at least one
+    // verified time must be a TSA's (gh's `WithSignedTimestamps(1)`).
+    if instance == Instance::GitHub
+        && !timestamps
+            .iter()
+            .any(|t| t.kind == TimestampKind::Timestamp)
+    {
+        return Err(CryptoError::NoSignedTimestamp);
     }
     Ok(VerifiedBundle {
         claims,
         statement,
         timestamps,
+        root: Arc::clone(root),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::tests::{GITHUB_BUNDLE, PUBLIC_GOOD_BUNDLE, bundle, public_good_only};
+
+    fn sha256(hex: &str) -> Digest {
+        Digest::Sha256(sigstore_types::Sha256Hash::from_hex(hex).unwrap())
+    }
+
+    /// `github_provenance_demo-0.0.12-py3-none-any.whl`, the GitHub bundle's subject.
+    fn github_artifact() -> Digest {
+        sha256("ae57936def59bc4c75edd3a837d89bcefc6d3a5e31d55a6fa7a71624f92c3c3b")
+    }
+
+    fn public_good_artifact() -> Digest {
+        sha256("cd53809273ad6011fdd98e0244c5c2276b15f3dd1294e4715627ebd4f9c6e0f1")
+    }
+
+    fn edit(text: &str, change: impl FnOnce(&mut serde_json::Value)) -> Bundle {
+        let mut json: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        change(&mut json);
+        bundle(&json.to_string())
+    }
+
+    #[test]
+    fn a_github_bundle_verifies_by_its_timestamp_authority() {
+        let trust = TrustRoot::production().unwrap();
+        let verified = verify_bundle(&trust, &bundle(GITHUB_BUNDLE), &github_artifact()).unwrap();
+        assert_eq!(verified.instance(), Instance::GitHub);
+        assert_eq!(verified.root().label(), "embedded GitHub root");
+        assert!(!verified.timestamps().is_empty());
+        assert!(
+            verified
+                .timestamps()
+                .iter()
+                .all(|t| t.kind == TimestampKind::Timestamp)
+        );
+        let public =
+            verify_bundle(&trust, &bundle(PUBLIC_GOOD_BUNDLE), &public_good_artifact()).unwrap();
+        assert_eq!(public.instance(), Instance::PublicGood);
+    }
+
+    #[test]
+    fn a_github_bundle_without_a_tsa_timestamp_is_refused() {
+        let trust = TrustRoot::production().unwrap();
+        let stripped = edit(GITHUB_BUNDLE, |json| {
+            json["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"] =
+                serde_json::json!([]);
+        });
+        let err = verify_bundle(&trust, &stripped, &github_artifact()).unwrap_err();
+        assert!(matches!(err, CryptoError::NoSignedTimestamp), "{err:?}");
+    }
+
+    #[test]
+    fn a_github_bundle_needs_a_github_root() {
+        let err = verify_bundle(
+            &public_good_only(),
+            &bundle(GITHUB_BUNDLE),
+            &github_artifact(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, CryptoError::NoRoot(RouteError::NoGitHubRoot { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_public_good_bundle_stripped_of_its_log_entry_is_refused() {
+        // GitHub's root beside it changes nothing for a public-good certificate: it still
+        // needs its Rekor entry.
+        let trust = TrustRoot::production().unwrap();
+        let stripped = edit(PUBLIC_GOOD_BUNDLE, |json| {
+            json["verificationMaterial"]["tlogEntries"] = serde_json::json!([]);
+        });
+        let err = verify_bundle(&trust, &stripped, &public_good_artifact()).unwrap_err();
+        let CryptoError::Verifier(inner) = &err else {
+            panic!("expected the verifier's refusal, got {err:?}");
+        };
+        assert!(
+            matches!(inner, sigstore_verify::Error::Bundle(_)),
+            "{inner:?}"
+        );
+        assert!(err.to_string().contains("inclusion proof"), "{err}");
+    }
 }

@@ -10,7 +10,9 @@ pub mod tuf;
 use std::path::{Path, PathBuf};
 
 use bottle_attest::TrustRoot;
-use bottle_attest::trust::{PRODUCTION_JSON, TrustRootError, first_root_document};
+use bottle_attest::trust::{
+    GITHUB_JSON, Instance, PRODUCTION_JSON, RootDocument, TrustRootError, first_root_document,
+};
 use chrono::{DateTime, Utc};
 
 use crate::http::HttpClient;
@@ -21,7 +23,8 @@ use tuf::{Due, TufError, TufRepo};
 pub struct LoadedRoot {
     /// The root, ready for verification.
     pub root: TrustRoot,
-    /// Its JSON document (the first root of a JSON Lines file).
+    /// Its JSON document (the first root of a JSON Lines file; every root's is in
+    /// [`TrustRoot::instances`]).
     pub json: String,
 }
 
@@ -54,45 +57,29 @@ pub fn load(path: Option<&Path>) -> Result<LoadedRoot, TrustLoadError> {
         path: path.to_owned(),
         source,
     })?;
+    // Every root of a JSON Lines file, each one's instance decided by its certificate
+    // authorities, as gh's `--custom-trusted-root` reads several lines (`TrustRoot::from_text`).
     let json = first_root_document(&text).to_owned();
     Ok(LoadedRoot {
-        root: TrustRoot::from_json(&path.display().to_string(), &json)?,
+        root: TrustRoot::from_text(&path.display().to_string(), &text)?,
         json,
     })
 }
 
-/// A Sigstore instance: who runs the Fulcio and timestamp authority that signed a bundle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstanceName {
-    /// The Sigstore public-good instance (public repositories' attestations).
-    PublicGood,
-    /// GitHub's own instance (private repositories' attestations).
-    GitHub,
+/// The root compiled into this build for `instance`.
+pub fn embedded_json(instance: Instance) -> &'static str {
+    match instance {
+        Instance::PublicGood => PRODUCTION_JSON,
+        Instance::GitHub => GITHUB_JSON,
+    }
 }
 
-impl InstanceName {
-    /// `public-good` / `github`, as in `--json` and policy files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PublicGood => "public-good",
-            Self::GitHub => "github",
-        }
-    }
-
-    /// The root compiled into this build.
-    pub fn embedded_json(self) -> &'static str {
-        match self {
-            Self::PublicGood => PRODUCTION_JSON,
-            Self::GitHub => sigstore_trust_root::SIGSTORE_GITHUB_TRUSTED_ROOT,
-        }
-    }
-
-    /// Words for messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::PublicGood => "Sigstore public-good",
-            Self::GitHub => "GitHub Sigstore",
-        }
+/// Words for messages: `Sigstore public-good` / `GitHub Sigstore` (`the … root`, `the … TUF
+/// repository`).
+pub fn instance_words(instance: Instance) -> &'static str {
+    match instance {
+        Instance::PublicGood => "Sigstore public-good",
+        Instance::GitHub => "GitHub Sigstore",
     }
 }
 
@@ -127,7 +114,7 @@ impl RootSource {
 #[derive(Debug, Clone)]
 pub struct RootInfo {
     /// The instance it is the root of.
-    pub instance: InstanceName,
+    pub instance: Instance,
     /// Where it came from.
     pub source: RootSource,
     /// The TUF repository (for TUF sources) or the file (for a user's file).
@@ -146,7 +133,7 @@ impl RootInfo {
     /// One phrase for messages: `the Sigstore public-good root from TUF (https://…, TUF root
     /// v14, fetched 2026-12-06T03:00:00Z)`.
     pub fn describe(&self) -> String {
-        let what = self.instance.describe();
+        let what = instance_words(self.instance);
         let when = |f: &Option<DateTime<Utc>>| {
             f.map(|t| format!(", fetched {}", t.format("%Y-%m-%dT%H:%M:%SZ")))
                 .unwrap_or_default()
@@ -222,7 +209,7 @@ impl LoadedRoots {
             .filter_map(|r| {
                 r.refresh_error
                     .as_ref()
-                    .map(|e| format!("{} TUF repository: {e}", r.instance.describe()))
+                    .map(|e| format!("{} TUF repository: {e}", instance_words(r.instance)))
             })
             .collect()
     }
@@ -240,7 +227,7 @@ pub async fn load_roots(
         return Ok(LoadedRoots {
             root: loaded.root,
             roots: vec![RootInfo {
-                instance: InstanceName::PublicGood,
+                instance: Instance::PublicGood,
                 source: RootSource::File,
                 location: Some(path.display().to_string()),
                 tuf_version: None,
@@ -251,45 +238,58 @@ pub async fn load_roots(
         });
     }
     let now = Utc::now();
-    let (public_good, root) = {
-        let info = instance_root(
-            InstanceName::PublicGood,
+    let public_good = usable(
+        instance_root(
+            Instance::PublicGood,
             &settings.public_good,
             settings,
             http,
             now,
         )
-        .await;
-        usable(info)?
-    };
-    let github = instance_root(InstanceName::GitHub, &settings.github, settings, http, now).await;
+        .await,
+    );
+    let github =
+        usable(instance_root(Instance::GitHub, &settings.github, settings, http, now).await);
+    let root = TrustRoot::from_instances(
+        RootDocument::new(public_good.describe(), public_good.json.clone()),
+        Some(RootDocument::new(github.describe(), github.json.clone())),
+    )?;
     Ok(LoadedRoots {
         root,
         roots: vec![public_good, github],
     })
 }
 
-/// The root document as a verifier, falling back to the embedded one when a TUF-vouched
-/// document cannot be used (a repository publishing a root this build cannot read).
-fn usable(mut info: RootInfo) -> Result<(RootInfo, TrustRoot), TrustLoadError> {
-    match TrustRoot::from_json(&info.describe(), &info.json) {
-        Ok(root) => Ok((info, root)),
-        Err(e) if info.source != RootSource::Embedded => {
-            let why = format!("the root it gave is unusable: {e}");
-            info.refresh_error.get_or_insert(why);
+/// `info`, or the embedded root of its instance when the document it names cannot be used
+/// for that instance (a repository publishing a root this build cannot read, or another
+/// instance's root).
+fn usable(mut info: RootInfo) -> RootInfo {
+    let fits = |json: &str| {
+        TrustRoot::from_json("check", json)
+            .map_err(|e| e.to_string())
+            .and_then(|root| {
+                if root.instances().all(|i| i.instance() == info.instance) {
+                    Ok(())
+                } else {
+                    Err(format!("it is not a root of {}", info.instance.describe()))
+                }
+            })
+    };
+    if info.source != RootSource::Embedded {
+        if let Err(e) = fits(&info.json) {
+            info.refresh_error
+                .get_or_insert(format!("the root it gave is unusable: {e}"));
             info.source = RootSource::Embedded;
-            info.json = info.instance.embedded_json().to_owned();
+            info.json = embedded_json(info.instance).to_owned();
             info.tuf_version = None;
             info.fetched_at = None;
-            let root = TrustRoot::from_json(&info.describe(), &info.json)?;
-            Ok((info, root))
         }
-        Err(e) => Err(e.into()),
     }
+    info
 }
 
 async fn instance_root(
-    instance: InstanceName,
+    instance: Instance,
     repo: &TufRepo,
     settings: &TrustSettings,
     http: Option<&HttpClient>,
@@ -302,7 +302,7 @@ async fn instance_root(
         location: location.clone(),
         tuf_version: None,
         fetched_at: None,
-        json: instance.embedded_json().to_owned(),
+        json: embedded_json(instance).to_owned(),
         refresh_error,
     };
     let Some(cache_root) = &settings.cache_root else {
@@ -355,7 +355,7 @@ async fn instance_root(
 }
 
 fn from_cache(
-    instance: InstanceName,
+    instance: Instance,
     location: Option<String>,
     found: tuf::TufRoot,
     refresh_error: Option<String>,
@@ -385,6 +385,7 @@ mod tests {
         std::fs::write(&lines, format!("{compact}\n{compact}\n")).unwrap();
         let loaded = load(Some(&lines)).unwrap();
         assert_eq!(loaded.json, compact.to_string());
+        assert_eq!(loaded.root.instances().count(), 2, "every line is a root");
 
         let missing = load(Some(&dir.path().join("absent.json"))).unwrap_err();
         assert!(

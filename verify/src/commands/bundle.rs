@@ -331,6 +331,7 @@ fn json_report(
                         "subject": statement.and_then(|s| s.subject_for(&p.digest)),
                         "predicate_type": statement.map(|s| s.predicate_type.as_str()),
                         "certificate": p.verified.claims(),
+                        "instance": p.verified.instance(),
                     })
                 }
                 Err(e) => json!({"origin": origin, "verified": false, "error": e.to_string()}),

@@ -67,7 +67,7 @@ pub(crate) fn warn_if_forced_refresh_failed(loaded: &LoadedRoots, refresh: Refre
         if let Some(why) = &info.refresh_error {
             eprintln!(
                 "Warning: could not refresh the {} root: {why}; using {}",
-                info.instance.describe(),
+                bottle_attest_net::trust::instance_words(info.instance),
                 info.describe()
             );
         }
@@ -88,7 +88,7 @@ pub(crate) fn refresh_mode(force: bool, offline: bool) -> Refresh {
 /// `--json`'s `trust_root` for a result: the root the verdict was reached under.
 pub(crate) fn trust_root_json(info: &RootInfo) -> Value {
     json!({
-        "instance": info.instance.as_str(),
+        "instance": info.instance.name(),
         "source": info.source.as_str(),
         "location": info.location,
         "tuf_version": info.tuf_version,
@@ -274,6 +274,6 @@ mod tests {
     }
 
     fn sigstore_trust_root_github() -> &'static str {
-        bottle_attest_net::trust::InstanceName::GitHub.embedded_json()
+        bottle_attest_net::trust::embedded_json(bottle_attest::trust::Instance::GitHub)
     }
 }

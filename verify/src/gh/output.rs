@@ -236,9 +236,13 @@ impl TimeSources {
         }
     }
 
+    /// The URI of the TSA that vouched for a time, as sigstore-go reports it (the
+    /// `timestampAuthorities[].uri` of the one that verified). Which one verified is not
+    /// known here, so it is given only when every TSA of the root has the same URI: one TSA,
+    /// or GitHub's root, whose six key generations are all `timestamp.githubapp.com`.
     fn tsa_uri(&self) -> String {
-        match self.tsas.as_slice() {
-            [one] => one.clone(),
+        match self.tsas.split_first() {
+            Some((first, rest)) if rest.iter().all(|u| u == first) => first.clone(),
             _ => String::new(),
         }
     }

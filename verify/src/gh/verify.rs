@@ -10,7 +10,9 @@
 //! brew-verify's attestation cache when it holds bundles for this repository and digest, else
 //! from the GitHub attestations API (at most `--limit`; the API's answer is cached); (3) keep
 //! those whose statement has the wanted predicate type; (4) verify each with Sigstore (chain,
-//! SCT, log, signature, artifact digest as a subject) and check its SAN (and runner); (5) check
+//! SCT, log, signature, artifact digest as a subject; for a bundle of GitHub's instance, which
+//! gh verifies too, chain, RFC 3161 timestamp, signature and digest) and check its SAN (and
+//! runner); (5) check
 //! the certificate's source repository owner, repository and issuer; (6) print every
 //! attestation that passed. A cached set that does not pass is looked up again online.
 
@@ -61,7 +63,7 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
     // of ours is read from a HOMEBREW_BREW_VERIFY_* variable (DESIGN.md §3).
     let env = Env::from_process();
     let root_from_env = env.get(vars::TRUSTED_ROOT).map(std::path::PathBuf::from);
-    let (trust, times) = trust_root(
+    let trust = trust_root(
         &env,
         args.custom_trusted_root
             .as_deref()
@@ -81,7 +83,6 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
     let ctx = Ctx {
         criteria: &criteria,
         trust: &trust,
-        times: &times,
         digest: &digest,
         label: &label,
         limit: args.limit as usize,
@@ -224,7 +225,6 @@ fn listing_url(api_url: &str, repo: &str, digest: &Digest, predicate_type: &str)
 struct Ctx<'a> {
     criteria: &'a Criteria,
     trust: &'a TrustRoot,
-    times: &'a TimeSources,
     digest: &'a Digest,
     label: &'a str,
     limit: usize,
@@ -313,12 +313,17 @@ impl Ctx<'_> {
             match self.criteria.check_extensions(verified.claims()) {
                 Ok(()) => {
                     let bundle_json = serde_json::to_value(bundle).unwrap_or(Value::Null);
+                    // The log and TSA URIs of the root that verified this bundle: GitHub's
+                    // for a bundle of its instance, whose one verified time gh labels
+                    // `TimestampAuthority` (sigstore-go `VerifyObserverTimestamps`, under the
+                    // GitHub verifier's `WithSignedTimestamps(1)` alone).
+                    let times = TimeSources::from_root_json(verified.root().json());
                     results.push(result_json(
                         &bundle_json,
                         verified,
                         summary,
                         &identity,
-                        self.times,
+                        &times,
                         self.digest,
                     ));
                 }
@@ -418,10 +423,10 @@ fn digest_file(path: &Path, alg: &str) -> Result<Digest, String> {
 }
 
 /// The trusted roots (kept current through TUF as gh keeps its own, cached under the cache
-/// root; or `--custom-trusted-root`) and where their logs live, through the one loader (which
-/// takes gh's JSON Lines of roots too). A TUF refresh that fails falls back to the last good
+/// root; or `--custom-trusted-root`), through the one loader (which takes gh's JSON Lines of
+/// roots too, one instance per line). A TUF refresh that fails falls back to the last good
 /// root without a word: brew reads our stderr, and only a verification failure may be there.
-fn trust_root(env: &Env, custom: Option<&Path>) -> Result<(TrustRoot, TimeSources), Failure> {
+fn trust_root(env: &Env, custom: Option<&Path>) -> Result<TrustRoot, Failure> {
     let loaded = crate::commands::trust::roots_blocking(
         env,
         custom,
@@ -435,8 +440,7 @@ fn trust_root(env: &Env, custom: Option<&Path>) -> Result<(TrustRoot, TimeSource
             Some(_) => format!("failed to create custom verifier: {e:#}"),
         })
     })?;
-    let times = TimeSources::from_root_json(&loaded.primary().json);
-    Ok((loaded.root, times))
+    Ok(loaded.root)
 }
 
 /// The API lookup (asking only for `predicate_type`, as gh does), on a small runtime, within

@@ -5,6 +5,7 @@ use std::io::Write;
 use bottle_attest::VerifiedBundle;
 use bottle_attest::policy::Pass;
 use bottle_attest::statement::Subject;
+use bottle_attest::trust::Instance;
 use bottle_attest::verify::{CertificateClaims, TimestampKind, VerifiedTimestamp};
 use bottle_attest_net::checker::FormulaData;
 
@@ -32,6 +33,7 @@ fn write_pass(
         Some((&pass.subject.name, &pass.predicate_type)),
         &pass.claims,
         &pass.timestamps,
+        pass.bundle.instance(),
     )?;
     if let Some(statement) = pass.bundle.statement() {
         let build_type = statement
@@ -137,13 +139,20 @@ pub(crate) fn write_bundle(
             Some((&subject.name, &statement.predicate_type)),
             verified.claims(),
             verified.timestamps(),
+            verified.instance(),
         )?,
         _ => {
             writeln!(
                 out,
                 "      - These exact bytes were signed directly (a message signature, no statement)."
             )?;
-            proven(out, None, verified.claims(), verified.timestamps())?;
+            proven(
+                out,
+                None,
+                verified.claims(),
+                verified.timestamps(),
+                verified.instance(),
+            )?;
         }
     }
     if let Some(pattern) = pattern {
@@ -167,6 +176,7 @@ fn proven(
     subject: Option<(&str, &str)>,
     c: &CertificateClaims,
     timestamps: &[VerifiedTimestamp],
+    instance: Instance,
 ) -> std::io::Result<()> {
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not stated)".into());
     if let Some((name, predicate_type)) = subject {
@@ -175,10 +185,16 @@ fn proven(
             "      - These exact bytes are subject `{name}` of a `{predicate_type}` statement."
         )?;
     }
-    writeln!(
-        out,
-        "      - It was signed with a short-lived certificate that the trusted Sigstore CA issued to"
-    )?;
+    match instance {
+        Instance::PublicGood => writeln!(
+            out,
+            "      - It was signed with a short-lived certificate that the trusted Sigstore CA issued to"
+        )?,
+        Instance::GitHub => writeln!(
+            out,
+            "      - It was signed with a short-lived certificate that GitHub's Sigstore CA (its instance for\n        private repositories) issued to"
+        )?,
+    }
     writeln!(out, "        {}", dash(&c.identity))?;
     writeln!(out, "        (issuer {}).", dash(&c.issuer))?;
     writeln!(out, "      - The certificate says the workflow ran for:")?;
@@ -209,6 +225,16 @@ fn proven(
                 TimestampKind::Timestamp => "timestamped by a trusted timestamp authority",
             },
             t.time.format("%Y-%m-%d %H:%M:%S UTC")
+        )?;
+    }
+    if instance == Instance::GitHub {
+        writeln!(
+            out,
+            "      - It is in no public transparency log: GitHub's instance keeps none, so nobody outside"
+        )?;
+        writeln!(
+            out,
+            "        GitHub can audit which certificates it issued; its time is its timestamp authority's."
         )?;
     }
     Ok(())

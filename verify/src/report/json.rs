@@ -42,6 +42,7 @@ pub(crate) fn bottle(
             "subject": pass.subject,
             "predicate_type": pass.predicate_type,
             "certificate": pass.claims,
+            "instance": pass.bundle.instance(),
             "verified_timestamps": timestamps(&pass.timestamps),
         }),
         Outcome::Verdict(Verdict::Invalid {

@@ -9,10 +9,11 @@ use serde::Deserialize;
 
 use super::{
     GITHUB_ACTIONS_ISSUER, Policy, RefRule, Source, SubjectRule, When, WorkflowRule,
-    identity::parse_workflow_san,
+    default_instances, identity::parse_workflow_san,
 };
 use crate::bottle::DEFAULT_BOTTLE_ROOT;
 use crate::statement::SLSA_PROVENANCE_V1;
+use crate::trust::Instance;
 
 /// A policy file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,8 @@ struct RawSource {
     logged_at_or_before: Option<DateTime<Utc>>,
     #[serde(default)]
     when: Option<When>,
+    #[serde(default)]
+    instances: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -146,6 +149,12 @@ impl Policy {
                     When::EarlierMissing => "earlier-missing",
                 }),
             );
+            let names: Vec<String> = source
+                .instances
+                .iter()
+                .map(|i| i.name().to_owned())
+                .collect();
+            line("instances", toml_list(&names));
         }
         out
     }
@@ -239,6 +248,28 @@ impl RawSource {
                     .unwrap_or_else(|| DEFAULT_BOTTLE_ROOT.to_owned()),
             },
         };
+        let instances = match self.instances {
+            None => default_instances(),
+            Some(list) if list.is_empty() => {
+                return Err(invalid(
+                    "`instances` is empty; omit it for [\"public-good\"]".into(),
+                ));
+            }
+            Some(list) => {
+                let mut out = Vec::new();
+                for name in &list {
+                    let instance = Instance::from_name(name).ok_or_else(|| {
+                        invalid(format!(
+                            "`instances` holds {name:?}: an instance is \"public-good\" or \"github\""
+                        ))
+                    })?;
+                    if !out.contains(&instance) {
+                        out.push(instance);
+                    }
+                }
+                out
+            }
+        };
         let when = self.when.unwrap_or(if index == 0 {
             When::Always
         } else {
@@ -262,6 +293,7 @@ impl RawSource {
             subject,
             logged_at_or_before: self.logged_at_or_before,
             when,
+            instances,
         })
     }
 }
@@ -332,8 +364,36 @@ when = "earlier-missing"
     }
 
     #[test]
+    fn instances_default_to_public_good_and_read_by_name() {
+        let p = Policy::from_file_text("p.toml", BUILTIN_AS_TOML).unwrap();
+        assert!(
+            p.sources
+                .iter()
+                .all(|s| s.instances == [Instance::PublicGood])
+        );
+        let private = "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\ninstances = [\"public-good\", \"github\"]\n";
+        let p = Policy::from_file_text("p.toml", private).unwrap();
+        assert_eq!(
+            p.sources[0].instances,
+            [Instance::PublicGood, Instance::GitHub]
+        );
+        let typo = "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\ninstances = [\"private\"]\n";
+        let err = Policy::from_file_text("p.toml", typo).unwrap_err();
+        assert!(
+            matches!(err, PolicyFileError::Invalid(ref m) if m.contains("\"private\"")),
+            "{err}"
+        );
+        let none = "name = \"x\"\n[[source]]\nname = \"a\"\nrepository = \"a/b\"\ninstances = []\n";
+        assert!(matches!(
+            Policy::from_file_text("p.toml", none),
+            Err(PolicyFileError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn printed_policies_read_back_the_same() {
         let mut tap = Policy::homebrew_core();
+        tap.sources[0].instances = vec![Instance::PublicGood, Instance::GitHub];
         tap.sources[1].refs = RefRule::Any;
         tap.sources[1].source_refs = RefRule::Any;
         tap.sources[0].source_refs = RefRule::OneOf(vec!["refs/heads/main".into()]);
