@@ -36,6 +36,7 @@
 mod clock;
 mod ct;
 mod error;
+pub mod faults;
 mod fulcio;
 pub mod github_api;
 mod http;
@@ -121,6 +122,7 @@ pub struct SigstoreStack {
     trusted_root: String,
     trust_config: String,
     counters: Counters,
+    faults: faults::StackFaults,
 }
 
 impl std::fmt::Debug for SigstoreStack {
@@ -151,6 +153,7 @@ impl SigstoreStack {
         let clock = Arc::new(Clock::default());
         let oidc = Arc::new(OidcProvider::new()?);
         let counters = Counters::default();
+        let faults = faults::StackFaults::default();
 
         let rekor_listener = http::bind()?;
         let rekor_url = http::url(&rekor_listener)?;
@@ -159,7 +162,7 @@ impl SigstoreStack {
         http::serve(
             &runtime,
             rekor_listener,
-            Arc::clone(&rekor) as Arc<dyn http::Service>,
+            faults::Faulty::wrap(&faults.rekor, Arc::clone(&rekor) as Arc<dyn http::Service>),
             Arc::clone(&counters.rekor),
         )?;
 
@@ -194,13 +197,13 @@ impl SigstoreStack {
         http::serve(
             &runtime,
             fulcio_listener,
-            Arc::new(fulcio),
+            faults::Faulty::wrap(&faults.fulcio, Arc::new(fulcio)),
             Arc::clone(&counters.fulcio),
         )?;
         http::serve(
             &runtime,
             tsa_listener,
-            Arc::new(tsa),
+            faults::Faulty::wrap(&faults.tsa, Arc::new(tsa)),
             Arc::clone(&counters.tsa),
         )?;
 
@@ -224,6 +227,7 @@ impl SigstoreStack {
             trusted_root,
             trust_config,
             counters,
+            faults,
         })
     }
 
@@ -482,6 +486,12 @@ impl SigstoreStack {
             rekor: self.counters.rekor.load(Ordering::Relaxed),
             tsa: self.counters.tsa.load(Ordering::Relaxed),
         }
+    }
+
+    /// The planned failures of Fulcio, Rekor and the TSA ([`faults::Faults::fail_next`]).
+    /// Requests answered by a fault are counted in [`Self::request_counts`] too.
+    pub fn faults(&self) -> &faults::StackFaults {
+        &self.faults
     }
 
     /// How many entries the kit's Rekor log holds.
