@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bottle_attest_net::http::{
-    HttpClient, HttpConfig, Request, RetryPolicy, SharedCredential, StderrEvents,
+    HttpClient, HttpConfig, NetEvents, Request, RetryPolicy, SharedCredential, StderrEvents,
 };
 
 /// The layer's retry policy, but sitting out rate limits of up to an hour (GitHub's primary
@@ -25,9 +25,15 @@ pub(crate) fn retry_policy() -> RetryPolicy {
 /// The HTTP client every request of this run goes through, with [`retry_policy`] and each
 /// pause reported on stderr.
 pub(crate) fn http() -> anyhow::Result<HttpClient> {
+    http_reporting(Arc::new(StderrEvents::new(false)))
+}
+
+/// [`http`], its pauses reported to `events` (which prints them too): for a command that also
+/// sums them up.
+pub(crate) fn http_reporting(events: Arc<dyn NetEvents>) -> anyhow::Result<HttpClient> {
     Ok(HttpClient::new(HttpConfig {
         retry: retry_policy(),
-        events: Arc::new(StderrEvents::new(false)),
+        events,
         ..HttpConfig::default()
     })?)
 }

@@ -1793,3 +1793,160 @@ fn out_is_always_an_output_directory_and_plan_always_the_plan_file() {
         describe(&out)
     );
 }
+
+/// The `sign:` summary line of a run (its last; progress lines start the same way).
+fn sign_summary(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .rfind(|l| l.starts_with("sign: ") && l.contains(" signed in "))
+        .unwrap_or_else(|| panic!("no `sign:` line\n{}", describe(out)))
+        .to_owned()
+}
+
+#[test]
+fn fulcio_503s_are_retried_and_the_batch_is_signed_once() {
+    // Issue 11: Fulcio's 5xx go through the one retry policy. Two 503s, then the kit's Fulcio
+    // answers: one certificate, one log entry, one signed batch, and both retries counted.
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    w.stack.faults().fulcio.fail_next(2, 503, None);
+    let before = w.stack.request_counts();
+    let out = w
+        .sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(w.stack.faults().fulcio.injected(), 2);
+    assert_eq!(w.stack.request_counts().fulcio - before.fulcio, 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for attempt in ["retrying (2/4)", "retrying (3/4)"] {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(attempt))
+            .unwrap_or_else(|| panic!("no `{attempt}` line\n{stderr}"));
+        assert!(line.contains("503"), "{line}");
+    }
+    assert!(
+        sign_summary(&out).contains("Sigstore services: 2 retries, 0 rate-limit waits"),
+        "{}",
+        describe(&out)
+    );
+    let journal_path = w.path("state/journal.jsonl");
+    let records = journal(&journal_path);
+    let count = |t: &str| records.iter().filter(|r| r["type"] == t).count();
+    assert_eq!((count("prepared"), count("signed")), (1, 1), "{records:#?}");
+    assert_eq!(w.stack.rekor_log_size(), 1);
+    let signed = signed_subjects(&journal_path);
+    assert_eq!(signed.len(), 6);
+    assert!(signed.values().all(|&n| n == 1), "{signed:?}");
+}
+
+#[test]
+fn rekor_429_is_waited_out_for_as_long_as_its_retry_after_says() {
+    // Issue 11: a Rekor 429's Retry-After used to be lost (sigstore-rekor's error carries no
+    // headers), so the submission was retried on our backoff instead. The wait is read from
+    // the summary, which records what the service asked for, not from a clock.
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    w.stack
+        .faults()
+        .rekor
+        .fail_next(1, 429, Some(Duration::from_secs(1)));
+    let before = w.stack.request_counts();
+    let out = w
+        .sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(w.stack.faults().rekor.injected(), 1);
+    // The refused submission and the one sent after the wait; no transient retry.
+    assert_eq!(w.stack.request_counts().rekor - before.rekor, 2);
+    let summary = sign_summary(&out);
+    assert!(
+        summary.contains("Sigstore services: 0 retries, 1 rate-limit wait (asked for 1 second)"),
+        "{}",
+        describe(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("rate limited: waiting ") && l.contains(&w.stack.rekor_url())),
+        "{stderr}"
+    );
+    assert_eq!(w.stack.rekor_log_size(), 1);
+    let signed = signed_subjects(&w.path("state/journal.jsonl"));
+    assert_eq!(signed.len(), 6);
+    assert!(signed.values().all(|&n| n == 1), "{signed:?}");
+}
+
+#[test]
+fn a_tsa_outage_then_a_late_rerun_logs_nothing_twice_and_signs_nothing_twice() {
+    // Issue 11: a TSA outage followed by a late re-run used to leave every batch logged with
+    // an expired certificate, abandoned and signed again. Now: a batch already in the log is
+    // finished from its entry (Rekor's time proves the signature in time), and a batch that
+    // never reached the log is given up before it does, so each signed batch has exactly one
+    // log entry and no subject is signed twice.
+    let w = World::new(4, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let sign = || w.sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"]);
+    // Half an hour ago (kit time): batch 1 is prepared, then the run dies before its timestamp.
+    w.stack
+        .set_time(chrono::Utc::now() - chrono::Duration::minutes(30));
+    kill_at(sign(), &w.path("state"), "prepared", 1);
+    // Still then, the TSA is down: batch 1 is resumed and logged but cannot be timestamped;
+    // batch 2 is prepared and cannot be timestamped either, before anything is logged.
+    w.stack.faults().tsa.fail_next(100, 503, None);
+    let out = sign().output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("batch 1 is signed but not finished; the next run resumes it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("batch 2 was given up before it reached the log"),
+        "{stderr}"
+    );
+    // Four attempts for each of the two batches, under the one retry policy.
+    assert_eq!(w.stack.faults().tsa.injected(), 8);
+    assert_eq!(w.stack.rekor_log_size(), 1);
+
+    // Now, long after both certificates expired, with the TSA back.
+    w.stack.faults().tsa.clear();
+    w.stack.use_real_time();
+    let out = sign().output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let journal_path = w.path("state/journal.jsonl");
+    let records = journal(&journal_path);
+    let abandoned: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["type"] == "abandoned")
+        .collect();
+    assert_eq!(abandoned.len(), 1, "{records:#?}");
+    assert_eq!(abandoned[0]["batch"], 2);
+    assert!(
+        abandoned[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the timestamp authority failed before it was logged"),
+        "{:?}",
+        abandoned[0]
+    );
+    let signed: Vec<&Value> = records.iter().filter(|r| r["type"] == "signed").collect();
+    assert_eq!(signed.len(), 2, "{records:#?}");
+    assert!(
+        signed
+            .iter()
+            .any(|r| r["batch"] == 1 && r["recovered"] == true),
+        "batch 1 was finished from its existing entry: {records:#?}"
+    );
+    // One log entry per signed batch: none for the batch given up, none twice for batch 1.
+    assert_eq!(w.stack.rekor_log_size(), 2);
+    let subjects = signed_subjects(&journal_path);
+    assert_eq!(subjects.len(), 12);
+    assert!(subjects.values().all(|&n| n == 1), "{subjects:?}");
+}
