@@ -1950,3 +1950,34 @@ fn a_tsa_outage_then_a_late_rerun_logs_nothing_twice_and_signs_nothing_twice() {
     assert_eq!(subjects.len(), 12);
     assert!(subjects.values().all(|&n| n == 1), "{subjects:?}");
 }
+
+#[test]
+fn a_batch_size_over_1024_is_a_usage_error_naming_the_limit() {
+    // Issue 11: a statement carries at most 1,024 subjects (actions/attest's limit, which gh
+    // and sigstore-go enforce): larger batches are refused before anything is read or sent.
+    let dir = temp_dir();
+    for command in ["sign", "run"] {
+        let mut cmd = workspace_bin("brew-backfill");
+        cmd.arg(command)
+            .arg("--journal")
+            .arg(dir.path().join("journal.jsonl"))
+            .arg("--out")
+            .arg(dir.path().join("bundles"));
+        match command {
+            "sign" => cmd.arg("--plan").arg(dir.path().join("plan.jsonl")),
+            _ => cmd.arg("--formulae").arg(dir.path().join("formula.json")),
+        };
+        let out = cmd.args(["--batch-size", "1025"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", describe(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--batch-size") && stderr.contains("1025 is not in 1..=1024"),
+            "{command}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{command}: {}", describe(&out));
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing is written"
+    );
+}
