@@ -123,22 +123,9 @@ pub(crate) fn policy(
             sources: vec![ci_source(args, repo), backfill],
         });
     }
-    let mut policy = match &args.policy {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            Policy::from_file_text(&path.display().to_string(), &text)
-                .with_context(|| format!("`{}`", path.display()))?
-        }
-        None => Policy::homebrew_core(),
-    };
+    let mut policy = consumer_policy(args, core_repo)?;
     let from_file = args.policy.is_some();
     let index = backfill_index(&policy)?;
-    if let (Some(core), false) = (core_repo, from_file) {
-        let first = &mut policy.sources[0];
-        first.repository = core.to_owned();
-        first.source_repository_uri = format!("https://github.com/{core}");
-    }
     let source = &mut policy.sources[index];
     if from_file {
         if !source.repository.eq_ignore_ascii_case(repo) {
@@ -155,6 +142,26 @@ pub(crate) fn policy(
         source.logged_at_or_before = Some(cutoff);
     } else if source.logged_at_or_before.is_none() || !from_file {
         source.logged_at_or_before = default_cutoff;
+    }
+    Ok(policy)
+}
+
+/// The consumer's policy before any tap is put in it: `--policy`, else homebrew-core's built-in
+/// waterfall with `core_repo` as its first source.
+fn consumer_policy(args: &PolicyArgs, core_repo: Option<&str>) -> anyhow::Result<Policy> {
+    let mut policy = match &args.policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            Policy::from_file_text(&path.display().to_string(), &text)
+                .with_context(|| format!("`{}`", path.display()))?
+        }
+        None => Policy::homebrew_core(),
+    };
+    if let (Some(core), None) = (core_repo, &args.policy) {
+        let first = &mut policy.sources[0];
+        first.repository = core.to_owned();
+        first.source_repository_uri = format!("https://github.com/{core}");
     }
     Ok(policy)
 }
@@ -179,12 +186,23 @@ pub(crate) fn backfill_only(
 /// What decides whether a bottle is already covered (`plan` never signs a covered bottle):
 /// the consumer's waterfall, plus in core-style mode every backfill source homebrew-core's
 /// policy already has (trailofbits' 2024 backfill), consulted whatever came before.
+///
+/// A core-style plan without a repository of its own (`repo` is `None`: a first look at what
+/// upstream and its existing backfill leave uncovered, before anyone signs) is covered by the
+/// consumer's policy as it stands: homebrew-core's built-in waterfall, trailofbits included, or
+/// `--policy`.
 pub(crate) fn coverage(
     args: &PolicyArgs,
     mode: Mode,
-    repo: &str,
+    repo: Option<&str>,
     core_repo: Option<&str>,
 ) -> anyhow::Result<Policy> {
+    let Some(repo) = repo else {
+        if mode == Mode::Tap {
+            bail!("tap mode needs the tap's repository");
+        }
+        return consumer_policy(args, core_repo);
+    };
     let mut policy = policy(args, mode, repo, core_repo, None)?;
     if mode == Mode::CoreStyle && args.policy.is_none() {
         let builtin = Policy::homebrew_core();

@@ -1981,3 +1981,72 @@ fn a_batch_size_over_1024_is_a_usage_error_naming_the_limit() {
         "nothing is written"
     );
 }
+
+#[test]
+fn the_readmes_core_style_dry_run_plans_without_a_repository() {
+    // Issue 11: the README's "Try it locally" dry run, exactly as written but for where the
+    // formula JSON and the API live (local stand-ins instead of formulae.brew.sh and GitHub).
+    // Core-style without --repo plans what homebrew-core and its existing backfill leave
+    // uncovered; tap mode without a tap is a usage error that says what to pass.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("brew-backfill plan --dry-run"))
+        .expect("the README's dry-run example");
+    let url = "https://formulae.brew.sh/api/formula.json";
+    assert!(line.contains(url), "{line}");
+    let w = World::new(4, 2);
+    let args: Vec<String> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|a| {
+            if a == url {
+                w.formula_file.display().to_string()
+            } else {
+                a.to_owned()
+            }
+        })
+        .collect();
+    let out = w
+        .backfill()
+        .args(&args)
+        .args(w.api_args())
+        .arg("--trusted-root")
+        .arg(&w.root_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{line}\n{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let header = &lines[0];
+    assert_eq!(header["mode"], "core-style", "{header}");
+    assert_eq!(header["repository"], Value::Null, "{header}");
+    // Four formulae, their sonoma bottles; formulae 0 and 2 are attested by core.
+    assert_eq!(header["counts"]["in_shard"], 4, "{header}");
+    assert_eq!(header["counts"]["upstream"], 2, "{header}");
+    assert_eq!(header["counts"]["needed"], 2, "{header}");
+    assert!(lines[1..].iter().all(|l| l["tag"] == "sonoma"), "{stdout}");
+
+    // The same in tap mode needs the tap.
+    let tap_args: Vec<&String> = args
+        .iter()
+        .filter(|a| !matches!(a.as_str(), "--mode" | "core-style"))
+        .collect();
+    let out = w
+        .backfill()
+        .args(tap_args)
+        .args(w.api_args())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pass --repo OWNER/REPO"),
+        "{}",
+        describe(&out)
+    );
+}
