@@ -5,14 +5,42 @@
 //! - **Tap mode** (the default): the tap signs its own legacy bottles from its own repository,
 //!   one subject per bottle named by its file name. brew verifies a supported tap's bottles
 //!   like `gh attestation verify BOTTLE --repo OWNER/homebrew-TAP` with the file name as the
-//!   subject (Homebrew/brew#23769; the thread was not reachable from here, so the identity is
-//!   taken as the repository alone, which is what `--repo` checks — see DESIGN.md §3), and
-//!   brew-verify under the policy [`policy`] prints: the tap's CI source first, then its
-//!   backfill source with the cutoff, both in the same repository and told apart by workflow.
+//!   subject (Homebrew/brew#23769, below), and brew-verify under the policy [`policy`] prints:
+//!   the tap's CI source first, then its backfill source with the cutoff, both in the same
+//!   repository and told apart by workflow.
 //! - **Core-style mode** (the 2024 design): cache-name subjects (`<sha256(url)>--<file>`) in a
 //!   repository of their own, as the backfill source of homebrew-core's policy, for an
 //!   organisation that keeps its own policy or mirror. brew itself reads only
 //!   `trailofbits/homebrew-brew-verify` this way.
+//!
+//! # What Homebrew/brew#23769 says, and what it does not
+//!
+//! The pull request ("Attest supported third-party tap bottles", merged September 2026) was
+//! read through the search tool's issue index; the Homebrew/brew snapshot that could be fetched
+//! is of 2026-08-22 and predates it. Confirmed from the thread:
+//!
+//! - The description (heaths, 2026-09-04): "Extend bottle attestation verification beyond
+//!   homebrew/core, add attesting publish workflows to brew tap-new by default with a
+//!   --no-attestations opt-out".
+//! - The documentation it adds (`docs/Homebrew-Security-and-Supply-Chain.md`): "Homebrew can
+//!   also verify bottles from supported third-party GitHub taps against that tap's own GitHub
+//!   Actions identity."
+//! - Its dispatch in `attestation.rb`: `raise UnsupportedTapError … if tap.nil?`, then
+//!   `return check_core_attestation(bottle) if tap.core_tap?`; a review (MikeMcQuaid,
+//!   2026-09-05) suggests dropping its refusal of official non-core taps, and reducing
+//!   `formula_installer.rb`'s `verify_bottle_attestation?` to `formula.tap && formula.name !=
+//!   "gh"`.
+//!
+//! Not confirmed: the line that verifies a third-party tap's bottle, so whether it pins a
+//! workflow. What the fetched `attestation.rb` gives it to call is
+//! `check_attestation(bottle, signing_repo, signing_workflow = nil, subject = nil)`, which adds
+//! `--cert-identity` only `if signing_workflow.present?` and, with no subject, matches
+//! `subject = bottle.filename.to_s if subject.blank?`. "The tap's own GitHub Actions identity"
+//! and that signature both read as the repository alone with the file name as the subject,
+//! which is what tap mode signs and what [`brew_rules`] (and so `audit`) applies. Should brew
+//! pin a workflow after all (tap-new's publish workflow, say), a backfill signed by
+//! `backfill.yml` would fail brew's check while brew-verify under the printed policy still
+//! accepted it; `audit`'s brew column is then the part to revisit.
 
 use anyhow::{Context as _, bail};
 use bottle_attest::policy::{
