@@ -2050,3 +2050,60 @@ fn the_readmes_core_style_dry_run_plans_without_a_repository() {
         describe(&out)
     );
 }
+
+#[test]
+fn core_style_plan_leaves_out_bottles_an_existing_backfill_already_covers() {
+    // Issue 11, part 2: in core-style mode `plan` also asks every backfill source the policy
+    // already has (for homebrew-core: trailofbits' 2024 backfill) and never re-signs a bottle
+    // it covers. One formula's bottles carry a trailofbits-like attestation logged before the
+    // 2024 cutoff (covered); another's was logged today (after the cutoff: covers nothing).
+    let w = World::new(4, 0);
+    let trailofbits = "trailofbits/homebrew-brew-verify";
+    let id = WorkflowIdentity::github(trailofbits, "backfill_signatures.yml", "refs/heads/main");
+    let cache_named = |formula: &str| -> Vec<(String, [u8; 32])> {
+        w.bottles
+            .iter()
+            .filter(|b| b.formula == formula)
+            .map(|b| (b.subject(), b.sha256))
+            .collect()
+    };
+    w.stack.set_time(
+        chrono::DateTime::parse_from_rfc3339("2024-03-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let covered = cache_named("legacy001");
+    let in_time = w.stack.sign_attestation(&id, SLSA, json!({}), &covered);
+    w.stack.use_real_time();
+    let late = cache_named("legacy002");
+    let too_late = w.stack.sign_attestation(&id, SLSA, json!({}), &late);
+    for (subjects, bundle) in [(&covered, &in_time), (&late, &too_late)] {
+        for (_, digest) in subjects.iter() {
+            w.api.add(trailofbits, &hex::encode(digest), bundle);
+        }
+    }
+
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let lines = plan_lines(&plan);
+    let counts = &lines[0]["counts"];
+    assert_eq!(
+        (
+            &counts["upstream"],
+            &counts["backfilled"],
+            &counts["needed"]
+        ),
+        (&json!(0), &json!(3), &json!(9)),
+        "{counts}"
+    );
+    let planned: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l["formula"].as_str().unwrap())
+        .collect();
+    assert!(!planned.contains(&"legacy001"), "{planned:?}");
+    assert_eq!(
+        planned.iter().filter(|f| **f == "legacy002").count(),
+        3,
+        "a backfill logged after the cutoff covers nothing: {planned:?}"
+    );
+}
