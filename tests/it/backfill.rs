@@ -40,11 +40,16 @@ impl Bottle {
     }
 
     fn subject(&self) -> String {
+        self.subject_on(DEFAULT_BOTTLE_ROOT)
+    }
+
+    /// Its cache name with the bottle URL on `root`.
+    fn subject_on(&self, root: &str) -> String {
         BottleRef {
             digest: Sha256Hash::new(self.sha256),
             filename: self.file_name.parse::<BottleFilename>().unwrap(),
         }
-        .cache_name(DEFAULT_BOTTLE_ROOT)
+        .cache_name(root)
     }
 }
 
@@ -1333,42 +1338,55 @@ fn tap_mode_backfill_is_accepted_by_brew_brew_verify_and_sigstore_python() {
         "{text}"
     );
 
-    // brew's rules, through the gh shim: the bottle file, `--repo TAP`, the file name found
-    // among the printed subjects.
-    let b = &w.bottles[5];
-    let tag = b
-        .file_name
-        .parse::<BottleFilename>()
-        .unwrap()
-        .tag()
-        .to_owned();
-    let downloads = w.path("downloads");
-    std::fs::create_dir_all(&downloads).unwrap();
-    let file = downloads.join(&b.file_name);
-    std::fs::write(&file, format!("{}-{tag}", b.formula)).unwrap();
-    let out = workspace_bin("brew-verify")
-        .env("HOMEBREW_CACHE", w.path("brew-cache"))
-        .env("HOMEBREW_BREW_VERIFY_API_URL", w.api.url())
-        .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", &w.root_file)
-        .env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1")
-        .args(["gh", "attestation", "verify"])
+    // brew's rules, through the gh shim run as brew runs it (a `gh` link on a bare PATH,
+    // brew's environment and working directory: gh_compat's harness) and judged by brew's own
+    // `check_attestation`: the bottle file, `--repo TAP`, the file name found among the
+    // printed subjects.
+    #[cfg(unix)]
+    {
+        let b = &w.bottles[5];
+        let bottle = BottleRef {
+            digest: Sha256Hash::new(b.sha256),
+            filename: b.file_name.parse::<BottleFilename>().unwrap(),
+        };
+        let tag = bottle.filename.tag().to_owned();
+        let downloads = w.path("downloads");
+        std::fs::create_dir_all(&downloads).unwrap();
+        // brew's `cached_download`: `<sha256 of the URL>--<file name>` in its download cache.
+        let file = downloads.join(b.subject_on(ROOT));
+        std::fs::write(&file, format!("{}-{tag}", b.formula)).unwrap();
+        let out = crate::gh_compat::brew_gh_command(
+            &w.path("brew-home"),
+            &w.api.url(),
+            &w.root_file,
+            "kit-token",
+        )
+        .args(["attestation", "verify"])
         .arg(&file)
         .args(["--repo", TAP, "--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
-    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = results[0]["verificationResult"]["statement"]["subject"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
-    assert_eq!(names, [b.file_name.as_str()]);
-    assert_eq!(
-        results[0]["verificationResult"]["statement"]["predicate"]["buildDefinition"]["buildType"],
-        bottle_attest::provenance::BACKFILL_BUILD_TYPE
-    );
+        let crate::gh_compat::BrewOutcome::Verified(att) =
+            crate::gh_compat::brew_check_attestation(&out, &bottle, None)
+        else {
+            panic!("brew does not accept it: {}", describe(&out))
+        };
+        let names: Vec<&str> = att["verificationResult"]["statement"]["subject"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["name"].as_str())
+            .collect();
+        assert_eq!(names, [b.file_name.as_str()]);
+        assert_eq!(
+            att["verificationResult"]["statement"]["predicate"]["buildDefinition"]["buildType"],
+            bottle_attest::provenance::BACKFILL_BUILD_TYPE
+        );
+        assert_eq!(
+            att["verificationResult"]["signature"]["certificate"]["sourceRepositoryURI"],
+            format!("https://github.com/{TAP}")
+        );
+    }
 
     // sigstore-python, offline, with the tap's identity.
     let Some(sigstore) = crate::sigstore_python::sigstore_python() else {

@@ -50,7 +50,7 @@ pub(crate) fn brew_verify_path() -> PathBuf {
 
 /// What brew concludes from one `gh attestation verify` run.
 #[derive(Debug)]
-enum BrewOutcome {
+pub(crate) enum BrewOutcome {
     /// The attestation brew selected (the first whose subjects name the bottle).
     Verified(Value),
     /// `MissingAttestationError`.
@@ -75,10 +75,6 @@ struct Brew {
 impl Brew {
     fn new() -> Brew {
         let dir = temp_dir();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(brew_verify_path(), bin.join("gh")).unwrap();
-        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
         std::fs::create_dir_all(dir.path().join("downloads")).unwrap();
         let stack = SigstoreStack::start();
         let root = write(&dir, "trusted_root.json", &stack.trusted_root_json());
@@ -131,22 +127,7 @@ impl Brew {
 
     /// The environment brew gives gh, plus our two test hooks (API and root).
     fn gh_command(&self, token: &str) -> Command {
-        let bin = self.dir.path().join("bin");
-        let mut cmd = Command::new(bin.join("gh"));
-        cmd.env_clear()
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("HOME", self.dir.path())
-            .env("HOMEBREW_CACHE", self.dir.path().join("cache"))
-            .env("GH_TOKEN", token)
-            .env("GH_HOST", "github.com")
-            .env("HOMEBREW_BREW_VERIFY_API_URL", self.api.url())
-            .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", &self.root)
-            // The loopback API stands in for api.github.com, but under gh's rules GH_TOKEN is
-            // bound to github.com and never goes to another host: the same token is handed
-            // over as the enterprise variable, the one gh sends to any other API host.
-            .env("GH_ENTERPRISE_TOKEN", token)
-            .current_dir(self.dir.path().join("tmp"));
-        cmd
+        brew_gh_command(self.dir.path(), &self.api.url(), &self.root, token)
     }
 
     /// brew's command line for one bottle.
@@ -163,9 +144,41 @@ impl Brew {
     }
 }
 
+/// `gh` as brew runs it, on a machine rooted at `home`: a `gh` link to brew-verify in
+/// `home/bin` first on a bare `PATH`, nothing but brew's variables (`GH_TOKEN`, `GH_HOST`, the
+/// `HOMEBREW_*` settings, with the API at `api_url` and the trusted root `root`), run from brew's
+/// temporary directory `home/tmp`. For any test that wants brew's view of an attestation.
+pub(crate) fn brew_gh_command(home: &Path, api_url: &str, root: &Path, token: &str) -> Command {
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(home.join("tmp")).unwrap();
+    if std::fs::symlink_metadata(bin.join("gh")).is_err() {
+        std::os::unix::fs::symlink(brew_verify_path(), bin.join("gh")).unwrap();
+    }
+    let mut cmd = Command::new(bin.join("gh"));
+    cmd.env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", home)
+        .env("HOMEBREW_CACHE", home.join("cache"))
+        .env("GH_TOKEN", token)
+        .env("GH_HOST", "github.com")
+        .env("HOMEBREW_BREW_VERIFY_API_URL", api_url)
+        .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", root)
+        // The loopback API stands in for api.github.com, but under gh's rules GH_TOKEN is
+        // bound to github.com and never goes to another host: the same token is handed
+        // over as the enterprise variable, the one gh sends to any other API host.
+        .env("GH_ENTERPRISE_TOKEN", token)
+        .current_dir(home.join("tmp"));
+    cmd
+}
+
 /// brew's `check_attestation`, after its gh call: classify a failure by exit status and
 /// stderr, or select the attestation naming the bottle (`:all` bottles by `name--version`).
-fn brew_check_attestation(out: &Output, bottle: &BottleRef, subject: Option<&str>) -> BrewOutcome {
+pub(crate) fn brew_check_attestation(
+    out: &Output,
+    bottle: &BottleRef,
+    subject: Option<&str>,
+) -> BrewOutcome {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
         let code = out.status.code();
