@@ -638,14 +638,22 @@ fn a_cached_attestation_verifies_without_the_api() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let out = brew
-        .gh_command(TOKEN)
-        .env("BREW_VERIFY_GH_API_URL", &dead)
-        .args(["attestation", "verify"])
-        .arg(&path)
-        .args(["--repo", CORE, "--format", "json"])
-        .output()
-        .unwrap();
+    // HOMEBREW_BREW_VERIFY_API_URL is the setting that wins (the legacy
+    // BREW_VERIFY_GH_API_URL is read only without it), so that is the one pointed at the
+    // closed port.
+    let unreachable = |no_cache: bool| {
+        let mut cmd = brew.gh_command(TOKEN);
+        cmd.env("HOMEBREW_BREW_VERIFY_API_URL", &dead);
+        if no_cache {
+            cmd.env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1");
+        }
+        cmd.args(["attestation", "verify"])
+            .arg(&path)
+            .args(["--repo", CORE, "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let out = unreachable(false);
     assert!(
         matches!(
             brew_check_attestation(&out, &bottle, None),
@@ -653,6 +661,15 @@ fn a_cached_attestation_verifies_without_the_api() {
         ),
         "{out:?}"
     );
+    // The API really is unreachable there: without the cache the same run fails, on the
+    // connection.
+    let out = unreachable(true);
+    let outcome = brew_check_attestation(&out, &bottle, None);
+    assert!(
+        matches!(&outcome, BrewOutcome::Invalid(why) if why.contains("connection was refused")),
+        "{outcome:?}"
+    );
+    assert_eq!(brew.api.request_counts().api, 1);
 }
 
 /// brew's parsing in Ruby itself, when Ruby is installed (Debian package `ruby`); CI installs
@@ -1420,7 +1437,32 @@ fn brew_rules_decide_every_scenario() {
     brew.api.bad_gateway_next(100);
     let outcome = brew_check_core_attestation(&brew, &p, &b);
     brew.api.clear_faults();
-    assert!(matches!(outcome, BrewOutcome::Invalid(_)), "{outcome:?}");
+    assert!(
+        matches!(&outcome, BrewOutcome::Invalid(why) if why.contains("HTTP 502")),
+        "{outcome:?}"
+    );
+
+    // API unreachable (a closed loopback port, no cache to answer) → neither verified nor
+    // missing: brew's `check_core_attestation` stops at core, never reaching the backfill.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = brew
+        .gh_command(TOKEN)
+        .env("HOMEBREW_BREW_VERIFY_API_URL", &dead)
+        .env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1")
+        .args(["attestation", "verify"])
+        .arg(&p)
+        .args(["--repo", CORE, "--format", "json"])
+        .output()
+        .unwrap();
+    let outcome = brew_check_attestation(&out, &b, None);
+    assert!(
+        matches!(&outcome, BrewOutcome::Invalid(why)
+            if why.contains(&format!("failed to fetch attestations from {CORE}"))
+                && why.contains("connection was refused")),
+        "{outcome:?}"
+    );
 
     // Core answers 404 → backfill OK (a fresh world: the 404 switch is global).
     let brew = Brew::new();
