@@ -1630,3 +1630,84 @@ fn source_ref_and_source_digest_narrow_the_policy_as_in_gh() {
         );
     }
 }
+
+#[test]
+fn verified_timestamps_follow_ghs_order_and_labels_and_brew_reads_the_first() {
+    // Issue 11: a bundle with both a Rekor entry and an RFC 3161 timestamp. gh (sigstore-go)
+    // lists the transparency-log time first, then the TSA's, labelled `Tlog` and
+    // `TimestampAuthority`, each with its authority's URI from the trusted root; brew's backfill
+    // step compares `verifiedTimestamps[0]` with its cutoff.
+    let brew = Brew::new();
+    let at = Utc.with_ymd_and_hms(2024, 2, 1, 12, 0, 0).unwrap();
+    let mint = |name: &str, at: DateTime<Utc>| {
+        let (p, b) = brew.bottle(name, name.as_bytes());
+        brew.stack.set_timestamping(true);
+        let bundle = brew.attest(
+            BACKFILL,
+            &backfill_identity(),
+            Some(at),
+            &[(b.cache_name(DEFAULT_BOTTLE_ROOT), *b.digest.as_bytes())],
+            &[&b],
+        );
+        brew.stack.set_timestamping(false);
+        (p, b, serde_json::from_str::<Value>(&bundle).unwrap())
+    };
+    let (p, b, bundle) = mint("ts1--1.0.arm64_sonoma.bottle.tar.gz", at);
+    // The kit really put both in the bundle.
+    let material = &bundle["verificationMaterial"];
+    assert_eq!(material["tlogEntries"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        material["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let BrewOutcome::Verified(att) = brew_check_core_attestation(&brew, &p, &b) else {
+        panic!("not verified")
+    };
+    let times = att["verificationResult"]["verifiedTimestamps"]
+        .as_array()
+        .unwrap();
+    let labels: Vec<(&str, &str)> = times
+        .iter()
+        .map(|t| (t["type"].as_str().unwrap(), t["uri"].as_str().unwrap()))
+        .collect();
+    let tsa = brew.stack.tsa_url().unwrap();
+    let rekor = brew.stack.rekor_url();
+    assert_eq!(
+        labels,
+        [
+            ("Tlog", rekor.as_str()),
+            ("TimestampAuthority", tsa.as_str())
+        ]
+    );
+    for t in times {
+        assert_eq!(
+            DateTime::parse_from_rfc3339(t["timestamp"].as_str().unwrap()).unwrap(),
+            at,
+            "{t}"
+        );
+    }
+    // [0] is the log entry's integrated time, and that is what brew compares.
+    let integrated: i64 = material["tlogEntries"][0]["integratedTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        DateTime::parse_from_rfc3339(times[0]["timestamp"].as_str().unwrap())
+            .unwrap()
+            .timestamp(),
+        integrated
+    );
+    assert_eq!(brew_backfill_timestamp_ok(&att), Ok(at));
+
+    // Both times after the cutoff: brew refuses on [0].
+    let late = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    let (p, b, _) = mint("ts2--1.0.arm64_sonoma.bottle.tar.gz", late);
+    assert!(matches!(
+        brew_check_core_attestation(&brew, &p, &b),
+        BrewOutcome::Invalid(why) if why == "backfill attestation post-dates cutoff"
+    ));
+}
