@@ -1711,3 +1711,48 @@ fn verified_timestamps_follow_ghs_order_and_labels_and_brew_reads_the_first() {
         BrewOutcome::Invalid(why) if why == "backfill attestation post-dates cutoff"
     ));
 }
+
+#[test]
+fn none_of_the_wanted_predicate_type_client_side_reads_as_missing() {
+    // Issue 11, part 1: an API that ignores `predicate_type` serves core's SBOM for the bottle;
+    // the shim drops it itself (as gh does) and must say so in the form brew reads as
+    // "missing", so that brew goes on to the backfill.
+    let brew = Brew::new();
+    brew.api.ignore_predicate_type(true);
+    let (p, b) = brew.bottle("sbom--1.0.arm64_sonoma.bottle.tar.gz", b"sbom only");
+    let sbom = brew.stack.sign_attestation(
+        &core_identity(),
+        "https://spdx.dev/Document/v2.3",
+        json!({}),
+        &[subject(&b)],
+    );
+    brew.api.add(CORE, &b.digest.to_hex(), &sbom);
+    let out = brew.verify(&p, CORE, None, TOKEN);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The API did serve it: the filtering was the client's.
+    assert!(
+        stderr.contains(&format!(
+            "has predicate type {SLSA}: no attestations found\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        matches!(
+            brew_check_attestation(&out, &b, None),
+            BrewOutcome::Missing(_)
+        ),
+        "{stderr}"
+    );
+    // So brew falls back, and a backfill before the cutoff verifies the bottle.
+    brew.attest(
+        BACKFILL,
+        &backfill_identity(),
+        Some(Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap()),
+        &[(b.cache_name(DEFAULT_BOTTLE_ROOT), *b.digest.as_bytes())],
+        &[&b],
+    );
+    let BrewOutcome::Verified(att) = brew_check_core_attestation(&brew, &p, &b) else {
+        panic!("not verified through the backfill")
+    };
+    assert_eq!(repository_of(&att), BACKFILL);
+}
