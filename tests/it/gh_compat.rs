@@ -1756,3 +1756,125 @@ fn none_of_the_wanted_predicate_type_client_side_reads_as_missing() {
     };
     assert_eq!(repository_of(&att), BACKFILL);
 }
+
+#[test]
+fn doctor_names_each_homebrew_brew_verify_setting_it_found() {
+    // Issue 11: brew passes only HOMEBREW_* variables to gh, so these settings are what
+    // configures the shim; `doctor` shows each and names the variable it came from (or the one
+    // that would change it).
+    let dir = temp_dir();
+    let doctor = |vars: &[(&str, String)]| {
+        let out = Command::new(brew_verify_path())
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOMEBREW_PREFIX", dir.path().join("no-prefix"))
+            .env("HOMEBREW_GITHUB_API_TOKEN", "x")
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .arg("doctor")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let line = |text: &str, label: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` line in\n{text}"))
+            .to_owned()
+    };
+    let root = dir.path().join("custom_root.json");
+    let cache = dir.path().join("bv-cache");
+    let text = doctor(&[
+        (
+            "HOMEBREW_BREW_VERIFY_TRUSTED_ROOT",
+            root.display().to_string(),
+        ),
+        ("HOMEBREW_BREW_VERIFY_API_URL", "http://127.0.0.1:9".into()),
+        (
+            "HOMEBREW_BREW_VERIFY_CACHE_DIR",
+            cache.display().to_string(),
+        ),
+        ("HOMEBREW_BREW_VERIFY_NO_CACHE", "1".into()),
+        ("HOMEBREW_BREW_VERIFY_TIMEOUT", "7".into()),
+    ]);
+    assert_eq!(
+        line(&text, "trusted root:"),
+        format!(
+            "trusted root:        {} (HOMEBREW_BREW_VERIFY_TRUSTED_ROOT)",
+            root.display()
+        )
+    );
+    let api = line(&text, "gh mode's API:");
+    assert!(
+        api.starts_with("gh mode's API:       http://127.0.0.1:9 (HOMEBREW_BREW_VERIFY_API_URL), "),
+        "{api}"
+    );
+    assert_eq!(
+        line(&text, "attestation cache:"),
+        format!(
+            "attestation cache:   {} (HOMEBREW_BREW_VERIFY_CACHE_DIR; created on first use, \
+             mode 0700)",
+            cache.display()
+        )
+    );
+    assert_eq!(
+        line(&text, "cache in gh mode:"),
+        "cache in gh mode:    off (HOMEBREW_BREW_VERIFY_NO_CACHE is set)"
+    );
+    assert_eq!(
+        line(&text, "lookup deadline:"),
+        "lookup deadline:     7 seconds per bottle (HOMEBREW_BREW_VERIFY_TIMEOUT)"
+    );
+
+    // Nothing set: the defaults, each naming the variable that would change it.
+    let homebrew_cache = dir.path().join("Homebrew");
+    let text = doctor(&[("HOMEBREW_CACHE", homebrew_cache.display().to_string())]);
+    assert!(
+        line(&text, "trusted root:")
+            .starts_with("trusted root:        the embedded Sigstore public-good root"),
+        "{text}"
+    );
+    let api = line(&text, "gh mode's API:");
+    assert!(
+        api.starts_with(
+            "gh mode's API:       https://api.github.com (default; \
+             HOMEBREW_BREW_VERIFY_API_URL overrides it), "
+        ),
+        "{api}"
+    );
+    assert_eq!(
+        line(&text, "attestation cache:"),
+        format!(
+            "attestation cache:   {} (HOMEBREW_CACHE/brew-verify; HOMEBREW_BREW_VERIFY_CACHE_DIR \
+             overrides it; created on first use, mode 0700)",
+            homebrew_cache.join("brew-verify").display()
+        )
+    );
+    assert!(!text.contains("cache in gh mode:"), "{text}");
+    assert_eq!(
+        line(&text, "lookup deadline:"),
+        "lookup deadline:     20 seconds per bottle (default)"
+    );
+
+    // The older name of the API setting is still read, and named as such; the new one wins.
+    let legacy = ("BREW_VERIFY_GH_API_URL", "http://127.0.0.1:8".to_owned());
+    let api = line(&doctor(std::slice::from_ref(&legacy)), "gh mode's API:");
+    assert!(
+        api.starts_with(
+            "gh mode's API:       http://127.0.0.1:8 (BREW_VERIFY_GH_API_URL, the older name of \
+             HOMEBREW_BREW_VERIFY_API_URL), "
+        ),
+        "{api}"
+    );
+    let api = line(
+        &doctor(&[
+            legacy,
+            ("HOMEBREW_BREW_VERIFY_API_URL", "http://127.0.0.1:9".into()),
+        ]),
+        "gh mode's API:",
+    );
+    assert!(
+        api.starts_with("gh mode's API:       http://127.0.0.1:9 (HOMEBREW_BREW_VERIFY_API_URL), "),
+        "{api}"
+    );
+}

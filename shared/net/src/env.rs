@@ -158,6 +158,19 @@ impl Env {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// The variable [`Env::get`] reads `name` from: `name` itself, else the older name still
+    /// read after it; `None` when neither is set. For reports that name what they found.
+    pub fn set_by<'n>(&self, name: &'n str) -> Option<&'n str> {
+        if self.vars.get(name).is_some_and(|v| !v.trim().is_empty()) {
+            return Some(name);
+        }
+        LEGACY
+            .iter()
+            .find(|(new, _)| *new == name)
+            .map(|(_, old)| *old)
+            .filter(|old| self.vars.get(*old).is_some_and(|v| !v.trim().is_empty()))
+    }
+
     /// Whether a flag variable is set to something other than `0`/`false`.
     pub fn flag(&self, name: &str) -> bool {
         self.get(name)
