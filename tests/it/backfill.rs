@@ -2125,3 +2125,56 @@ fn core_style_plan_leaves_out_bottles_an_existing_backfill_already_covers() {
         "a backfill logged after the cutoff covers nothing: {planned:?}"
     );
 }
+
+#[test]
+fn audit_reports_each_bottle_brew_would_refuse() {
+    // Issue 11: in tap mode `audit` also concludes what brew would (gh attestation verify
+    // --repo TAP, file-name subject). Audited before anything was signed, every planned bottle
+    // is one brew refuses: a `brew-refuses` line each, with brew's reason, and exit 1.
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    let out = w
+        .backfill()
+        .arg("plan")
+        .arg("--formulae")
+        .arg(&w.formula_file)
+        .arg("--plan")
+        .arg(&plan)
+        .args(["--repo", TAP])
+        .args(w.api_args())
+        .args(w.policy_args())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = w.audit(&plan, &["--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let refused: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["status"] == "brew-refuses")
+        .collect();
+    assert_eq!(refused.len(), 6, "{lines:#?}");
+    for (l, b) in refused.iter().zip(&w.bottles) {
+        assert_eq!(l["file_name"], b.file_name.as_str(), "{l}");
+        assert_eq!(
+            l["detail"], "brew would refuse it: no attestation in brew",
+            "{l}"
+        );
+    }
+    // brew-verify's own verdict on each is reported beside it.
+    assert_eq!(
+        lines.iter().filter(|l| l["status"] == "missing").count(),
+        6,
+        "{lines:#?}"
+    );
+    assert!(
+        describe(&out).contains(&format!(
+            "brew (gh attestation verify --repo {TAP}, file-name subject): 0 verified, 6 not"
+        )),
+        "{}",
+        describe(&out)
+    );
+}

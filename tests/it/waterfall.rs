@@ -770,3 +770,36 @@ logged_at_or_before = "2025-01-01T00:00:00Z"
         "{json}"
     );
 }
+
+#[test]
+fn cli_a_core_attestation_of_another_digest_fails_the_bottle_with_exit_1() {
+    // Issue 11, part 3, through the binary: core attests this exact bottle file with other
+    // bytes, and a valid backfill attests ours. Exit 1, invalid, with the reason; the
+    // backfill never decides.
+    let dir = temp_dir();
+    let root = write(&dir, "trusted_root.json", &stack().trusted_root_json());
+    let b = bottle("otherdigest--1.2.3.arm64_sonoma.bottle.tar.gz");
+    let other = mint(
+        &core_id(),
+        SLSA,
+        &[(b.filename.to_string(), [6u8; 32])],
+        None,
+    );
+    let backfill = backfill_bundle(&b, before_cutoff());
+    let digest_arg = format!("sha256:{}", hex::encode(b.digest.as_bytes()));
+    let name = b.filename.to_string();
+    let (code, json) = run_cli(&[&digest_arg, "--name", &name], &[other, backfill], &root);
+    assert_eq!(
+        (code, json["status"].as_str(), json["source"].as_str()),
+        (1, Some("invalid"), Some("homebrew-core")),
+        "{json}"
+    );
+    let reason = json["failures"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "homebrew-core attests `{name}` with another digest ("
+        )) && reason.contains(&hex::encode([6u8; 32]))
+            && reason.ends_with("these are not the bytes it built"),
+        "{json}"
+    );
+}
