@@ -75,6 +75,7 @@ struct Brew {
 impl Brew {
     fn new() -> Brew {
         let dir = temp_dir();
+        gh_link(dir.path());
         std::fs::create_dir_all(dir.path().join("downloads")).unwrap();
         let stack = SigstoreStack::start();
         let root = write(&dir, "trusted_root.json", &stack.trusted_root_json());
@@ -144,17 +145,24 @@ impl Brew {
     }
 }
 
-/// `gh` as brew runs it, on a machine rooted at `home`: a `gh` link to brew-verify in
-/// `home/bin` first on a bare `PATH`, nothing but brew's variables (`GH_TOKEN`, `GH_HOST`, the
-/// `HOMEBREW_*` settings, with the API at `api_url` and the trusted root `root`), run from brew's
-/// temporary directory `home/tmp`. For any test that wants brew's view of an attestation.
-pub(crate) fn brew_gh_command(home: &Path, api_url: &str, root: &Path, token: &str) -> Command {
+/// `home/bin` with a `gh` link to brew-verify in it (made once), and brew's temporary
+/// directory `home/tmp`; returns `home/bin`.
+fn gh_link(home: &Path) -> PathBuf {
     let bin = home.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::create_dir_all(home.join("tmp")).unwrap();
     if std::fs::symlink_metadata(bin.join("gh")).is_err() {
         std::os::unix::fs::symlink(brew_verify_path(), bin.join("gh")).unwrap();
     }
+    bin
+}
+
+/// `gh` as brew runs it, on a machine rooted at `home`: a `gh` link to brew-verify in
+/// `home/bin` first on a bare `PATH`, nothing but brew's variables (`GH_TOKEN`, `GH_HOST`, the
+/// `HOMEBREW_*` settings, with the API at `api_url` and the trusted root `root`), run from brew's
+/// temporary directory `home/tmp`. For any test that wants brew's view of an attestation.
+pub(crate) fn brew_gh_command(home: &Path, api_url: &str, root: &Path, token: &str) -> Command {
+    let bin = gh_link(home);
     let mut cmd = Command::new(bin.join("gh"));
     cmd.env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
