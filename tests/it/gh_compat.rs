@@ -7,9 +7,10 @@
 //! ([`brew_check_attestation`]): exit 0 → parse stdout and pick the attestation whose subject
 //! names the bottle; otherwise stderr decides between missing, bad credentials and invalid.
 //!
-//! The API is the kit's loopback server (`BREW_VERIFY_GH_API_URL`), the attestations are
-//! minted by the kit's Sigstore stack, whose root is given through `BREW_VERIFY_TRUSTED_ROOT`
-//! (brew passes no root flag).
+//! The API is the kit's loopback server (`HOMEBREW_BREW_VERIFY_API_URL`), the attestations are
+//! minted by the kit's Sigstore stack, whose root is given through
+//! `HOMEBREW_BREW_VERIFY_TRUSTED_ROOT` (brew passes no root flag, and passes gh only `HOMEBREW_*`
+//! variables besides `GH_TOKEN` and `GH_HOST`).
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
