@@ -400,4 +400,36 @@ mod tests {
             .expect_err("unknown flag");
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
     }
+
+    #[test]
+    fn batch_size_is_at_most_the_subject_limit_of_actions_attest() {
+        // Issue 11: a statement carries at most 1,024 subjects; 1024 parses, 1025 and 0 are
+        // refused by the parser, naming the range, for both commands that batch.
+        let parse = |command: &str, size: &str| {
+            let mut args = vec!["brew-backfill", command, "--journal", "j", "--out", "o"];
+            if command == "sign" {
+                args.extend(["--plan", "p"]);
+            } else {
+                args.extend(["--formulae", "f.json"]);
+            }
+            args.extend(["--batch-size", size]);
+            Cli::try_parse_from(args)
+        };
+        for command in ["sign", "run"] {
+            let cli = parse(command, "1024").unwrap_or_else(|e| panic!("{command}: {e}"));
+            let batch = match cli.command {
+                super::Command::Sign(a) => a.batch,
+                super::Command::Run(a) => a.batch,
+                _ => unreachable!(),
+            };
+            assert_eq!(batch.batch_size, 1024);
+            for size in ["1025", "0"] {
+                let err = parse(command, size).expect_err(size);
+                assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{err}");
+                let text = err.to_string();
+                assert!(text.contains("--batch-size"), "{text}");
+                assert!(text.contains("1..=1024"), "{text}");
+            }
+        }
+    }
 }

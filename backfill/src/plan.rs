@@ -297,7 +297,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
             PartialKey {
                 formulae_sha256: formulae_sha256.clone(),
                 mode: args.mode,
-                repository: repo.clone(),
+                repository: repo.clone().unwrap_or_default(),
                 shard: args.shard.map(|s| s.to_string()),
             },
         )?),
@@ -317,7 +317,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
             "plan: {resumed} bottles classified by an interrupted run are not asked again"
         ));
     }
-    let mut checker = Checker::new(args, &repo)?;
+    let mut checker = Checker::new(args, repo.as_deref())?;
     let unasked: Vec<sigstore_types::Sha256Hash> = candidates
         .iter()
         .zip(&classes)
@@ -400,7 +400,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
         formulae_sha256,
         mode: args.mode,
         core_repository: args.core_repo.clone(),
-        repository: Some(repo.clone()),
+        repository: repo.clone(),
         checked_registry: args.check_ghcr,
         bottle_root: args.policy.bottle_root.clone(),
         shard: args.shard.map(|s| s.to_string()),
@@ -423,23 +423,24 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
 }
 
 /// The repository the backfill goes to: `--repo`, else GITHUB_REPOSITORY (the tap's own, in
-/// Actions); core-style plans without one only skip what upstream covers.
-pub(crate) fn repository(args: &PlanArgs) -> anyhow::Result<String> {
-    args.repo
-        .clone()
-        .or_else(|| {
-            std::env::var("GITHUB_REPOSITORY")
-                .ok()
-                .filter(|r| !r.is_empty())
-        })
-        .ok_or_else(|| {
-            crate::exit::UsageError(
-                "which repository signs the backfill? pass --repo OWNER/REPO (the tap, in tap \
-                 mode)"
-                    .into(),
-            )
-            .into()
-        })
+/// Actions). Core-style plans without one only skip what upstream and the existing backfill
+/// sources cover (`None`, see [`crate::tap::coverage`]); tap mode cannot do without the tap.
+pub(crate) fn repository(args: &PlanArgs) -> anyhow::Result<Option<String>> {
+    let repo = args.repo.clone().or_else(|| {
+        std::env::var("GITHUB_REPOSITORY")
+            .ok()
+            .filter(|r| !r.is_empty())
+    });
+    match (repo, args.mode) {
+        (Some(repo), _) => Ok(Some(repo)),
+        (None, crate::tap::Mode::CoreStyle) => Ok(None),
+        (None, crate::tap::Mode::Tap) => Err(crate::exit::UsageError(
+            "which tap signs the backfill? pass --repo OWNER/REPO (or --mode core-style to see \
+             what homebrew-core's own sources leave uncovered)"
+                .into(),
+        )
+        .into()),
+    }
 }
 
 /// The formula JSON's bytes and how to name it.
@@ -480,7 +481,7 @@ struct Checker {
 }
 
 impl Checker {
-    fn new(args: &PlanArgs, repo: &str) -> anyhow::Result<Self> {
+    fn new(args: &PlanArgs, repo: Option<&str>) -> anyhow::Result<Self> {
         let env = Env::from_process();
         let http = crate::net::http()?;
         let github = crate::net::github(&http, &env, &args.api.api_url)?;

@@ -11,10 +11,13 @@
 //!
 //! A re-run first finishes every batch that is `prepared` but not `signed` by going back to
 //! step 2 with the recorded envelope, then signs the plan's subjects that no batch holds yet.
-//! So a subject is signed at most once, whatever the moment of a kill. One case signs again: a
-//! batch resumed so late that its certificate expired before its envelope ever reached Rekor
-//! (step 2 then logs it now, the verifier refuses it, the batch is `abandoned` and signed
-//! afresh): the abandoned entry names an expired certificate and verifies for no one.
+//! So a subject is signed at most once, whatever the moment of a kill. A batch whose timestamp
+//! cannot be had (a TSA outage) is `abandoned` at once, before anything reached Rekor, and its
+//! subjects are signed afresh by the next run. One case still signs again: a batch killed
+//! before its timestamp and resumed so late that its certificate expired before its envelope
+//! ever reached Rekor (step 2 then logs it now, the verifier refuses it, the batch is
+//! `abandoned` and signed afresh): the abandoned entry names an expired certificate and
+//! verifies for no one. A batch that was in the log before the late run is never abandoned.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -38,7 +41,7 @@ use crate::journal::{BatchState, Journal, Record};
 use crate::planfile::{Plan, PlanEntry};
 use crate::progress::{Progress, Ui};
 use crate::shard::Shard;
-use crate::signing::{self, Prepared, Services, TokenSource, WorkflowClaims};
+use crate::signing::{self, Prepared, ServicePauses, Services, TokenSource, WorkflowClaims};
 
 /// What `sign` is asked to do.
 pub(crate) struct SignJob<'a> {
@@ -112,13 +115,15 @@ pub(crate) async fn sign(job: SignJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         })?;
     let mode = job.plan.header.mode;
     let policy = crate::tap::backfill_only(job.policy, mode, &repo, None)?;
-    let http = crate::net::http()?;
+    // Every pause towards Fulcio, Rekor and the TSA is printed and counted for the summary.
+    let pauses = std::sync::Arc::new(ServicePauses::default());
+    let http = crate::net::http_reporting(pauses.clone())?;
     let services = Services::new(
         &http,
         &job.signing.fulcio_url,
         &job.signing.rekor_url,
         (!job.signing.no_tsa).then_some(job.signing.tsa_url.as_str()),
-        std::sync::Arc::new(bottle_attest_net::http::StderrEvents::new(false)),
+        pauses.clone(),
     )?;
     let predicate = provenance(job.plan, job.shard, &claims).predicate();
 
@@ -209,10 +214,14 @@ pub(crate) async fn sign(job: SignJob<'_>, ui: Ui) -> anyhow::Result<Status> {
     let failed_subjects: usize = failures.iter().map(|(n, _)| n).sum();
     ui.note(&format!(
         "sign: {} subjects signed in {} bundles this run ({} finished from an interrupted run); \
-         {already} were already signed{}",
+         {already} were already signed{}{}",
         ctx.subjects.load(Ordering::Relaxed),
         ctx.bundles.load(Ordering::Relaxed),
         ctx.recovered.load(Ordering::Relaxed),
+        pauses
+            .summary()
+            .map(|p| format!("; Sigstore services: {p}"))
+            .unwrap_or_default(),
         if failures.is_empty() {
             String::new()
         } else {
@@ -337,7 +346,8 @@ impl Work {
 
 /// Why a batch did not end `signed`.
 enum Unfinished {
-    /// Rekor or the TSA failed: the batch stays `prepared`, and the next run resumes it.
+    /// Rekor (or, for a resumed batch, the TSA) failed: the batch stays `prepared`, and the
+    /// next run resumes it.
     Pending(anyhow::Error),
     /// The bundle failed our verifier; `fresh_entry`: its Rekor entry was created just now.
     Refused { reason: String, fresh_entry: bool },
@@ -426,7 +436,20 @@ impl Ctx<'_> {
         // batch resumed hours later still gets a time inside the certificate's validity.
         let timestamp = match signing::timestamp(self.services, &prepared).await {
             Ok(token) => token,
-            Err(e) => return Err(self.settle(batch, Unfinished::Pending(e))),
+            // Nothing has reached Rekor yet, so giving the batch up now leaves nothing public
+            // behind. Kept pending, a run after the certificate expired (a TSA outage, then a
+            // late re-run: issue 11) would log it first and only then find its bundle refused,
+            // leaving a log entry that verifies for no one.
+            Err(e) => {
+                self.journal.append(Record::Abandoned {
+                    batch,
+                    reason: format!("the timestamp authority failed before it was logged: {e:#}"),
+                })?;
+                return Err(e.context(format!(
+                    "batch {batch} was given up before it reached the log; its subjects are \
+                     signed afresh by the next run"
+                )));
+            }
         };
         if let Some(token) = &timestamp {
             self.journal.append(Record::Timestamped {
@@ -444,7 +467,7 @@ impl Ctx<'_> {
     fn settle(&self, batch: u64, e: Unfinished) -> anyhow::Error {
         match e {
             Unfinished::Pending(e) => e.context(format!(
-                "batch {batch} is signed but not logged yet; the next run resumes it"
+                "batch {batch} is signed but not finished; the next run resumes it"
             )),
             // A batch whose signature was already in the log is never given up: its entry
             // would be left without an upload, and its subjects signed twice. It stays

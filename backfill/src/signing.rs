@@ -13,7 +13,8 @@
 //!    Rekor v1 answers `409 Conflict` for an entry it already holds, and the existing entry
 //!    (with its original integrated time and inclusion proof) is fetched instead. A resumed
 //!    batch therefore ends with exactly one log entry, whether or not the first submission
-//!    reached the log.
+//!    reached the log. Rekor is spoken to through the shared [`HttpClient`] (not
+//!    `sigstore-rekor`'s client), so that its `429`s wait as long as its `Retry-After` says.
 //! 3. [`timestamp`]: the TSA's timestamp over the signature (no log; asking twice is harmless).
 //! 4. [`bundle`]: assemble the v0.3 bundle, which the caller verifies before accepting it.
 
@@ -22,20 +23,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::{Context as _, anyhow, bail};
 
 use crate::cli::SigningArgs;
 use crate::exit::UsageError;
 use bottle_attest_net::http::retry::{self, Attempt};
-use bottle_attest_net::http::{HttpClient, NetError, NetEvents, Request, RetryPolicy, Url};
+use bottle_attest_net::http::{
+    HttpClient, NetError, NetErrorKind, NetEvents, PauseReason, Request, Response, RetryEvent,
+    RetryPolicy, StderrEvents, Url, body, human,
+};
 use sigstore_sign::bundle::BundleV03;
 use sigstore_sign::crypto::KeyPair;
 use sigstore_sign::fulcio::FulcioClient;
 use sigstore_sign::oidc::IdentityToken;
-use sigstore_sign::rekor::{DsseEntry, LogEntry, RekorClient};
+use sigstore_sign::rekor::{DsseEntry, LogEntry};
 use sigstore_sign::tsa::TimestampClient;
 use sigstore_types::{
-    Bundle, DerCertificate, DsseEnvelope, DsseSignature, EntryUuid, KeyId, KindVersion, LogIndex,
+    Bundle, DerCertificate, DsseEnvelope, DsseSignature, EntryUuid, KeyId, KindVersion,
     PayloadBytes, TimestampToken,
 };
 use tokio::sync::Mutex;
@@ -51,15 +55,27 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(120);
 
 /// The Sigstore services a batch goes through.
 ///
-/// `sigstore-sign`'s clients build their own requests, so they cannot go through
+/// Rekor's requests are plain JSON over HTTP and go through [`HttpClient::send`] itself: its
+/// caps, its one retry policy and its reading of rate limits. That matters because
+/// `sigstore-rekor` 0.15.1 turns every non-success answer into `Error::Status { status,
+/// message }` and drops the headers (`client.rs`: `let body = response.text().await…;
+/// Err(Error::Status { status: status.as_u16(), message: … })`), so a `429` sent through it
+/// could only be retried on our backoff, never after the `Retry-After` Rekor asked for
+/// (issue 11).
+///
+/// Fulcio's and the TSA's clients build their own requests (Fulcio's carries the OIDC token,
+/// which must not follow a redirect; the TSA speaks DER), so they cannot go through
 /// [`HttpClient::send`]; they get its transport ([`HttpClient::service_transport`]: rustls, the
 /// layer's timeouts, no redirects, no credential of ours) and every call is retried by the
-/// layer's one retry loop ([`retry::run`]) under its policy. Their response bodies are read by
-/// those crates without our caps: these are the operator's configured Sigstore instances, not
-/// hosts learned from fetched data (SECURITY.md).
+/// layer's one retry loop ([`retry::run`]) under the same policy. Their response bodies are
+/// read by those crates without our caps: these are the operator's configured Sigstore
+/// instances, not hosts learned from fetched data (SECURITY.md).
 pub(crate) struct Services {
     fulcio: (FulcioClient, Url),
-    rekor: (RekorClient, Url),
+    /// The client Rekor's requests go through.
+    http: HttpClient,
+    /// Rekor's base URL as given, without a trailing `/`.
+    rekor_base: String,
     tsa: Option<(TimestampClient, Url)>,
     retry: RetryPolicy,
     events: Arc<dyn NetEvents>,
@@ -69,7 +85,7 @@ impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Services")
             .field("fulcio", &self.fulcio.1.as_str())
-            .field("rekor", &self.rekor.1.as_str())
+            .field("rekor", &self.rekor_base)
             .field("tsa", &self.tsa.as_ref().map(|t| t.1.as_str()))
             .finish_non_exhaustive()
     }
@@ -124,13 +140,11 @@ impl Services {
                     .context("Fulcio client")?,
                 Request::parse_url(fulcio_url)?,
             ),
-            rekor: (
-                RekorClient::builder(rekor_url)
-                    .with_http_client(transport.clone())
-                    .build()
-                    .context("Rekor client")?,
-                Request::parse_url(rekor_url)?,
-            ),
+            http: http.clone(),
+            rekor_base: {
+                Request::parse_url(rekor_url)?;
+                rekor_url.trim_end_matches('/').to_owned()
+            },
             tsa: tsa_url
                 .map(|url| {
                     anyhow::Ok((
@@ -179,6 +193,84 @@ impl Services {
             Ok(inner) => inner,
             Err(net) => Err(net.into()),
         }
+    }
+}
+
+impl Services {
+    /// `<rekor>/api/v1/log/entries<tail>`, formed as `sigstore-rekor`'s `RekorClient` forms it
+    /// (`format!("{}/api/v1/log/entries", self.url)`).
+    fn rekor_entries(&self, tail: &str) -> anyhow::Result<Url> {
+        Ok(Request::parse_url(&format!(
+            "{}/api/v1/log/entries{tail}",
+            self.rekor_base
+        ))?)
+    }
+
+    /// One Rekor request under the client's retry policy (rate limits waited out as long as
+    /// `Retry-After` asks), each attempt bounded by [`SERVICE_TIMEOUT`]. A submission may be
+    /// retried: sending the same entry again is answered `409` (see the module docs).
+    async fn rekor(&self, request: Request) -> Result<Response, NetError> {
+        self.http
+            .send(
+                request
+                    .retry(self.retry)
+                    .attempt_timeout(SERVICE_TIMEOUT)
+                    .purpose("rekor"),
+            )
+            .await
+    }
+}
+
+/// The retry loop's pauses towards Fulcio, Rekor and the TSA: each printed on stderr as every
+/// other pause is, and counted for `sign`'s summary line. A rate limit is recorded as the wait
+/// the service asked for (its `Retry-After`), not the time slept (which adds jitter), so that
+/// the summary says what the service said.
+#[derive(Debug, Default)]
+pub(crate) struct ServicePauses {
+    retries: std::sync::atomic::AtomicU64,
+    asked: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl NetEvents for ServicePauses {
+    fn retrying(&self, event: &RetryEvent<'_>) {
+        StderrEvents::new(false).retrying(event);
+        match event.reason {
+            PauseReason::Transient => {
+                self.retries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            PauseReason::RateLimit => {
+                let asked = match event.cause.kind() {
+                    NetErrorKind::RateLimited { retry_after, .. } => *retry_after,
+                    _ => event.delay,
+                };
+                if let Ok(mut waits) = self.asked.lock() {
+                    waits.push(asked);
+                }
+            }
+        }
+    }
+}
+
+impl ServicePauses {
+    /// `N retries, M rate-limit waits (asked for …)`, or `None` when nothing paused.
+    pub(crate) fn summary(&self) -> Option<String> {
+        let retries = self.retries.load(std::sync::atomic::Ordering::Relaxed);
+        let asked = self.asked.lock().map(|w| w.clone()).unwrap_or_default();
+        if retries == 0 && asked.is_empty() {
+            return None;
+        }
+        let mut text = format!(
+            "{retries} {}, {} rate-limit {}",
+            if retries == 1 { "retry" } else { "retries" },
+            asked.len(),
+            if asked.len() == 1 { "wait" } else { "waits" }
+        );
+        if !asked.is_empty() {
+            let waits: Vec<String> = asked.iter().map(|d| human(*d)).collect();
+            text.push_str(&format!(" (asked for {})", waits.join(", ")));
+        }
+        Some(text)
     }
 }
 
@@ -459,82 +551,72 @@ pub(crate) struct Logged {
 pub(crate) async fn log(services: &Services, prepared: &Prepared) -> anyhow::Result<Logged> {
     let entry = DsseEntry::new(&prepared.envelope, &prepared.certificate)
         .context("cannot form the Rekor entry")?;
-    let (rekor, url) = &services.rekor;
+    let body = serde_json::to_vec(&entry).context("cannot serialize the Rekor entry")?;
     // Submitting again is safe: Rekor answers 409 for an entry it holds (see the module docs).
-    let submitted = services
-        .call(url, || async {
-            match rekor.create_dsse_entry(entry.clone()).await {
-                Ok(entry) => Ok(Submitted::Logged(entry)),
-                Err(sigstore_sign::rekor::Error::Status {
-                    status: 409,
-                    message,
-                }) => Ok(Submitted::Exists(message)),
-                Err(e) => Err(rekor_failure(e)),
-            }
-        })
+    let response = services
+        .rekor(Request::post(
+            services.rekor_entries("")?,
+            "application/json",
+            body,
+            body::SERVICE_RESPONSE,
+        ))
         .await
         .context("Rekor did not log the signature")?;
-    match submitted {
-        Submitted::Logged(entry) => Ok(Logged {
-            entry,
+    match response.status {
+        200 | 201 => Ok(Logged {
+            entry: single_entry(&response.body)?,
             recovered: false,
         }),
-        Submitted::Exists(message) => {
-            let entry = services
-                .call(url, || async {
-                    existing_entry(rekor, &message).await.map_err(|e| match e {
-                        Lookup::Rekor(e) => rekor_failure(e),
-                        Lookup::Unnamed(e) => ServiceFailure::permanent(e),
-                    })
-                })
-                .await?;
+        409 => {
+            let message = String::from_utf8_lossy(&response.body);
             Ok(Logged {
-                entry,
+                entry: existing_entry(services, &message).await?,
                 recovered: true,
             })
         }
+        _ => Err(anyhow::Error::new(response.error()).context("Rekor refused the entry")),
     }
 }
 
-/// Rekor's answer to a submission.
-enum Submitted {
-    Logged(LogEntry),
-    /// 409: the entry exists; Rekor's message says where.
-    Exists(String),
-}
-
-fn rekor_failure(e: sigstore_sign::rekor::Error) -> ServiceFailure {
-    let status = match &e {
-        sigstore_sign::rekor::Error::Status { status, .. } => Some(*status),
-        sigstore_sign::rekor::Error::Http(_) => None,
-        _ => return ServiceFailure::permanent(e.into()),
-    };
-    ServiceFailure::new(status, e.into())
-}
-
-/// Why the existing entry could not be fetched.
-enum Lookup {
-    Rekor(sigstore_sign::rekor::Error),
-    Unnamed(anyhow::Error),
+/// The one entry of a Rekor v1 `{uuid: entry}` answer, its UUID filled in (as
+/// `sigstore-rekor`'s `single_entry` does).
+fn single_entry(body: &[u8]) -> anyhow::Result<LogEntry> {
+    let entries: std::collections::HashMap<String, LogEntry> =
+        serde_json::from_slice(body).context("Rekor's answer is not a log entry")?;
+    let mut entries = entries.into_iter();
+    let (uuid, mut entry) = entries
+        .next()
+        .ok_or_else(|| anyhow!("Rekor answered with no log entry"))?;
+    if entries.next().is_some() {
+        bail!("Rekor answered with more than one log entry");
+    }
+    entry.uuid = EntryUuid::new(uuid);
+    Ok(entry)
 }
 
 /// The entry a `409 Conflict` refers to. Rekor's message names it ("… already exists in the
 /// transparency log with UUID <uuid>"); the test kit's names its index ("… at index N").
-async fn existing_entry(rekor: &RekorClient, message: &str) -> Result<LogEntry, Lookup> {
-    if let Some(uuid) = word_after(message, "UUID ") {
-        return rekor
-            .get_entry_by_uuid(&EntryUuid::new(uuid))
-            .await
-            .map_err(Lookup::Rekor);
+async fn existing_entry(services: &Services, message: &str) -> anyhow::Result<LogEntry> {
+    let tail = if let Some(uuid) = word_after(message, "UUID ") {
+        format!("/{uuid}")
+    } else if let Some(index) = word_after(message, "at index ").and_then(|i| i.parse::<u64>().ok())
+    {
+        format!("?logIndex={index}")
+    } else {
+        bail!("Rekor says the entry exists but does not say where: {message}");
+    };
+    let response = services
+        .rekor(Request::get(
+            services.rekor_entries(&tail)?,
+            body::SERVICE_RESPONSE,
+        ))
+        .await
+        .context("Rekor says the entry exists, but fetching it failed")?;
+    if !response.is_success() {
+        return Err(anyhow::Error::new(response.error())
+            .context("Rekor says the entry exists, but does not return it"));
     }
-    if let Some(index) = word_after(message, "at index ").and_then(|i| i.parse::<u64>().ok()) {
-        let index = LogIndex::new(index)
-            .map_err(|e| Lookup::Unnamed(anyhow!("log index {index} out of range: {e}")))?;
-        return rekor.get_entry_by_index(index).await.map_err(Lookup::Rekor);
-    }
-    Err(Lookup::Unnamed(anyhow!(
-        "Rekor says the entry exists but does not say where: {message}"
-    )))
+    single_entry(&response.body)
 }
 
 fn word_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {

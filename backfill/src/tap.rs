@@ -5,14 +5,42 @@
 //! - **Tap mode** (the default): the tap signs its own legacy bottles from its own repository,
 //!   one subject per bottle named by its file name. brew verifies a supported tap's bottles
 //!   like `gh attestation verify BOTTLE --repo OWNER/homebrew-TAP` with the file name as the
-//!   subject (Homebrew/brew#23769; the thread was not reachable from here, so the identity is
-//!   taken as the repository alone, which is what `--repo` checks — see DESIGN.md §3), and
-//!   brew-verify under the policy [`policy`] prints: the tap's CI source first, then its
-//!   backfill source with the cutoff, both in the same repository and told apart by workflow.
+//!   subject (Homebrew/brew#23769, below), and brew-verify under the policy [`policy`] prints:
+//!   the tap's CI source first, then its backfill source with the cutoff, both in the same
+//!   repository and told apart by workflow.
 //! - **Core-style mode** (the 2024 design): cache-name subjects (`<sha256(url)>--<file>`) in a
 //!   repository of their own, as the backfill source of homebrew-core's policy, for an
 //!   organisation that keeps its own policy or mirror. brew itself reads only
 //!   `trailofbits/homebrew-brew-verify` this way.
+//!
+//! # What Homebrew/brew#23769 says, and what it does not
+//!
+//! The pull request ("Attest supported third-party tap bottles", merged September 2026) was
+//! read through the search tool's issue index; the Homebrew/brew snapshot that could be fetched
+//! is of 2026-08-22 and predates it. Confirmed from the thread:
+//!
+//! - The description (heaths, 2026-09-04): "Extend bottle attestation verification beyond
+//!   homebrew/core, add attesting publish workflows to brew tap-new by default with a
+//!   --no-attestations opt-out".
+//! - The documentation it adds (`docs/Homebrew-Security-and-Supply-Chain.md`): "Homebrew can
+//!   also verify bottles from supported third-party GitHub taps against that tap's own GitHub
+//!   Actions identity."
+//! - Its dispatch in `attestation.rb`: `raise UnsupportedTapError … if tap.nil?`, then
+//!   `return check_core_attestation(bottle) if tap.core_tap?`; a review (MikeMcQuaid,
+//!   2026-09-05) suggests dropping its refusal of official non-core taps, and reducing
+//!   `formula_installer.rb`'s `verify_bottle_attestation?` to `formula.tap && formula.name !=
+//!   "gh"`.
+//!
+//! Not confirmed: the line that verifies a third-party tap's bottle, so whether it pins a
+//! workflow. What the fetched `attestation.rb` gives it to call is
+//! `check_attestation(bottle, signing_repo, signing_workflow = nil, subject = nil)`, which adds
+//! `--cert-identity` only `if signing_workflow.present?` and, with no subject, matches
+//! `subject = bottle.filename.to_s if subject.blank?`. "The tap's own GitHub Actions identity"
+//! and that signature both read as the repository alone with the file name as the subject,
+//! which is what tap mode signs and what [`brew_rules`] (and so `audit`) applies. Should brew
+//! pin a workflow after all (tap-new's publish workflow, say), a backfill signed by
+//! `backfill.yml` would fail brew's check while brew-verify under the printed policy still
+//! accepted it; `audit`'s brew column is then the part to revisit.
 
 use anyhow::{Context as _, bail};
 use bottle_attest::policy::{
@@ -124,22 +152,9 @@ pub(crate) fn policy(
             sources: vec![ci_source(args, repo), backfill],
         });
     }
-    let mut policy = match &args.policy {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            Policy::from_file_text(&path.display().to_string(), &text)
-                .with_context(|| format!("`{}`", path.display()))?
-        }
-        None => Policy::homebrew_core(),
-    };
+    let mut policy = consumer_policy(args, core_repo)?;
     let from_file = args.policy.is_some();
     let index = backfill_index(&policy)?;
-    if let (Some(core), false) = (core_repo, from_file) {
-        let first = &mut policy.sources[0];
-        first.repository = core.to_owned();
-        first.source_repository_uri = format!("https://github.com/{core}");
-    }
     let source = &mut policy.sources[index];
     if from_file {
         if !source.repository.eq_ignore_ascii_case(repo) {
@@ -156,6 +171,26 @@ pub(crate) fn policy(
         source.logged_at_or_before = Some(cutoff);
     } else if source.logged_at_or_before.is_none() || !from_file {
         source.logged_at_or_before = default_cutoff;
+    }
+    Ok(policy)
+}
+
+/// The consumer's policy before any tap is put in it: `--policy`, else homebrew-core's built-in
+/// waterfall with `core_repo` as its first source.
+fn consumer_policy(args: &PolicyArgs, core_repo: Option<&str>) -> anyhow::Result<Policy> {
+    let mut policy = match &args.policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            Policy::from_file_text(&path.display().to_string(), &text)
+                .with_context(|| format!("`{}`", path.display()))?
+        }
+        None => Policy::homebrew_core(),
+    };
+    if let (Some(core), None) = (core_repo, &args.policy) {
+        let first = &mut policy.sources[0];
+        first.repository = core.to_owned();
+        first.source_repository_uri = format!("https://github.com/{core}");
     }
     Ok(policy)
 }
@@ -180,12 +215,23 @@ pub(crate) fn backfill_only(
 /// What decides whether a bottle is already covered (`plan` never signs a covered bottle):
 /// the consumer's waterfall, plus in core-style mode every backfill source homebrew-core's
 /// policy already has (trailofbits' 2024 backfill), consulted whatever came before.
+///
+/// A core-style plan without a repository of its own (`repo` is `None`: a first look at what
+/// upstream and its existing backfill leave uncovered, before anyone signs) is covered by the
+/// consumer's policy as it stands: homebrew-core's built-in waterfall, trailofbits included, or
+/// `--policy`.
 pub(crate) fn coverage(
     args: &PolicyArgs,
     mode: Mode,
-    repo: &str,
+    repo: Option<&str>,
     core_repo: Option<&str>,
 ) -> anyhow::Result<Policy> {
+    let Some(repo) = repo else {
+        if mode == Mode::Tap {
+            bail!("tap mode needs the tap's repository");
+        }
+        return consumer_policy(args, core_repo);
+    };
     let mut policy = policy(args, mode, repo, core_repo, None)?;
     if mode == Mode::CoreStyle && args.policy.is_none() {
         let builtin = Policy::homebrew_core();

@@ -40,11 +40,16 @@ impl Bottle {
     }
 
     fn subject(&self) -> String {
+        self.subject_on(DEFAULT_BOTTLE_ROOT)
+    }
+
+    /// Its cache name with the bottle URL on `root`.
+    fn subject_on(&self, root: &str) -> String {
         BottleRef {
             digest: Sha256Hash::new(self.sha256),
             filename: self.file_name.parse::<BottleFilename>().unwrap(),
         }
-        .cache_name(DEFAULT_BOTTLE_ROOT)
+        .cache_name(root)
     }
 }
 
@@ -1333,42 +1338,55 @@ fn tap_mode_backfill_is_accepted_by_brew_brew_verify_and_sigstore_python() {
         "{text}"
     );
 
-    // brew's rules, through the gh shim: the bottle file, `--repo TAP`, the file name found
-    // among the printed subjects.
-    let b = &w.bottles[5];
-    let tag = b
-        .file_name
-        .parse::<BottleFilename>()
-        .unwrap()
-        .tag()
-        .to_owned();
-    let downloads = w.path("downloads");
-    std::fs::create_dir_all(&downloads).unwrap();
-    let file = downloads.join(&b.file_name);
-    std::fs::write(&file, format!("{}-{tag}", b.formula)).unwrap();
-    let out = workspace_bin("brew-verify")
-        .env("HOMEBREW_CACHE", w.path("brew-cache"))
-        .env("HOMEBREW_BREW_VERIFY_API_URL", w.api.url())
-        .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", &w.root_file)
-        .env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1")
-        .args(["gh", "attestation", "verify"])
+    // brew's rules, through the gh shim run as brew runs it (a `gh` link on a bare PATH,
+    // brew's environment and working directory: gh_compat's harness) and judged by brew's own
+    // `check_attestation`: the bottle file, `--repo TAP`, the file name found among the
+    // printed subjects.
+    #[cfg(unix)]
+    {
+        let b = &w.bottles[5];
+        let bottle = BottleRef {
+            digest: Sha256Hash::new(b.sha256),
+            filename: b.file_name.parse::<BottleFilename>().unwrap(),
+        };
+        let tag = bottle.filename.tag().to_owned();
+        let downloads = w.path("downloads");
+        std::fs::create_dir_all(&downloads).unwrap();
+        // brew's `cached_download`: `<sha256 of the URL>--<file name>` in its download cache.
+        let file = downloads.join(b.subject_on(ROOT));
+        std::fs::write(&file, format!("{}-{tag}", b.formula)).unwrap();
+        let out = crate::gh_compat::brew_gh_command(
+            &w.path("brew-home"),
+            &w.api.url(),
+            &w.root_file,
+            "kit-token",
+        )
+        .args(["attestation", "verify"])
         .arg(&file)
         .args(["--repo", TAP, "--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
-    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = results[0]["verificationResult"]["statement"]["subject"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
-    assert_eq!(names, [b.file_name.as_str()]);
-    assert_eq!(
-        results[0]["verificationResult"]["statement"]["predicate"]["buildDefinition"]["buildType"],
-        bottle_attest::provenance::BACKFILL_BUILD_TYPE
-    );
+        let crate::gh_compat::BrewOutcome::Verified(att) =
+            crate::gh_compat::brew_check_attestation(&out, &bottle, None)
+        else {
+            panic!("brew does not accept it: {}", describe(&out))
+        };
+        let names: Vec<&str> = att["verificationResult"]["statement"]["subject"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["name"].as_str())
+            .collect();
+        assert_eq!(names, [b.file_name.as_str()]);
+        assert_eq!(
+            att["verificationResult"]["statement"]["predicate"]["buildDefinition"]["buildType"],
+            bottle_attest::provenance::BACKFILL_BUILD_TYPE
+        );
+        assert_eq!(
+            att["verificationResult"]["signature"]["certificate"]["sourceRepositoryURI"],
+            format!("https://github.com/{TAP}")
+        );
+    }
 
     // sigstore-python, offline, with the tap's identity.
     let Some(sigstore) = crate::sigstore_python::sigstore_python() else {
@@ -1789,6 +1807,373 @@ fn out_is_always_an_output_directory_and_plan_always_the_plan_file() {
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("6 subjects to sign in 1 new batches"),
+        "{}",
+        describe(&out)
+    );
+}
+
+/// The `sign:` summary line of a run (its last; progress lines start the same way).
+fn sign_summary(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .rfind(|l| l.starts_with("sign: ") && l.contains(" signed in "))
+        .unwrap_or_else(|| panic!("no `sign:` line\n{}", describe(out)))
+        .to_owned()
+}
+
+#[test]
+fn fulcio_503s_are_retried_and_the_batch_is_signed_once() {
+    // Issue 11: Fulcio's 5xx go through the one retry policy. Two 503s, then the kit's Fulcio
+    // answers: one certificate, one log entry, one signed batch, and both retries counted.
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    w.stack.faults().fulcio.fail_next(2, 503, None);
+    let before = w.stack.request_counts();
+    let out = w
+        .sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(w.stack.faults().fulcio.injected(), 2);
+    assert_eq!(w.stack.request_counts().fulcio - before.fulcio, 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for attempt in ["retrying (2/4)", "retrying (3/4)"] {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(attempt))
+            .unwrap_or_else(|| panic!("no `{attempt}` line\n{stderr}"));
+        assert!(line.contains("503"), "{line}");
+    }
+    assert!(
+        sign_summary(&out).contains("Sigstore services: 2 retries, 0 rate-limit waits"),
+        "{}",
+        describe(&out)
+    );
+    let journal_path = w.path("state/journal.jsonl");
+    let records = journal(&journal_path);
+    let count = |t: &str| records.iter().filter(|r| r["type"] == t).count();
+    assert_eq!((count("prepared"), count("signed")), (1, 1), "{records:#?}");
+    assert_eq!(w.stack.rekor_log_size(), 1);
+    let signed = signed_subjects(&journal_path);
+    assert_eq!(signed.len(), 6);
+    assert!(signed.values().all(|&n| n == 1), "{signed:?}");
+}
+
+#[test]
+fn rekor_429_is_waited_out_for_as_long_as_its_retry_after_says() {
+    // Issue 11: a Rekor 429's Retry-After used to be lost (sigstore-rekor's error carries no
+    // headers), so the submission was retried on our backoff instead. The wait is read from
+    // the summary, which records what the service asked for, not from a clock.
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    w.stack
+        .faults()
+        .rekor
+        .fail_next(1, 429, Some(Duration::from_secs(1)));
+    let before = w.stack.request_counts();
+    let out = w
+        .sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(w.stack.faults().rekor.injected(), 1);
+    // The refused submission and the one sent after the wait; no transient retry.
+    assert_eq!(w.stack.request_counts().rekor - before.rekor, 2);
+    let summary = sign_summary(&out);
+    assert!(
+        summary.contains("Sigstore services: 0 retries, 1 rate-limit wait (asked for 1 second)"),
+        "{}",
+        describe(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("rate limited: waiting ") && l.contains(&w.stack.rekor_url())),
+        "{stderr}"
+    );
+    assert_eq!(w.stack.rekor_log_size(), 1);
+    let signed = signed_subjects(&w.path("state/journal.jsonl"));
+    assert_eq!(signed.len(), 6);
+    assert!(signed.values().all(|&n| n == 1), "{signed:?}");
+}
+
+#[test]
+fn a_tsa_outage_then_a_late_rerun_logs_nothing_twice_and_signs_nothing_twice() {
+    // Issue 11: a TSA outage followed by a late re-run used to leave every batch logged with
+    // an expired certificate, abandoned and signed again. Now: a batch already in the log is
+    // finished from its entry (Rekor's time proves the signature in time), and a batch that
+    // never reached the log is given up before it does, so each signed batch has exactly one
+    // log entry and no subject is signed twice.
+    let w = World::new(4, 0);
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let sign = || w.sign_cmd(&plan, &["--batch-size", "6", "--sign-jobs", "1"]);
+    // Half an hour ago (kit time): batch 1 is prepared, then the run dies before its timestamp.
+    w.stack
+        .set_time(chrono::Utc::now() - chrono::Duration::minutes(30));
+    kill_at(sign(), &w.path("state"), "prepared", 1);
+    // Still then, the TSA is down: batch 1 is resumed and logged but cannot be timestamped;
+    // batch 2 is prepared and cannot be timestamped either, before anything is logged.
+    w.stack.faults().tsa.fail_next(100, 503, None);
+    let out = sign().output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("batch 1 is signed but not finished; the next run resumes it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("batch 2 was given up before it reached the log"),
+        "{stderr}"
+    );
+    // Four attempts for each of the two batches, under the one retry policy.
+    assert_eq!(w.stack.faults().tsa.injected(), 8);
+    assert_eq!(w.stack.rekor_log_size(), 1);
+
+    // Now, long after both certificates expired, with the TSA back.
+    w.stack.faults().tsa.clear();
+    w.stack.use_real_time();
+    let out = sign().output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let journal_path = w.path("state/journal.jsonl");
+    let records = journal(&journal_path);
+    let abandoned: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["type"] == "abandoned")
+        .collect();
+    assert_eq!(abandoned.len(), 1, "{records:#?}");
+    assert_eq!(abandoned[0]["batch"], 2);
+    assert!(
+        abandoned[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the timestamp authority failed before it was logged"),
+        "{:?}",
+        abandoned[0]
+    );
+    let signed: Vec<&Value> = records.iter().filter(|r| r["type"] == "signed").collect();
+    assert_eq!(signed.len(), 2, "{records:#?}");
+    assert!(
+        signed
+            .iter()
+            .any(|r| r["batch"] == 1 && r["recovered"] == true),
+        "batch 1 was finished from its existing entry: {records:#?}"
+    );
+    // One log entry per signed batch: none for the batch given up, none twice for batch 1.
+    assert_eq!(w.stack.rekor_log_size(), 2);
+    let subjects = signed_subjects(&journal_path);
+    assert_eq!(subjects.len(), 12);
+    assert!(subjects.values().all(|&n| n == 1), "{subjects:?}");
+}
+
+#[test]
+fn a_batch_size_over_1024_is_a_usage_error_naming_the_limit() {
+    // Issue 11: a statement carries at most 1,024 subjects (actions/attest's limit, which gh
+    // and sigstore-go enforce): larger batches are refused before anything is read or sent.
+    let dir = temp_dir();
+    for command in ["sign", "run"] {
+        let mut cmd = workspace_bin("brew-backfill");
+        cmd.arg(command)
+            .arg("--journal")
+            .arg(dir.path().join("journal.jsonl"))
+            .arg("--out")
+            .arg(dir.path().join("bundles"));
+        match command {
+            "sign" => cmd.arg("--plan").arg(dir.path().join("plan.jsonl")),
+            _ => cmd.arg("--formulae").arg(dir.path().join("formula.json")),
+        };
+        let out = cmd.args(["--batch-size", "1025"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", describe(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--batch-size") && stderr.contains("1025 is not in 1..=1024"),
+            "{command}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{command}: {}", describe(&out));
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing is written"
+    );
+}
+
+#[test]
+fn the_readmes_core_style_dry_run_plans_without_a_repository() {
+    // Issue 11: the README's "Try it locally" dry run, exactly as written but for where the
+    // formula JSON and the API live (local stand-ins instead of formulae.brew.sh and GitHub).
+    // Core-style without --repo plans what homebrew-core and its existing backfill leave
+    // uncovered; tap mode without a tap is a usage error that says what to pass.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("brew-backfill plan --dry-run"))
+        .expect("the README's dry-run example");
+    let url = "https://formulae.brew.sh/api/formula.json";
+    assert!(line.contains(url), "{line}");
+    let w = World::new(4, 2);
+    let args: Vec<String> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|a| {
+            if a == url {
+                w.formula_file.display().to_string()
+            } else {
+                a.to_owned()
+            }
+        })
+        .collect();
+    let out = w
+        .backfill()
+        .args(&args)
+        .args(w.api_args())
+        .arg("--trusted-root")
+        .arg(&w.root_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{line}\n{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let header = &lines[0];
+    assert_eq!(header["mode"], "core-style", "{header}");
+    assert_eq!(header["repository"], Value::Null, "{header}");
+    // Four formulae, their sonoma bottles; formulae 0 and 2 are attested by core.
+    assert_eq!(header["counts"]["in_shard"], 4, "{header}");
+    assert_eq!(header["counts"]["upstream"], 2, "{header}");
+    assert_eq!(header["counts"]["needed"], 2, "{header}");
+    assert!(lines[1..].iter().all(|l| l["tag"] == "sonoma"), "{stdout}");
+
+    // The same in tap mode needs the tap.
+    let tap_args: Vec<&String> = args
+        .iter()
+        .filter(|a| !matches!(a.as_str(), "--mode" | "core-style"))
+        .collect();
+    let out = w
+        .backfill()
+        .args(tap_args)
+        .args(w.api_args())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pass --repo OWNER/REPO"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn core_style_plan_leaves_out_bottles_an_existing_backfill_already_covers() {
+    // Issue 11, part 2: in core-style mode `plan` also asks every backfill source the policy
+    // already has (for homebrew-core: trailofbits' 2024 backfill) and never re-signs a bottle
+    // it covers. One formula's bottles carry a trailofbits-like attestation logged before the
+    // 2024 cutoff (covered); another's was logged today (after the cutoff: covers nothing).
+    let w = World::new(4, 0);
+    let trailofbits = "trailofbits/homebrew-brew-verify";
+    let id = WorkflowIdentity::github(trailofbits, "backfill_signatures.yml", "refs/heads/main");
+    let cache_named = |formula: &str| -> Vec<(String, [u8; 32])> {
+        w.bottles
+            .iter()
+            .filter(|b| b.formula == formula)
+            .map(|b| (b.subject(), b.sha256))
+            .collect()
+    };
+    w.stack.set_time(
+        chrono::DateTime::parse_from_rfc3339("2024-03-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let covered = cache_named("legacy001");
+    let in_time = w.stack.sign_attestation(&id, SLSA, json!({}), &covered);
+    w.stack.use_real_time();
+    let late = cache_named("legacy002");
+    let too_late = w.stack.sign_attestation(&id, SLSA, json!({}), &late);
+    for (subjects, bundle) in [(&covered, &in_time), (&late, &too_late)] {
+        for (_, digest) in subjects.iter() {
+            w.api.add(trailofbits, &hex::encode(digest), bundle);
+        }
+    }
+
+    let plan = w.path("plan.jsonl");
+    w.plan(&plan, &[]);
+    let lines = plan_lines(&plan);
+    let counts = &lines[0]["counts"];
+    assert_eq!(
+        (
+            &counts["upstream"],
+            &counts["backfilled"],
+            &counts["needed"]
+        ),
+        (&json!(0), &json!(3), &json!(9)),
+        "{counts}"
+    );
+    let planned: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l["formula"].as_str().unwrap())
+        .collect();
+    assert!(!planned.contains(&"legacy001"), "{planned:?}");
+    assert_eq!(
+        planned.iter().filter(|f| **f == "legacy002").count(),
+        3,
+        "a backfill logged after the cutoff covers nothing: {planned:?}"
+    );
+}
+
+#[test]
+fn audit_reports_each_bottle_brew_would_refuse() {
+    // Issue 11: in tap mode `audit` also concludes what brew would (gh attestation verify
+    // --repo TAP, file-name subject). Audited before anything was signed, every planned bottle
+    // is one brew refuses: a `brew-refuses` line each, with brew's reason, and exit 1.
+    let w = World::new(2, 0);
+    let plan = w.path("plan.jsonl");
+    let out = w
+        .backfill()
+        .arg("plan")
+        .arg("--formulae")
+        .arg(&w.formula_file)
+        .arg("--plan")
+        .arg(&plan)
+        .args(["--repo", TAP])
+        .args(w.api_args())
+        .args(w.policy_args())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = w.audit(&plan, &["--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let refused: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["status"] == "brew-refuses")
+        .collect();
+    assert_eq!(refused.len(), 6, "{lines:#?}");
+    for (l, b) in refused.iter().zip(&w.bottles) {
+        assert_eq!(l["file_name"], b.file_name.as_str(), "{l}");
+        assert_eq!(
+            l["detail"], "brew would refuse it: no attestation in brew",
+            "{l}"
+        );
+    }
+    // brew-verify's own verdict on each is reported beside it.
+    assert_eq!(
+        lines.iter().filter(|l| l["status"] == "missing").count(),
+        6,
+        "{lines:#?}"
+    );
+    assert!(
+        describe(&out).contains(&format!(
+            "brew (gh attestation verify --repo {TAP}, file-name subject): 0 verified, 6 not"
+        )),
         "{}",
         describe(&out)
     );

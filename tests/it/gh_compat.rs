@@ -7,9 +7,10 @@
 //! ([`brew_check_attestation`]): exit 0 → parse stdout and pick the attestation whose subject
 //! names the bottle; otherwise stderr decides between missing, bad credentials and invalid.
 //!
-//! The API is the kit's loopback server (`BREW_VERIFY_GH_API_URL`), the attestations are
-//! minted by the kit's Sigstore stack, whose root is given through `BREW_VERIFY_TRUSTED_ROOT`
-//! (brew passes no root flag).
+//! The API is the kit's loopback server (`HOMEBREW_BREW_VERIFY_API_URL`), the attestations are
+//! minted by the kit's Sigstore stack, whose root is given through
+//! `HOMEBREW_BREW_VERIFY_TRUSTED_ROOT` (brew passes no root flag, and passes gh only `HOMEBREW_*`
+//! variables besides `GH_TOKEN` and `GH_HOST`).
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ pub(crate) fn brew_verify_path() -> PathBuf {
 
 /// What brew concludes from one `gh attestation verify` run.
 #[derive(Debug)]
-enum BrewOutcome {
+pub(crate) enum BrewOutcome {
     /// The attestation brew selected (the first whose subjects name the bottle).
     Verified(Value),
     /// `MissingAttestationError`.
@@ -75,10 +76,7 @@ struct Brew {
 impl Brew {
     fn new() -> Brew {
         let dir = temp_dir();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(brew_verify_path(), bin.join("gh")).unwrap();
-        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        gh_link(dir.path());
         std::fs::create_dir_all(dir.path().join("downloads")).unwrap();
         let stack = SigstoreStack::start();
         let root = write(&dir, "trusted_root.json", &stack.trusted_root_json());
@@ -131,23 +129,7 @@ impl Brew {
 
     /// The environment brew gives gh, plus our two test hooks (API and root).
     fn gh_command(&self, token: &str) -> Command {
-        let bin = self.dir.path().join("bin");
-        let mut cmd = Command::new(bin.join("gh"));
-        cmd.env_clear();
-        crate::util::no_tuf(&mut cmd)
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("HOME", self.dir.path())
-            .env("HOMEBREW_CACHE", self.dir.path().join("cache"))
-            .env("GH_TOKEN", token)
-            .env("GH_HOST", "github.com")
-            .env("HOMEBREW_BREW_VERIFY_API_URL", self.api.url())
-            .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", &self.root)
-            // The loopback API stands in for api.github.com, but under gh's rules GH_TOKEN is
-            // bound to github.com and never goes to another host: the same token is handed
-            // over as the enterprise variable, the one gh sends to any other API host.
-            .env("GH_ENTERPRISE_TOKEN", token)
-            .current_dir(self.dir.path().join("tmp"));
-        cmd
+        brew_gh_command(self.dir.path(), &self.api.url(), &self.root, token)
     }
 
     /// brew's command line for one bottle.
@@ -164,9 +146,49 @@ impl Brew {
     }
 }
 
+/// `home/bin` with a `gh` link to brew-verify in it (made once), and brew's temporary
+/// directory `home/tmp`; returns `home/bin`.
+fn gh_link(home: &Path) -> PathBuf {
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(home.join("tmp")).unwrap();
+    if std::fs::symlink_metadata(bin.join("gh")).is_err() {
+        std::os::unix::fs::symlink(brew_verify_path(), bin.join("gh")).unwrap();
+    }
+    bin
+}
+
+/// `gh` as brew runs it, on a machine rooted at `home`: a `gh` link to brew-verify in
+/// `home/bin` first on a bare `PATH`, nothing but brew's variables (`GH_TOKEN`, `GH_HOST`, the
+/// `HOMEBREW_*` settings, with the API at `api_url` and the trusted root `root`), run from brew's
+/// temporary directory `home/tmp`. For any test that wants brew's view of an attestation.
+pub(crate) fn brew_gh_command(home: &Path, api_url: &str, root: &Path, token: &str) -> Command {
+    let bin = gh_link(home);
+    let mut cmd = Command::new(bin.join("gh"));
+    cmd.env_clear();
+    crate::util::no_tuf(&mut cmd)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", home)
+        .env("HOMEBREW_CACHE", home.join("cache"))
+        .env("GH_TOKEN", token)
+        .env("GH_HOST", "github.com")
+        .env("HOMEBREW_BREW_VERIFY_API_URL", api_url)
+        .env("HOMEBREW_BREW_VERIFY_TRUSTED_ROOT", root)
+        // The loopback API stands in for api.github.com, but under gh's rules GH_TOKEN is
+        // bound to github.com and never goes to another host: the same token is handed
+        // over as the enterprise variable, the one gh sends to any other API host.
+        .env("GH_ENTERPRISE_TOKEN", token)
+        .current_dir(home.join("tmp"));
+    cmd
+}
+
 /// brew's `check_attestation`, after its gh call: classify a failure by exit status and
 /// stderr, or select the attestation naming the bottle (`:all` bottles by `name--version`).
-fn brew_check_attestation(out: &Output, bottle: &BottleRef, subject: Option<&str>) -> BrewOutcome {
+pub(crate) fn brew_check_attestation(
+    out: &Output,
+    bottle: &BottleRef,
+    subject: Option<&str>,
+) -> BrewOutcome {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
         let code = out.status.code();
@@ -626,14 +648,22 @@ fn a_cached_attestation_verifies_without_the_api() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let out = brew
-        .gh_command(TOKEN)
-        .env("BREW_VERIFY_GH_API_URL", &dead)
-        .args(["attestation", "verify"])
-        .arg(&path)
-        .args(["--repo", CORE, "--format", "json"])
-        .output()
-        .unwrap();
+    // HOMEBREW_BREW_VERIFY_API_URL is the setting that wins (the legacy
+    // BREW_VERIFY_GH_API_URL is read only without it), so that is the one pointed at the
+    // closed port.
+    let unreachable = |no_cache: bool| {
+        let mut cmd = brew.gh_command(TOKEN);
+        cmd.env("HOMEBREW_BREW_VERIFY_API_URL", &dead);
+        if no_cache {
+            cmd.env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1");
+        }
+        cmd.args(["attestation", "verify"])
+            .arg(&path)
+            .args(["--repo", CORE, "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let out = unreachable(false);
     assert!(
         matches!(
             brew_check_attestation(&out, &bottle, None),
@@ -641,6 +671,15 @@ fn a_cached_attestation_verifies_without_the_api() {
         ),
         "{out:?}"
     );
+    // The API really is unreachable there: without the cache the same run fails, on the
+    // connection.
+    let out = unreachable(true);
+    let outcome = brew_check_attestation(&out, &bottle, None);
+    assert!(
+        matches!(&outcome, BrewOutcome::Invalid(why) if why.contains("connection was refused")),
+        "{outcome:?}"
+    );
+    assert_eq!(brew.api.request_counts().api, 1);
 }
 
 /// brew's parsing in Ruby itself, when Ruby is installed (Debian package `ruby`); CI installs
@@ -1410,7 +1449,32 @@ fn brew_rules_decide_every_scenario() {
     brew.api.bad_gateway_next(100);
     let outcome = brew_check_core_attestation(&brew, &p, &b);
     brew.api.clear_faults();
-    assert!(matches!(outcome, BrewOutcome::Invalid(_)), "{outcome:?}");
+    assert!(
+        matches!(&outcome, BrewOutcome::Invalid(why) if why.contains("HTTP 502")),
+        "{outcome:?}"
+    );
+
+    // API unreachable (a closed loopback port, no cache to answer) → neither verified nor
+    // missing: brew's `check_core_attestation` stops at core, never reaching the backfill.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = brew
+        .gh_command(TOKEN)
+        .env("HOMEBREW_BREW_VERIFY_API_URL", &dead)
+        .env("HOMEBREW_BREW_VERIFY_NO_CACHE", "1")
+        .args(["attestation", "verify"])
+        .arg(&p)
+        .args(["--repo", CORE, "--format", "json"])
+        .output()
+        .unwrap();
+    let outcome = brew_check_attestation(&out, &b, None);
+    assert!(
+        matches!(&outcome, BrewOutcome::Invalid(why)
+            if why.contains(&format!("failed to fetch attestations from {CORE}"))
+                && why.contains("connection was refused")),
+        "{outcome:?}"
+    );
 
     // Core answers 404 → backfill OK (a fresh world: the 404 switch is global).
     let brew = Brew::new();
@@ -1577,4 +1641,252 @@ fn source_ref_and_source_digest_narrow_the_policy_as_in_gh() {
             "{out:?}"
         );
     }
+}
+
+#[test]
+fn verified_timestamps_follow_ghs_order_and_labels_and_brew_reads_the_first() {
+    // Issue 11: a bundle with both a Rekor entry and an RFC 3161 timestamp. gh (sigstore-go)
+    // lists the transparency-log time first, then the TSA's, labelled `Tlog` and
+    // `TimestampAuthority`, each with its authority's URI from the trusted root; brew's backfill
+    // step compares `verifiedTimestamps[0]` with its cutoff.
+    let brew = Brew::new();
+    let at = Utc.with_ymd_and_hms(2024, 2, 1, 12, 0, 0).unwrap();
+    let mint = |name: &str, at: DateTime<Utc>| {
+        let (p, b) = brew.bottle(name, name.as_bytes());
+        brew.stack.set_timestamping(true);
+        let bundle = brew.attest(
+            BACKFILL,
+            &backfill_identity(),
+            Some(at),
+            &[(b.cache_name(DEFAULT_BOTTLE_ROOT), *b.digest.as_bytes())],
+            &[&b],
+        );
+        brew.stack.set_timestamping(false);
+        (p, b, serde_json::from_str::<Value>(&bundle).unwrap())
+    };
+    let (p, b, bundle) = mint("ts1--1.0.arm64_sonoma.bottle.tar.gz", at);
+    // The kit really put both in the bundle.
+    let material = &bundle["verificationMaterial"];
+    assert_eq!(material["tlogEntries"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        material["timestampVerificationData"]["rfc3161Timestamps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let BrewOutcome::Verified(att) = brew_check_core_attestation(&brew, &p, &b) else {
+        panic!("not verified")
+    };
+    let times = att["verificationResult"]["verifiedTimestamps"]
+        .as_array()
+        .unwrap();
+    let labels: Vec<(&str, &str)> = times
+        .iter()
+        .map(|t| (t["type"].as_str().unwrap(), t["uri"].as_str().unwrap()))
+        .collect();
+    let tsa = brew.stack.tsa_url().unwrap();
+    let rekor = brew.stack.rekor_url();
+    assert_eq!(
+        labels,
+        [
+            ("Tlog", rekor.as_str()),
+            ("TimestampAuthority", tsa.as_str())
+        ]
+    );
+    for t in times {
+        assert_eq!(
+            DateTime::parse_from_rfc3339(t["timestamp"].as_str().unwrap()).unwrap(),
+            at,
+            "{t}"
+        );
+    }
+    // [0] is the log entry's integrated time, and that is what brew compares.
+    let integrated: i64 = material["tlogEntries"][0]["integratedTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        DateTime::parse_from_rfc3339(times[0]["timestamp"].as_str().unwrap())
+            .unwrap()
+            .timestamp(),
+        integrated
+    );
+    assert_eq!(brew_backfill_timestamp_ok(&att), Ok(at));
+
+    // Both times after the cutoff: brew refuses on [0].
+    let late = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    let (p, b, _) = mint("ts2--1.0.arm64_sonoma.bottle.tar.gz", late);
+    assert!(matches!(
+        brew_check_core_attestation(&brew, &p, &b),
+        BrewOutcome::Invalid(why) if why == "backfill attestation post-dates cutoff"
+    ));
+}
+
+#[test]
+fn none_of_the_wanted_predicate_type_client_side_reads_as_missing() {
+    // Issue 11, part 1: an API that ignores `predicate_type` serves core's SBOM for the bottle;
+    // the shim drops it itself (as gh does) and must say so in the form brew reads as
+    // "missing", so that brew goes on to the backfill.
+    let brew = Brew::new();
+    brew.api.ignore_predicate_type(true);
+    let (p, b) = brew.bottle("sbom--1.0.arm64_sonoma.bottle.tar.gz", b"sbom only");
+    let sbom = brew.stack.sign_attestation(
+        &core_identity(),
+        "https://spdx.dev/Document/v2.3",
+        json!({}),
+        &[subject(&b)],
+    );
+    brew.api.add(CORE, &b.digest.to_hex(), &sbom);
+    let out = brew.verify(&p, CORE, None, TOKEN);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The API did serve it: the filtering was the client's.
+    assert!(
+        stderr.contains(&format!(
+            "has predicate type {SLSA}: no attestations found\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        matches!(
+            brew_check_attestation(&out, &b, None),
+            BrewOutcome::Missing(_)
+        ),
+        "{stderr}"
+    );
+    // So brew falls back, and a backfill before the cutoff verifies the bottle.
+    brew.attest(
+        BACKFILL,
+        &backfill_identity(),
+        Some(Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap()),
+        &[(b.cache_name(DEFAULT_BOTTLE_ROOT), *b.digest.as_bytes())],
+        &[&b],
+    );
+    let BrewOutcome::Verified(att) = brew_check_core_attestation(&brew, &p, &b) else {
+        panic!("not verified through the backfill")
+    };
+    assert_eq!(repository_of(&att), BACKFILL);
+}
+
+#[test]
+fn doctor_names_each_homebrew_brew_verify_setting_it_found() {
+    // Issue 11: brew passes only HOMEBREW_* variables to gh, so these settings are what
+    // configures the shim; `doctor` shows each and names the variable it came from (or the one
+    // that would change it).
+    let dir = temp_dir();
+    let doctor = |vars: &[(&str, String)]| {
+        let out = Command::new(brew_verify_path())
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOMEBREW_PREFIX", dir.path().join("no-prefix"))
+            .env("HOMEBREW_GITHUB_API_TOKEN", "x")
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .arg("doctor")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let line = |text: &str, label: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` line in\n{text}"))
+            .to_owned()
+    };
+    let root = dir.path().join("custom_root.json");
+    let cache = dir.path().join("bv-cache");
+    let text = doctor(&[
+        (
+            "HOMEBREW_BREW_VERIFY_TRUSTED_ROOT",
+            root.display().to_string(),
+        ),
+        ("HOMEBREW_BREW_VERIFY_API_URL", "http://127.0.0.1:9".into()),
+        (
+            "HOMEBREW_BREW_VERIFY_CACHE_DIR",
+            cache.display().to_string(),
+        ),
+        ("HOMEBREW_BREW_VERIFY_NO_CACHE", "1".into()),
+        ("HOMEBREW_BREW_VERIFY_TIMEOUT", "7".into()),
+    ]);
+    assert_eq!(
+        line(&text, "trusted root:"),
+        format!(
+            "trusted root:        {} (HOMEBREW_BREW_VERIFY_TRUSTED_ROOT)",
+            root.display()
+        )
+    );
+    let api = line(&text, "gh mode's API:");
+    assert!(
+        api.starts_with("gh mode's API:       http://127.0.0.1:9 (HOMEBREW_BREW_VERIFY_API_URL), "),
+        "{api}"
+    );
+    assert_eq!(
+        line(&text, "attestation cache:"),
+        format!(
+            "attestation cache:   {} (HOMEBREW_BREW_VERIFY_CACHE_DIR; created on first use, \
+             mode 0700)",
+            cache.display()
+        )
+    );
+    assert_eq!(
+        line(&text, "cache in gh mode:"),
+        "cache in gh mode:    off (HOMEBREW_BREW_VERIFY_NO_CACHE is set)"
+    );
+    assert_eq!(
+        line(&text, "lookup deadline:"),
+        "lookup deadline:     7 seconds per bottle (HOMEBREW_BREW_VERIFY_TIMEOUT)"
+    );
+
+    // Nothing set: the defaults, each naming the variable that would change it.
+    let homebrew_cache = dir.path().join("Homebrew");
+    let text = doctor(&[("HOMEBREW_CACHE", homebrew_cache.display().to_string())]);
+    assert!(
+        line(&text, "trusted root:")
+            .starts_with("trusted root:        the embedded Sigstore public-good root"),
+        "{text}"
+    );
+    let api = line(&text, "gh mode's API:");
+    assert!(
+        api.starts_with(
+            "gh mode's API:       https://api.github.com (default; \
+             HOMEBREW_BREW_VERIFY_API_URL overrides it), "
+        ),
+        "{api}"
+    );
+    assert_eq!(
+        line(&text, "attestation cache:"),
+        format!(
+            "attestation cache:   {} (HOMEBREW_CACHE/brew-verify; HOMEBREW_BREW_VERIFY_CACHE_DIR \
+             overrides it; created on first use, mode 0700)",
+            homebrew_cache.join("brew-verify").display()
+        )
+    );
+    assert!(!text.contains("cache in gh mode:"), "{text}");
+    assert_eq!(
+        line(&text, "lookup deadline:"),
+        "lookup deadline:     20 seconds per bottle (default)"
+    );
+
+    // The older name of the API setting is still read, and named as such; the new one wins.
+    let legacy = ("BREW_VERIFY_GH_API_URL", "http://127.0.0.1:8".to_owned());
+    let api = line(&doctor(std::slice::from_ref(&legacy)), "gh mode's API:");
+    assert!(
+        api.starts_with(
+            "gh mode's API:       http://127.0.0.1:8 (BREW_VERIFY_GH_API_URL, the older name of \
+             HOMEBREW_BREW_VERIFY_API_URL), "
+        ),
+        "{api}"
+    );
+    let api = line(
+        &doctor(&[
+            legacy,
+            ("HOMEBREW_BREW_VERIFY_API_URL", "http://127.0.0.1:9".into()),
+        ]),
+        "gh mode's API:",
+    );
+    assert!(
+        api.starts_with("gh mode's API:       http://127.0.0.1:9 (HOMEBREW_BREW_VERIFY_API_URL), "),
+        "{api}"
+    );
 }

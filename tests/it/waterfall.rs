@@ -682,3 +682,124 @@ fn cli_bad_inputs_name_the_problem() {
         "{out:?}"
     );
 }
+
+#[test]
+fn cli_same_repository_ci_then_backfill_by_workflow_with_the_cutoff_on_the_backfill_alone() {
+    // Issue 11, part 2: a tap whose CI attests new bottles with publish.yml and whose legacy
+    // bottles are backfilled by backfill.yml in the SAME repository. Attestations are filed
+    // under the first source whose repository and workflow match, and the backfill's cutoff
+    // applies to the backfill alone: a CI attestation logged after the cutoff is fine, a
+    // backfill logged after it is not, and with both at hand CI decides.
+    let dir = temp_dir();
+    let root = write(&dir, "trusted_root.json", &stack().trusted_root_json());
+    let repo = "acme/homebrew-same";
+    let policy = write(
+        &dir,
+        "same.toml",
+        &format!(
+            r#"
+name = "acme-same"
+[[source]]
+name = "ci"
+repository = "{repo}"
+workflows = ["publish.yml"]
+
+[[source]]
+name = "backfill"
+repository = "{repo}"
+workflows = ["backfill.yml"]
+logged_at_or_before = "2025-01-01T00:00:00Z"
+"#
+        ),
+    );
+    let b = bottle("samerepo--2.0.arm64_sequoia.bottle.tar.gz");
+    let subjects = [(b.filename.to_string(), digest_bytes(&b))];
+    // Both logged now, long after the cutoff.
+    let ci = mint(
+        &WorkflowIdentity::github(repo, "publish.yml", "refs/heads/main"),
+        SLSA,
+        &subjects,
+        None,
+    );
+    let backfill = mint(
+        &WorkflowIdentity::github(repo, "backfill.yml", "refs/heads/main"),
+        SLSA,
+        &subjects,
+        None,
+    );
+    let digest_arg = format!("sha256:{}", hex::encode(b.digest.as_bytes()));
+    let name = b.filename.to_string();
+    let args = [
+        &digest_arg as &str,
+        "--name",
+        &name,
+        "--policy",
+        policy.to_str().unwrap(),
+    ];
+
+    // CI after the cutoff: verified by ci (the cutoff is not the CI source's).
+    let (code, json) = run_cli(&args, std::slice::from_ref(&ci), &root);
+    assert_eq!(
+        (code, json["status"].as_str(), json["source"].as_str()),
+        (0, Some("verified"), Some("ci")),
+        "{json}"
+    );
+
+    // The backfill after the cutoff: filed under the backfill (not the first source of the
+    // same repository), consulted because ci has nothing, and refused for its time.
+    let (code, json) = run_cli(&args, std::slice::from_ref(&backfill), &root);
+    assert_eq!(
+        (code, json["status"].as_str()),
+        (1, Some("invalid")),
+        "{json}"
+    );
+    assert_eq!(json["source"], "backfill", "{json}");
+    assert!(
+        json["failures"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cutoff"),
+        "{json}"
+    );
+
+    // Both: ci decides, and the late backfill is never held against the bottle.
+    let (code, json) = run_cli(&args, &[backfill, ci], &root);
+    assert_eq!(
+        (code, json["status"].as_str(), json["source"].as_str()),
+        (0, Some("verified"), Some("ci")),
+        "{json}"
+    );
+}
+
+#[test]
+fn cli_a_core_attestation_of_another_digest_fails_the_bottle_with_exit_1() {
+    // Issue 11, part 3, through the binary: core attests this exact bottle file with other
+    // bytes, and a valid backfill attests ours. Exit 1, invalid, with the reason; the
+    // backfill never decides.
+    let dir = temp_dir();
+    let root = write(&dir, "trusted_root.json", &stack().trusted_root_json());
+    let b = bottle("otherdigest--1.2.3.arm64_sonoma.bottle.tar.gz");
+    let other = mint(
+        &core_id(),
+        SLSA,
+        &[(b.filename.to_string(), [6u8; 32])],
+        None,
+    );
+    let backfill = backfill_bundle(&b, before_cutoff());
+    let digest_arg = format!("sha256:{}", hex::encode(b.digest.as_bytes()));
+    let name = b.filename.to_string();
+    let (code, json) = run_cli(&[&digest_arg, "--name", &name], &[other, backfill], &root);
+    assert_eq!(
+        (code, json["status"].as_str(), json["source"].as_str()),
+        (1, Some("invalid"), Some("homebrew-core")),
+        "{json}"
+    );
+    let reason = json["failures"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "homebrew-core attests `{name}` with another digest ("
+        )) && reason.contains(&hex::encode([6u8; 32]))
+            && reason.ends_with("these are not the bytes it built"),
+        "{json}"
+    );
+}

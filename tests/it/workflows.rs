@@ -578,3 +578,63 @@ fn workflow_signing_identity_is_the_running_workflow() {
         "plan, sign, audit and policy"
     );
 }
+
+#[test]
+fn workflow_formulae_has_no_default_and_tap_mode_refuses_homebrew_cores_index() {
+    // Issue 11: the default mode is tap, so a default formula JSON of homebrew-core would plan
+    // core's bottles under the tap's identity. The input is required, with no default, and the
+    // plan step refuses formulae.brew.sh in tap mode before anything runs.
+    let wf = load("backfill.yml");
+    let formulae = &wf["on"]["workflow_dispatch"]["inputs"]["formulae"];
+    assert_eq!(formulae["required"].as_bool(), Some(true), "{formulae:?}");
+    assert!(formulae["default"].is_badvalue(), "{formulae:?}");
+    assert_eq!(
+        wf["on"]["workflow_dispatch"]["inputs"]["mode"]["default"].as_str(),
+        Some("tap")
+    );
+    let script = step_script(&wf, "plan", "Plan");
+    let core_index = "https://formulae.brew.sh/api/formula.json";
+    for (mode, formulae, refused) in [
+        ("tap", core_index, true),
+        ("core-style", core_index, false),
+        ("tap", "Formula/formula.json", false),
+    ] {
+        let dir = temp_dir();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("tool")).unwrap();
+        // A stand-in brew-backfill that records that it ran.
+        let fake = d.join("tool/brew-backfill");
+        std::fs::write(
+            &fake,
+            "#!/usr/bin/env bash\necho ran > ran.txt\necho 'plan: 0 bottles' >&2\n",
+        )
+        .unwrap();
+        Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+        let summary = d.join("summary.md");
+        let (code, stdout, _) = run_step(
+            d,
+            &script,
+            &[
+                ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+                ("GITHUB_REPOSITORY", "owner/homebrew-tap"),
+                ("PROGRESS", ""),
+                ("SHARD", "1"),
+                ("SHARDS", "1"),
+                ("MODE", mode),
+                ("FORMULAE", formulae),
+                ("CORE", "Homebrew/homebrew-core"),
+                ("WORKFLOW", "backfill.yml"),
+            ],
+        );
+        let ran = d.join("ran.txt").exists();
+        if refused {
+            assert_eq!((code, ran), (1, false), "{mode} {formulae}: {stdout}");
+            assert!(
+                stdout.contains("::error::formulae.brew.sh lists homebrew-core's bottles"),
+                "{stdout}"
+            );
+        } else {
+            assert_eq!((code, ran), (0, true), "{mode} {formulae}: {stdout}");
+        }
+    }
+}

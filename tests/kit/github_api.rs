@@ -142,6 +142,9 @@ struct State {
     next_id: u64,
     page_size: Option<usize>,
     not_found_for_missing: bool,
+    /// Serve every entry of a digest whatever `predicate_type` asks for (an older API, or a
+    /// GitHub Enterprise Server without the filter).
+    ignore_predicate_type: bool,
     by_url: bool,
     token: Option<String>,
     /// Faults for the next API requests, consumed one per request, in order.
@@ -349,6 +352,12 @@ impl GitHubApiServer {
         self.shared.state().not_found_for_missing = on;
     }
 
+    /// Ignore the listing's `predicate_type` filter, as an API without it would: a client then
+    /// has to drop other predicate types itself.
+    pub fn ignore_predicate_type(&self, on: bool) {
+        self.shared.state().ignore_predicate_type = on;
+    }
+
     /// Serve entries without their inline `bundle`, with a `bundle_url` on the blob host
     /// instead (carrying a fake `sig=` access key in its query, as blob storage URLs do).
     pub fn serve_bundles_by_url(&self, on: bool) {
@@ -503,7 +512,9 @@ fn list(shared: &Shared, state: &State, request: &Request, repo: &str, hex: &str
         );
     }
     let predicate_type = request.query_param("predicate_type");
-    let wanted = predicate_type.map(percent_decode);
+    let wanted = predicate_type
+        .filter(|_| !state.ignore_predicate_type)
+        .map(percent_decode);
     let matching: Vec<&Entry> = state
         .store
         .get(&key(repo, hex))

@@ -46,6 +46,7 @@
 mod clock;
 mod ct;
 mod error;
+pub mod faults;
 mod fulcio;
 pub mod github_api;
 mod http;
@@ -136,6 +137,7 @@ pub struct SigstoreStack {
     trusted_root: String,
     trust_config: String,
     counters: Counters,
+    faults: faults::StackFaults,
 }
 
 impl std::fmt::Debug for SigstoreStack {
@@ -185,6 +187,7 @@ impl SigstoreStack {
         let clock = Arc::new(Clock::default());
         let oidc = Arc::new(OidcProvider::new()?);
         let counters = Counters::default();
+        let faults = faults::StackFaults::default();
 
         let rekor = if github {
             None
@@ -196,7 +199,7 @@ impl SigstoreStack {
             http::serve(
                 &runtime,
                 rekor_listener,
-                Arc::clone(&rekor) as Arc<dyn http::Service>,
+                faults::Faulty::wrap(&faults.rekor, Arc::clone(&rekor) as Arc<dyn http::Service>),
                 Arc::clone(&counters.rekor),
             )?;
             Some((rekor, rekor_url))
@@ -242,13 +245,13 @@ impl SigstoreStack {
         http::serve(
             &runtime,
             fulcio_listener,
-            Arc::new(fulcio),
+            faults::Faulty::wrap(&faults.fulcio, Arc::new(fulcio)),
             Arc::clone(&counters.fulcio),
         )?;
         http::serve(
             &runtime,
             tsa_listener,
-            Arc::new(tsa),
+            faults::Faulty::wrap(&faults.tsa, Arc::new(tsa)),
             Arc::clone(&counters.tsa),
         )?;
 
@@ -277,6 +280,7 @@ impl SigstoreStack {
             trusted_root,
             trust_config,
             counters,
+            faults,
         })
     }
 
@@ -593,6 +597,12 @@ impl SigstoreStack {
             rekor: self.counters.rekor.load(Ordering::Relaxed),
             tsa: self.counters.tsa.load(Ordering::Relaxed),
         }
+    }
+
+    /// The planned failures of Fulcio, Rekor and the TSA ([`faults::Faults::fail_next`]).
+    /// Requests answered by a fault are counted in [`Self::request_counts`] too.
+    pub fn faults(&self) -> &faults::StackFaults {
+        &self.faults
     }
 
     /// How many entries the kit's Rekor log holds.

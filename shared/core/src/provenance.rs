@@ -5,10 +5,16 @@
 //! describes the backfill run itself (DESIGN.md §1, §4): the tap workflow that signed
 //! ([`BackfillRun::builder_id`]), where the digests came from ([`DigestSource`]: the formula
 //! JSON, whether each digest was confirmed against GHCR's `sh.brew.bottle.digest`, which
-//! upstream repository was found to have no attestation) and the run (its URL and start time).
-//! The bottle itself appears only as a subject, named `<sha256 of the bottle URL>--<file name>`
-//! (Homebrew's cache name, [`crate::bottle::BottleRef::cache_name`]), which is what the
-//! backfill policy source matches.
+//! upstream repository was found to have no attestation) and the run (its URL and start time);
+//! each batch's predicate also lists the bottles it vouches for among its resolved
+//! dependencies (URL, file name, sha256: [`predicate_for_bottles`]).
+//!
+//! Each bottle is a subject with its sha256, named as the consumer that reads the backfill
+//! matches it: in tap mode (the default) by its **file name**, as brew's verification of a
+//! tap and `gh attestation verify --repo` read it; in core-style mode by its cache name,
+//! `<sha256 of the bottle URL>--<file name>` ([`crate::bottle::BottleRef::cache_name`]), as
+//! homebrew-core's backfill source reads trailofbits' 2024 attestations. The caller picks the
+//! name ([`StatementSubject::name`]); nothing here assumes either.
 //!
 //! The statement bytes are deterministic for the same inputs (keys in a fixed order, subjects
 //! in the caller's order), so a batch can be rebuilt and compared.

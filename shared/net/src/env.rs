@@ -169,6 +169,19 @@ impl Env {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// The variable [`Env::get`] reads `name` from: `name` itself, else the older name still
+    /// read after it; `None` when neither is set. For reports that name what they found.
+    pub fn set_by<'n>(&self, name: &'n str) -> Option<&'n str> {
+        if self.vars.get(name).is_some_and(|v| !v.trim().is_empty()) {
+            return Some(name);
+        }
+        LEGACY
+            .iter()
+            .find(|(new, _)| *new == name)
+            .map(|(_, old)| *old)
+            .filter(|old| self.vars.get(*old).is_some_and(|v| !v.trim().is_empty()))
+    }
+
     /// Whether a flag variable is set to something other than `0`/`false`.
     pub fn flag(&self, name: &str) -> bool {
         self.get(name)
@@ -510,5 +523,25 @@ mod tests {
         assert_eq!(parse_seconds("2.5"), Some(Duration::from_millis(2500)));
         assert_eq!(parse_seconds("-1"), None);
         assert_eq!(parse_seconds("nan"), None);
+    }
+
+    #[test]
+    fn set_by_names_the_variable_get_reads() {
+        let legacy = Env::from_pairs([("BREW_VERIFY_GH_API_URL", "http://127.0.0.1:1")]);
+        assert_eq!(legacy.set_by(API_URL), Some("BREW_VERIFY_GH_API_URL"));
+        let both = Env::from_pairs([
+            ("BREW_VERIFY_GH_API_URL", "http://127.0.0.1:1"),
+            (API_URL, "http://127.0.0.1:2"),
+        ]);
+        assert_eq!(both.set_by(API_URL), Some(API_URL));
+        assert_eq!(both.get(API_URL), Some("http://127.0.0.1:2"));
+        // Blank counts as unset, for both names, as in `get`.
+        let blank = Env::from_pairs([(API_URL, " "), ("BREW_VERIFY_GH_API_URL", "")]);
+        assert_eq!(blank.set_by(API_URL), None);
+        assert_eq!(
+            Env::from_pairs([(TIMEOUT, "5")]).set_by(TIMEOUT),
+            Some(TIMEOUT)
+        );
+        assert_eq!(Env::from_pairs([("HOME", "/h")]).set_by(CACHE_DIR), None);
     }
 }

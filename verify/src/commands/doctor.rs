@@ -312,7 +312,16 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<Status> {
             Err(e) => format!("unusable: {e}"),
         },
     };
-    writeln!(out, "gh mode's API:       {api_url}, {token}")?;
+    // Which variable decided the URL, so that a user can tell a stale setting from the default.
+    let api_from = match env.set_by(vars::API_URL) {
+        Some(var) if var == vars::API_URL => var.to_owned(),
+        Some(legacy) => format!("{legacy}, the older name of {}", vars::API_URL),
+        None if env.get(vars::GH_HOST).is_some() => {
+            format!("{}; {} overrides it", vars::GH_HOST, vars::API_URL)
+        }
+        None => format!("default; {} overrides it", vars::API_URL),
+    };
+    writeln!(out, "gh mode's API:       {api_url} ({api_from}), {token}")?;
     let registry = match env.registry_credential(&[]) {
         Ok(Some(c)) => format!("{}, sent to {} only", c.source(), c.hosts().join(", ")),
         Ok(None) => "none (anonymous pulls)".into(),
@@ -336,7 +345,10 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<Status> {
                     .map_or_else(|| "unreadable".to_owned(), |s| s.to_string());
                 let from_env = match info.source {
                     bottle_attest_net::trust::RootSource::File => {
-                        format!(" ({})", vars::TRUSTED_ROOT)
+                        format!(
+                            " ({})",
+                            env.set_by(vars::TRUSTED_ROOT).unwrap_or(vars::TRUSTED_ROOT)
+                        )
                     }
                     _ => String::new(),
                 };
@@ -346,17 +358,35 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<Status> {
         }
         Err(e) => writeln!(out, "trusted root:        unusable: {e:#}")?,
     }
+    let cache_from = if env.get(vars::CACHE_DIR).is_some() {
+        vars::CACHE_DIR.to_owned()
+    } else if env.get(vars::HOMEBREW_CACHE).is_some() {
+        format!(
+            "{}/brew-verify; {} overrides it",
+            vars::HOMEBREW_CACHE,
+            vars::CACHE_DIR
+        )
+    } else {
+        format!("default; {} overrides it", vars::CACHE_DIR)
+    };
     let cache = match env.cache_dir(None) {
         Ok(p) => match bottle_attest_net::store::atomic::check_private(&p) {
-            Ok(()) => p.display().to_string(),
-            Err(e) if p.exists() => format!("{} (unusable: {e})", p.display()),
-            Err(_) => format!("{} (created on first use, mode 0700)", p.display()),
+            Ok(()) => format!("{} ({cache_from})", p.display()),
+            Err(e) if p.exists() => format!("{} ({cache_from}; unusable: {e})", p.display()),
+            Err(_) => format!(
+                "{} ({cache_from}; created on first use, mode 0700)",
+                p.display()
+            ),
         },
         Err(e) => format!("none: {e}"),
     };
     writeln!(out, "attestation cache:   {cache}")?;
     if env.flag(vars::NO_CACHE) {
-        writeln!(out, "cache in gh mode:    off ({} is set)", vars::NO_CACHE)?;
+        writeln!(
+            out,
+            "cache in gh mode:    off ({} is set)",
+            env.set_by(vars::NO_CACHE).unwrap_or(vars::NO_CACHE)
+        )?;
     }
     let deadline = match env.timeout() {
         Ok(t) => format!(

@@ -302,8 +302,10 @@ impl Streaming {
 
 impl HttpClient {
     /// The transport, for the one kind of client that cannot send its requests through
-    /// [`HttpClient::send`]: the Sigstore service clients of `sigstore-sign` (Fulcio, Rekor, a
-    /// TSA), which take a `reqwest::Client` and build their own requests. They get this one:
+    /// [`HttpClient::send`]: the Sigstore service clients of `sigstore-sign` that build their
+    /// own requests (Fulcio, whose request carries the OIDC token; a TSA, which speaks DER;
+    /// brew-backfill sends Rekor's JSON through [`HttpClient::send`] itself, for its
+    /// `Retry-After`), which take a `reqwest::Client`. They get this one:
     /// same TLS stack, timeouts and no redirects (so the OIDC token in Fulcio's request body
     /// cannot be redirected elsewhere), no credential of ours. The caller retries their calls
     /// through [`retry::run`].
