@@ -138,7 +138,10 @@ impl Env {
         let python = python()?;
         let stack = SigstoreStack::start();
         let repo = TufRepo::start(&python, &stack.trusted_root_json());
-        let github = TufRepo::start(&python, &SigstoreStack::start().trusted_root_json());
+        let github = TufRepo::start(
+            &python,
+            &SigstoreStack::start_github_instance().trusted_root_json(),
+        );
         Some(Env {
             dir: temp_dir(),
             stack,

@@ -356,7 +356,15 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<Status> {
                 writeln!(out, "{label:<21}{}{from_env}: {summary}", info.describe())?;
             }
         }
-        Err(e) => writeln!(out, "trusted root:        unusable: {e:#}")?,
+        Err(e) => match &custom {
+            Some(path) => writeln!(
+                out,
+                "trusted root:        the trusted root `{}` ({}): unusable: {e:#}",
+                path.display(),
+                env.set_by(vars::TRUSTED_ROOT).unwrap_or(vars::TRUSTED_ROOT)
+            )?,
+            None => writeln!(out, "trusted root:        unusable: {e:#}")?,
+        },
     }
     let cache_from = if env.get(vars::CACHE_DIR).is_some() {
         vars::CACHE_DIR.to_owned()
