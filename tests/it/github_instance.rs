@@ -397,3 +397,81 @@ fn the_gh_shim_verifies_a_github_bundle_and_labels_its_time_as_gh_does() {
             .contains("GitHub")
     );
 }
+
+/// A private tap's CI attests its bottles with GitHub's instance; `brew-backfill audit`
+/// concludes what brew-verify would under the tap's policy: verified with `--private` (the
+/// tap's sources accept GitHub's instance), refused for the instance without it.
+#[test]
+fn brew_backfill_audit_verifies_a_private_tap_s_bottles_only_when_told_it_is_private() {
+    const TAP: &str = "acme/homebrew-private";
+    let github = SigstoreStack::start_github_instance();
+    let api = testkit::github_api::GitHubApiServer::start();
+    let bundle = github.sign_attestation(
+        &WorkflowIdentity::github(TAP, "publish.yml", "refs/heads/main"),
+        SLSA,
+        json!({"buildDefinition": {}}),
+        &[(NAME.to_owned(), *bottle().digest.as_bytes())],
+    );
+    let sha = hex::encode(bottle().digest.as_bytes());
+    api.add(TAP, &sha, &bundle);
+    let dir = temp_dir();
+    let roots = write(&dir, "roots.jsonl", &line(&github.trusted_root_json()));
+    let header = json!({
+        "kind": "plan", "version": 1, "formulae": "formula.json",
+        "formulae_sha256": "0".repeat(64), "mode": "tap",
+        "core_repository": "Homebrew/homebrew-core", "repository": TAP,
+        "checked_registry": false, "bottle_root": "https://ghcr.io/v2/acme/private",
+        "tags": [], "created_at": "2026-12-01T00:00:00Z",
+        "counts": {"bottles": 1, "in_shard": 1, "upstream": 0, "backfilled": 0, "needed": 1, "failed": 0},
+    });
+    let entry = json!({
+        "kind": "bottle", "formula": "private", "version": "1.0", "rebuild": 0,
+        "tag": "arm64_sonoma", "file_name": NAME,
+        "url": format!("https://ghcr.io/v2/acme/private/private/blobs/sha256:{sha}"),
+        "sha256": sha, "subject": NAME,
+    });
+    let plan = write(&dir, "plan.jsonl", &format!("{header}\n{entry}\n"));
+    let audit = |extra: &[&str]| {
+        let mut cmd = workspace_bin("brew-backfill");
+        for var in ["HOMEBREW_GITHUB_API_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("GH_ENTERPRISE_TOKEN", "kit-token")
+            .arg("audit")
+            .arg("--plan")
+            .arg(&plan)
+            .args([
+                "--repo",
+                TAP,
+                "--api-url",
+                &api.url(),
+                "--workflow",
+                "backfill.yml",
+            ])
+            .arg("--trusted-root")
+            .arg(&roots)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let private = audit(&["--private"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&private.stdout),
+        String::from_utf8_lossy(&private.stderr)
+    );
+    assert_eq!(private.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 verified"), "{text}");
+
+    let public = audit(&[]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&public.stdout),
+        String::from_utf8_lossy(&public.stderr)
+    );
+    assert_eq!(public.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("GitHub's Sigstore instance") && text.contains("accepts only"),
+        "the refusal names the instance: {text}"
+    );
+}
