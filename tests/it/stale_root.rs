@@ -100,6 +100,7 @@ fn an_unknown_key_says_the_embedded_root_may_be_stale() {
     );
     assert!(
         err.contains(&format!("  hint: {HINT}"))
+            && err.contains("`brew-verify trust refresh`")
             && err.contains("`brew upgrade brew-verify`")
             && err.contains("`--trusted-root FILE`"),
         "{err}"

@@ -83,10 +83,10 @@ pub(crate) fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static
 
 /// What to do when a signature failed for a key the trusted root does not know (issue 13).
 pub(crate) const STALE_ROOT_HINT: &str = "the trusted root may be stale: this signature uses a \
-    key it does not know (a newer Fulcio CA, Rekor log or CT log key). Update brew-verify for a \
-    newer embedded root (`brew upgrade brew-verify`), or pass a current one with \
-    `--trusted-root FILE` (the Sigstore public-good `trusted_root.json`, from its TUF repository \
-    at https://tuf-repo-cdn.sigstore.dev)";
+    key it does not know (a newer Fulcio CA, Rekor log or CT log key). Refresh the roots through \
+    TUF with `brew-verify trust refresh` (`brew-verify trust show` says which are in use), update \
+    brew-verify for newer embedded ones (`brew upgrade brew-verify`), or pass a current one with \
+    `--trusted-root FILE`";
 
 /// Whether a verification failure is the kind a stale trusted root causes: the bundle names a
 /// Fulcio CA, Rekor log or CT log key that is not in the root (or not valid at the signing
