@@ -536,11 +536,37 @@ fn ca_organisations(root: &TrustedRoot) -> Vec<String> {
 /// `getBundleIssuer`); `None` for no certificate, one that does not parse, or zero or several
 /// organisations.
 pub fn leaf_issuer_organisation(bundle: &Bundle) -> Option<String> {
-    use x509_cert::der::Decode;
     let der = bundle.signing_certificate()?;
-    let cert = x509_cert::Certificate::from_der(der.as_bytes()).ok()?;
-    let mut orgs = organisations(&cert.tbs_certificate.issuer);
+    let issuer = issuer_name(der.as_bytes())?;
+    let mut orgs = organisations(&issuer);
     (orgs.len() == 1).then(|| orgs.remove(0))
+}
+
+/// The issuer `Name` of a DER certificate, read without decoding the rest: this runs once per
+/// bundle on the verification path, and a full decode (extensions, SCT list, key) costs as
+/// much as a few percent of a whole verification (issue 12). The certificate is decoded in
+/// full, and its chain checked, by the verifier afterwards; here only the routing is decided.
+/// `Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber,
+/// signature AlgorithmIdentifier, issuer Name, … }, … }` (RFC 5280, 4.1).
+fn issuer_name(der: &[u8]) -> Option<x509_cert::name::Name> {
+    use x509_cert::der::asn1::AnyRef;
+    use x509_cert::der::{Decode, Header, Reader, SliceReader, Tag, TagNumber};
+    let mut reader = SliceReader::new(der).ok()?;
+    let certificate = Header::decode(&mut reader).ok()?;
+    let tbs = Header::decode(&mut reader).ok()?;
+    if certificate.tag != Tag::Sequence || tbs.tag != Tag::Sequence {
+        return None;
+    }
+    let version = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber::N0,
+    };
+    if reader.peek_tag().ok()? == version {
+        AnyRef::decode(&mut reader).ok()?;
+    }
+    AnyRef::decode(&mut reader).ok()?; // serialNumber
+    AnyRef::decode(&mut reader).ok()?; // signature
+    x509_cert::name::Name::decode(&mut reader).ok()
 }
 
 /// Every `O` (2.5.4.10) value of a name, in order, as Go's `pkix.Name.Organization` collects
@@ -575,6 +601,13 @@ impl std::fmt::Debug for TrustRoot {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_certificate_has_no_issuer() {
+        for junk in [&b""[..], b"\x30", b"\x30\x03\x30\x01\x00", b"\x04\x00"] {
+            assert!(issuer_name(junk).is_none());
+        }
+    }
 
     /// A real attestation from GitHub's instance (cli/cli's test data; corpus case
     /// `cli-github-instance-bundle`): GitHub's Fulcio, one RFC 3161 timestamp, no log entry.

@@ -136,3 +136,56 @@ fn a_tampered_set_is_refused() {
         "refused for another reason: {err}"
     );
 }
+
+/// The routing reads only the leaf's issuer (issue 12: a full decode per bundle is a few
+/// percent of a verification); for every certificate of the corpus it must give what the
+/// whole decode gives.
+#[test]
+fn the_leaf_issuer_read_alone_is_the_whole_decode_s() {
+    use x509_cert::der::Decode;
+    const ORGANIZATION: x509_cert::der::oid::ObjectIdentifier =
+        x509_cert::der::oid::ObjectIdentifier::new_unwrap("2.5.4.10");
+    let mut compared = 0;
+    for dir in std::fs::read_dir(corpus().join("bundles")).unwrap() {
+        for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            for candidate in bottle_attest::bundle::parse_attestations("corpus", &bytes) {
+                let Ok(bundle) = candidate.bundle else {
+                    continue;
+                };
+                let Some(der) = bundle.signing_certificate() else {
+                    continue;
+                };
+                let Ok(full) = x509_cert::Certificate::from_der(der.as_bytes()) else {
+                    continue;
+                };
+                let orgs: Vec<String> = full
+                    .tbs_certificate
+                    .issuer
+                    .0
+                    .iter()
+                    .flat_map(|rdn| rdn.0.iter())
+                    .filter(|atv| atv.oid == ORGANIZATION)
+                    .filter_map(|atv| {
+                        x509_cert::der::asn1::Utf8StringRef::try_from(&atv.value)
+                            .map(|s| s.as_str().to_owned())
+                            .or_else(|_| {
+                                x509_cert::der::asn1::PrintableStringRef::try_from(&atv.value)
+                                    .map(|s| s.as_str().to_owned())
+                            })
+                            .ok()
+                    })
+                    .collect();
+                let expected = (orgs.len() == 1).then(|| orgs[0].clone());
+                assert_eq!(
+                    bottle_attest::trust::leaf_issuer_organisation(&bundle),
+                    expected,
+                    "{}",
+                    candidate.origin
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 20, "{compared} certificates compared");
+}
