@@ -219,6 +219,20 @@ fn a_bad_tuf_setting_is_a_clear_error() {
     );
     let out = brew_verify(dir.path())
         .env(
+            "HOMEBREW_BREW_VERIFY_GITHUB_TUF_URL",
+            "http://tuf.example.com/",
+        )
+        .args(["trust", "show"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HOMEBREW_BREW_VERIFY_GITHUB_TUF_URL")
+            && stderr.contains("plain http only on loopback"),
+        "{stderr}"
+    );
+    let out = brew_verify(dir.path())
+        .env(
             "HOMEBREW_BREW_VERIFY_TUF_ROOT",
             dir.path().join("absent.json"),
         )

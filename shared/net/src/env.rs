@@ -332,6 +332,16 @@ impl Env {
                 variable: url_variable,
                 why: format!("`{text}` is not an http(s) URL"),
             })?;
+        // TUF's signatures make a plain-http mirror unable to forge a root, but not unable to
+        // freeze one (hold back every update until the metadata expires): https, or loopback.
+        if !crate::http::origin::is_private_channel(&url) {
+            return Err(EnvError::BadValue {
+                variable: url_variable,
+                why: format!(
+                    "`{text}`: a TUF repository is reached over https (plain http only on loopback)"
+                ),
+            });
+        }
         let anchor = match self.get(root_variable) {
             None => Anchor::Embedded(embedded),
             Some(path) => {
