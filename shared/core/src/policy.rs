@@ -17,6 +17,7 @@
 
 mod attribution;
 mod file;
+pub mod gh;
 mod identity;
 
 use chrono::{DateTime, Utc};
