@@ -56,7 +56,9 @@ pub(crate) fn run(args: &DownloadArgs, _log: &mut Log) -> Result<(), Failure> {
         let Ok(bundle) = &c.bundle else { continue };
         let value = serde_json::to_value(bundle).map_err(|e| fail(e.to_string()))?;
         if let Some(wanted) = &args.predicate_type {
-            if super::verify::predicate_type_of(&value).as_deref() != Some(wanted.as_str()) {
+            if bottle_attest::policy::gh::predicate_type_of(&value).as_deref()
+                != Some(wanted.as_str())
+            {
                 continue;
             }
         }
