@@ -13,6 +13,11 @@
 //!
 //! `--offline` never opens a socket: a source with nothing cached is "could not check", never
 //! "missing", because the absence of a cache entry proves nothing.
+//!
+//! The cache and API halves of a lookup (`judge_cached`,
+//! `api_listing`, `remember`) are one stage with two judges: the policy's waterfall, per
+//! source, and gh's criteria for gh mode ([`AttestationSources::check_artifact`], which keeps
+//! the API's 404 apart from its empty list because brew reads gh's two texts for them).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -11,7 +11,8 @@
 //! lookup stage and the judging to the core, and prints what they found.
 //!
 //! Steps: (1) digest the file; (2) load attestations from `--bundle`, else through
-//! [`AttestationSources::check_artifact`], the lookup stage the bottle checker's sources use:
+//! [`BottleChecker::check_artifact`] (a checker configured with gh's criteria), whose lookup
+//! stage is the one the bottle checker's sources use:
 //! brew-verify's attestation cache when it holds bundles for this repository and digest that
 //! pass, else the GitHub attestations API (at most `--limit`; the API's answer is cached);
 //! (3)–(5) the core's [`GhCriteria::judge`]: keep those whose statement has the wanted
@@ -22,13 +23,15 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use bottle_attest::digest::Digest;
 use bottle_attest::policy::gh::{GhAccepted, GhCriteria, GhRejection};
 use bottle_attest::{TrustRoot, parse_attestations};
+use bottle_attest_net::checker::{BottleChecker, CheckerConfig};
 use bottle_attest_net::env::{self as vars, Env, TokenOrder};
 use bottle_attest_net::github::GitHubClient;
-use bottle_attest_net::http::{Deadline, HttpClient, HttpConfig, Request};
+use bottle_attest_net::http::{HttpClient, HttpConfig, Request};
 use bottle_attest_net::sources::{
     ArtifactChecked, ArtifactLookupError, ArtifactOrigin, ArtifactQuery, AttestationSources, Remote,
 };
@@ -166,22 +169,32 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
     let (checked, setup_error) = runtime.block_on(async {
         // A client that cannot be set up (a token refused for this host, a bad timeout) is
         // the lookup's failure, reported only when the cache does not answer.
-        let (remote, deadline, setup_error) = match api_client(&api_url, &env) {
-            Ok((client, deadline)) => (
+        let (remote, timeout, setup_error) = match api_client(&api_url, &env) {
+            Ok((client, timeout)) => (
                 Remote::Api {
                     client: Box::new(client),
                     mirror: None,
                 },
-                Some(deadline),
+                timeout,
                 None,
             ),
-            Err(e) => (Remote::None, None, Some(e)),
+            // No network step runs without a client, so no deadline is needed.
+            Err(e) => (Remote::None, Duration::ZERO, Some(e)),
         };
-        let sources = AttestationSources::new(remote, cache, None);
-        let checked = sources
-            .check_artifact(&trust, &criteria, &query, deadline)
-            .await;
-        (checked, setup_error)
+        // gh mode's configuration of the one checker: gh's criteria judge; no registry,
+        // mirror or download step (gh is handed a file).
+        let checker = BottleChecker::new(CheckerConfig {
+            judge: criteria.clone(),
+            trust,
+            sources: AttestationSources::new(remote, cache, None),
+            pile: None,
+            registry: None,
+            cache: None,
+            bottle_domain: None,
+            downloads: None,
+            timeout,
+        });
+        (checker.check_artifact(&query).await, setup_error)
     });
     let ArtifactChecked {
         origin,
@@ -411,14 +424,14 @@ fn trust_root(env: &Env, custom: Option<&Path>) -> Result<TrustRoot, Failure> {
     Ok(loaded.root)
 }
 
-/// The attestations API client (`GH_HOST` or our variable; gh's token order), and the
-/// lookup's deadline, `HOMEBREW_BREW_VERIFY_TIMEOUT` from now.
-fn api_client(api_url: &str, env: &Env) -> anyhow::Result<(GitHubClient, Deadline)> {
+/// The attestations API client (`GH_HOST` or our variable; gh's token order), and how long
+/// the lookup may take (`HOMEBREW_BREW_VERIFY_TIMEOUT`).
+fn api_client(api_url: &str, env: &Env) -> anyhow::Result<(GitHubClient, Duration)> {
     let url = Request::parse_url(api_url)?;
     let credential = env.github_credential(&url, TokenOrder::Gh)?;
-    let deadline = Deadline::after(env.timeout()?);
+    let timeout = env.timeout()?;
     let http = HttpClient::new(HttpConfig::default())?;
-    Ok((GitHubClient::new(http, api_url, credential)?, deadline))
+    Ok((GitHubClient::new(http, api_url, credential)?, timeout))
 }
 
 fn plural(n: usize, word: &str) -> String {
