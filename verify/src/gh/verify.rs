@@ -425,8 +425,8 @@ fn trust_root(env: &Env, custom: Option<&Path>) -> Result<TrustRoot, Failure> {
 }
 
 /// The attestations API client (`GH_HOST` or our variable; gh's token order), and how long
-/// the lookup may take (`HOMEBREW_BREW_VERIFY_TIMEOUT`).
-fn api_client(api_url: &str, env: &Env) -> anyhow::Result<(GitHubClient, Duration)> {
+/// the lookup may take (`HOMEBREW_BREW_VERIFY_TIMEOUT`); `verify` and `download` alike.
+pub(super) fn api_client(api_url: &str, env: &Env) -> anyhow::Result<(GitHubClient, Duration)> {
     let url = Request::parse_url(api_url)?;
     let credential = env.github_credential(&url, TokenOrder::Gh)?;
     let timeout = env.timeout()?;
