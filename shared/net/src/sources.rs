@@ -545,3 +545,113 @@ fn read_local_sidecar(
         Err(source) => Err(LookupError::new(SidecarFileError { path, source })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bottle_attest::policy::gh::San;
+    use std::time::Duration;
+
+    use crate::http::{HttpClient, HttpConfig};
+
+    /// GitHub attestation 16346368 (`ty` 0.0.11, homebrew-core; examples/README.md).
+    const TY: &str = include_str!("../../../examples/ty-0.0.11-homebrew-core.sigstore.json");
+    const CORE: &str = "Homebrew/homebrew-core";
+
+    /// `ty--0.0.11.x86_64_linux.bottle.tar.gz`, one of the statement's subjects.
+    fn ty_linux() -> Sha256Hash {
+        Sha256Hash::from_hex("096bf0aaca2cfca3605bddd5272352615102a61a78c8d2d5636295530dfa007e")
+            .unwrap()
+    }
+
+    /// gh's defaults for `--repo Homebrew/homebrew-core`, with `--source-ref git_ref`.
+    fn core(git_ref: &str) -> GhCriteria {
+        GhCriteria {
+            predicate_type: "https://slsa.dev/provenance/v1".into(),
+            san: San::Regex(
+                regex::Regex::new("(?i)^https://github\\.com/Homebrew/homebrew-core/").unwrap(),
+            ),
+            runner_environment: None,
+            no_public_good: false,
+            source_repository_uri: Some("https://github.com/Homebrew/homebrew-core".into()),
+            source_repository_owner_uri: "https://github.com/Homebrew".into(),
+            issuer: "https://token.actions.githubusercontent.com".into(),
+            source_repository_digest: None,
+            source_repository_ref: Some(git_ref.into()),
+        }
+    }
+
+    /// A cache holding the ty attestation for `CORE`, in a fresh directory.
+    fn cache(name: &str) -> AttestationCache {
+        let dir = std::env::temp_dir().join(format!(
+            "bottle-attest-net-sources-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cache = AttestationCache::open(&dir).unwrap();
+        let bundle: serde_json::Value = serde_json::from_str(TY.trim()).unwrap();
+        cache.put(CORE, &ty_linux(), &[bundle.to_string()]).unwrap();
+        cache
+    }
+
+    /// The API at a closed loopback port: any lookup fails on the connection.
+    fn dead_api() -> Remote {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let http = HttpClient::new(HttpConfig::default()).unwrap();
+        Remote::Api {
+            client: Box::new(GitHubClient::new(http, &url, None).unwrap()),
+            mirror: None,
+        }
+    }
+
+    async fn check(
+        sources: &AttestationSources,
+        criteria: &GhCriteria,
+    ) -> Result<ArtifactChecked, ArtifactLookupError> {
+        let trust = TrustRoot::production().unwrap();
+        let digest = ty_linux();
+        let query = ArtifactQuery {
+            repository: CORE,
+            digest: &digest,
+            predicate_type: "https://slsa.dev/provenance/v1",
+            limit: 30,
+        };
+        let deadline = Some(Deadline::after(Duration::from_secs(5)));
+        sources
+            .check_artifact(&trust, criteria, &query, deadline)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_cached_set_that_passes_opens_no_socket() {
+        let sources = AttestationSources::new(dead_api(), Some(cache("passes")), None);
+        let checked = check(&sources, &core("refs/heads/main")).await.unwrap();
+        assert_eq!(checked.origin, ArtifactOrigin::Cache);
+        assert_eq!(checked.loaded, 1);
+        assert_eq!(checked.judged.unwrap().len(), 1);
+        assert_eq!(sources.counts().api_lookups.load(Ordering::Relaxed), 0);
+        assert_eq!(sources.counts().cache_hits.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cached_set_that_fails_is_looked_up_again() {
+        // The cached bundle is from refs/heads/main; `--source-ref refs/heads/master` refuses
+        // it, so the API is asked (and here cannot be reached): never "invalid" from the cache.
+        let sources = AttestationSources::new(dead_api(), Some(cache("refresh")), None);
+        let err = check(&sources, &core("refs/heads/master"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ArtifactLookupError::Api(_)), "{err:?}");
+        assert_eq!(sources.counts().api_lookups.load(Ordering::Relaxed), 1);
+        assert_eq!(sources.counts().cache_refreshes.load(Ordering::Relaxed), 1);
+
+        // Without an API to ask, a failing cached set is not the answer either.
+        let offline = AttestationSources::new(Remote::None, Some(cache("no-api")), None);
+        let err = check(&offline, &core("refs/heads/master"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ArtifactLookupError::NoApi), "{err:?}");
+    }
+}
