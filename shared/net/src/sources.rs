@@ -549,7 +549,6 @@ fn read_local_sidecar(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bottle_attest::policy::gh::San;
     use std::time::Duration;
 
     use crate::http::{HttpClient, HttpConfig};
@@ -567,31 +566,26 @@ mod tests {
     /// gh's defaults for `--repo Homebrew/homebrew-core`, with `--source-ref git_ref`.
     fn core(git_ref: &str) -> GhCriteria {
         GhCriteria {
-            predicate_type: "https://slsa.dev/provenance/v1".into(),
-            san: San::Regex(
-                regex::Regex::new("(?i)^https://github\\.com/Homebrew/homebrew-core/").unwrap(),
-            ),
-            runner_environment: None,
-            no_public_good: false,
-            source_repository_uri: Some("https://github.com/Homebrew/homebrew-core".into()),
-            source_repository_owner_uri: "https://github.com/Homebrew".into(),
-            issuer: "https://token.actions.githubusercontent.com".into(),
-            source_repository_digest: None,
             source_repository_ref: Some(git_ref.into()),
+            ..GhCriteria::github_repository(CORE).unwrap()
         }
     }
 
     /// A cache holding the ty attestation for `CORE`, in a fresh directory.
     fn cache(name: &str) -> AttestationCache {
-        let dir = std::env::temp_dir().join(format!(
-            "bottle-attest-net-sources-{name}-{}",
-            std::process::id()
-        ));
+        let dir = cache_dir(name);
         let _ = std::fs::remove_dir_all(&dir);
         let cache = AttestationCache::open(&dir).unwrap();
         let bundle: serde_json::Value = serde_json::from_str(TY.trim()).unwrap();
         cache.put(CORE, &ty_linux(), &[bundle.to_string()]).unwrap();
         cache
+    }
+
+    fn cache_dir(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "bottle-attest-net-sources-{name}-{}",
+            std::process::id()
+        ))
     }
 
     /// The API at a closed loopback port: any lookup fails on the connection.
@@ -633,6 +627,7 @@ mod tests {
         assert_eq!(checked.judged.unwrap().len(), 1);
         assert_eq!(sources.counts().api_lookups.load(Ordering::Relaxed), 0);
         assert_eq!(sources.counts().cache_hits.load(Ordering::Relaxed), 1);
+        let _ = std::fs::remove_dir_all(cache_dir("passes"));
     }
 
     #[tokio::test]
@@ -653,5 +648,8 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ArtifactLookupError::NoApi), "{err:?}");
+        for name in ["refresh", "no-api"] {
+            let _ = std::fs::remove_dir_all(cache_dir(name));
+        }
     }
 }

@@ -202,6 +202,28 @@ pub enum GhRejection {
 }
 
 impl GhCriteria {
+    /// gh's defaults for `--repo OWNER/NAME` on github.com, what brew runs: SLSA provenance v1,
+    /// any workflow of the repository, its source repository and owner, GitHub Actions'
+    /// issuer. `None` unless `repository` is `owner/name`.
+    pub fn github_repository(repository: &str) -> Option<Self> {
+        let (owner, name) = repository.split_once('/')?;
+        if owner.is_empty() || name.is_empty() || name.contains('/') {
+            return None;
+        }
+        let base = format!("https://github.com/{repository}");
+        Some(Self {
+            predicate_type: crate::statement::SLSA_PROVENANCE_V1.to_owned(),
+            san: San::Regex(Regex::new(&format!("(?i)^{}/", regex::escape(&base))).ok()?),
+            runner_environment: None,
+            no_public_good: false,
+            source_repository_uri: Some(base),
+            source_repository_owner_uri: format!("https://github.com/{owner}"),
+            issuer: super::GITHUB_ACTIONS_ISSUER.to_owned(),
+            source_repository_digest: None,
+            source_repository_ref: None,
+        })
+    }
+
     /// Judge `candidates` for the artifact `digest` under `trust`: every attestation that
     /// passes, in order, or the stage at which the last one failed (see the module docs).
     pub fn judge(
@@ -430,19 +452,24 @@ mod tests {
 
     /// gh's defaults for `--repo Homebrew/homebrew-core`.
     fn core() -> GhCriteria {
-        GhCriteria {
-            predicate_type: "https://slsa.dev/provenance/v1".into(),
-            san: San::Regex(
-                Regex::new("(?i)^https://github\\.com/Homebrew/homebrew-core/").unwrap(),
-            ),
-            runner_environment: None,
-            no_public_good: false,
-            source_repository_uri: Some("https://github.com/Homebrew/homebrew-core".into()),
-            source_repository_owner_uri: "https://github.com/Homebrew".into(),
-            issuer: "https://token.actions.githubusercontent.com".into(),
-            source_repository_digest: None,
-            source_repository_ref: None,
-        }
+        GhCriteria::github_repository("Homebrew/homebrew-core").unwrap()
+    }
+
+    #[test]
+    fn github_repository_is_ghs_default_policy() {
+        let c = core();
+        let San::Regex(re) = &c.san else {
+            panic!("a pattern");
+        };
+        assert_eq!(
+            re.as_str(),
+            "(?i)^https://github\\.com/Homebrew/homebrew\\-core/"
+        );
+        assert_eq!(c.predicate_type, "https://slsa.dev/provenance/v1");
+        assert_eq!(c.issuer, "https://token.actions.githubusercontent.com");
+        assert_eq!(c.source_repository_owner_uri, "https://github.com/Homebrew");
+        assert!(GhCriteria::github_repository("Homebrew").is_none());
+        assert!(GhCriteria::github_repository("a/b/c").is_none());
     }
 
     fn judge(criteria: &GhCriteria, inputs: &[&str]) -> Result<Vec<GhAccepted>, GhRejection> {
