@@ -1891,3 +1891,93 @@ fn doctor_names_each_homebrew_brew_verify_setting_it_found() {
         "{api}"
     );
 }
+
+#[test]
+fn gh_download_then_verify_with_bundle_and_owner_as_in_gh() {
+    // `gh attestation download` writes `<alg>:<hex>.jsonl` in the working directory; `gh
+    // attestation verify --bundle FILE --owner OWNER` then verifies from it without a lookup
+    // (the core's gh criteria judge the file's bundles; no socket is needed).
+    let brew = Brew::new();
+    let (path, bottle) = brew.bottle("curl--8.11.1.arm64_sonoma.bottle.tar.gz", b"curl keg");
+    brew.attest(
+        CORE,
+        &core_identity(),
+        None,
+        &[subject(&bottle)],
+        &[&bottle],
+    );
+    let work = brew.dir.path().join("tmp");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = brew
+        .gh_command(TOKEN)
+        .args(["attestation", "download"])
+        .arg(&path)
+        .args(["--repo", CORE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let file = work.join(format!("sha256:{}.jsonl", bottle.digest.to_hex()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "Wrote attestations to file sha256:{}.jsonl.",
+            bottle.digest.to_hex()
+        )),
+        "{stdout}"
+    );
+    let lines = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert_eq!(brew.api.request_counts().api, 1);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let verify = |owner: &str| {
+        brew.gh_command(TOKEN)
+            .env("HOMEBREW_BREW_VERIFY_API_URL", &dead)
+            .args(["attestation", "verify"])
+            .arg(&path)
+            .arg("--bundle")
+            .arg(&file)
+            .args(["--owner", owner, "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let out = verify("Homebrew");
+    assert!(
+        matches!(
+            brew_check_attestation(&out, &bottle, None),
+            BrewOutcome::Verified(_)
+        ),
+        "{out:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("Loaded 1 attestation from {}", file.display())),
+        "{stderr}"
+    );
+    // Another owner: the SAN regex (widened to the owner) refuses it at the identity stage.
+    let out = verify("someone-else");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("✗ Sigstore verification failed")
+            && stderr.contains("expected SAN value to match regex"),
+        "{stderr}"
+    );
+
+    // Nothing filed for another file: gh's words, exit 0, and no file written.
+    let (other, _) = brew.bottle("zlib--1.3.1.arm64_sonoma.bottle.tar.gz", b"zlib keg");
+    let out = brew
+        .gh_command(TOKEN)
+        .args(["attestation", "download"])
+        .arg(&other)
+        .args(["--repo", CORE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("No attestations found for {}\n", other.display())
+    );
+}

@@ -15,7 +15,7 @@
 //!   of one bundle (no policy).
 //! - [`statement`] and [`provenance`]: in-toto statements, read and written.
 //! - [`policy`]: the Homebrew waterfall (core, then backfill before the cutoff), as data plus one
-//!   evaluation.
+//!   evaluation; and [`policy::gh`], gh's criteria, the judge of gh-compatible mode.
 //! - [`registry`]: what an OCI image index and manifest must say about a bottle (GHCR).
 //! - [`journal`]: the record format of brew-backfill's journal.
 #![deny(missing_docs)]

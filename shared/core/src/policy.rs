@@ -14,9 +14,13 @@
 //!
 //! Lookups are the caller's business (files, the API, a cache): [`Waterfall`] says which source
 //! to look up next and takes what was found, so that this module never touches the network.
+//!
+//! [`gh`] is the other judge the checker can be configured with: gh's criteria for
+//! gh-compatible mode, which accept every passing attestation of one repository.
 
 mod attribution;
 mod file;
+pub mod gh;
 mod identity;
 
 use chrono::{DateTime, Utc};

@@ -1,19 +1,30 @@
-//! [`BottleChecker`]: the one pipeline that turns a bottle into a verdict. `brew-verify`'s
-//! check, `provenance`, `export-sidecars`, gh mode and `brew-backfill`'s `plan` and `audit` are
-//! configurations of it, not copies.
+//! [`BottleChecker`]: the one pipeline that turns an artifact into a verdict. `brew-verify`'s
+//! check, `provenance`, `export-sidecars` and gh mode are configurations of it, not copies;
+//! `brew-backfill`'s `plan` and `audit` share its judging entry,
+//! [`AttestationSources::decide`], because they bring their own bulk lookups.
 //!
-//! For one bottle, in order:
+//! A checker is configured with a judging step `J` ([`CheckerConfig::judge`]), which is the
+//! only thing that differs between the two ways it runs. The lookup stage under both is
+//! [`crate::sources`] (cache first, then the attestations API; the API's authoritative "none"
+//! told apart from a failed lookup), and the decisions are the pure core's:
 //!
-//! 1. With formula data and a network: the registry must serve the bytes the formula names
-//!    ([`crate::ghcr::GhcrClient::bottle_manifest`]); a contradiction is a refusal, before any
-//!    attestation is looked at. A check that passed is remembered in the cache.
-//! 2. Optionally, the bottle is downloaded into Homebrew's cache (capped at the size the
-//!    manifest declares).
-//! 3. The policy's waterfall runs over the attestations: `--bundle` files (filed under sources
-//!    as the API would file them), or per source from the cache, the API or a mirror
-//!    ([`crate::sources`]).
+//! - **Bottles** (`BottleChecker<Policy>`, [`BottleChecker::check`]), in order:
+//!   1. With formula data and a network: the registry must serve the bytes the formula names
+//!      ([`crate::ghcr::GhcrClient::bottle_manifest`]); a contradiction is a refusal, before
+//!      any attestation is looked at. A check that passed is remembered in the cache.
+//!   2. Optionally, the bottle is downloaded into Homebrew's cache (capped at the size the
+//!      manifest declares).
+//!   3. The policy's waterfall runs over the attestations: `--bundle` files (filed under
+//!      sources as the API would file them), or per source from the cache, the API or a
+//!      mirror.
+//! - **gh mode** (`BottleChecker<GhCriteria>`, [`BottleChecker::check_artifact`]): one
+//!   repository's attestations for one file's digest, looked up by the same stage (asked for
+//!   gh's predicate type, at most `--limit`; a cached set that passes opens no socket), judged
+//!   by [`GhCriteria::judge`], which returns every attestation that passes, as gh prints them
+//!   all. There is no registry, mirror or download step: gh is handed a file. gh mode's
+//!   `--bundle` files need no lookup and go to [`GhCriteria::judge`] directly.
 //!
-//! Every network step of a bottle shares one deadline.
+//! Every network step of one check shares one deadline.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,12 +34,13 @@ use std::time::Duration;
 use bottle_attest::bottle::{BottleRef, cache_name, is_github_packages};
 use bottle_attest::bundle::BundleCandidate;
 use bottle_attest::formula::ResolvedBottle;
+use bottle_attest::policy::gh::GhCriteria;
 use bottle_attest::policy::{Policy, Verdict};
 use bottle_attest::trust::TrustRoot;
 
 use crate::ghcr::{GhcrClient, GhcrError};
 use crate::http::{Deadline, HttpClient, SharedCredential};
-use crate::sources::AttestationSources;
+use crate::sources::{ArtifactChecked, ArtifactLookupError, ArtifactQuery, AttestationSources};
 use crate::store::cache::AttestationCache;
 
 /// One bottle to check.
@@ -129,11 +141,12 @@ pub struct Registry {
     pub credential: Option<SharedCredential>,
 }
 
-/// Everything a checker is configured with.
+/// Everything a checker is configured with. `J` is how attestations are judged: the bottle
+/// [`Policy`]'s waterfall (every command but gh mode), or gh's [`GhCriteria`] (gh mode).
 #[derive(Debug)]
-pub struct CheckerConfig {
-    /// The policy.
-    pub policy: Policy,
+pub struct CheckerConfig<J = Policy> {
+    /// The judging step: the policy, or gh's criteria.
+    pub judge: J,
     /// The trusted root.
     pub trust: TrustRoot,
     /// Attestation lookups (cache, API, mirror, sidecar directory).
@@ -154,23 +167,18 @@ pub struct CheckerConfig {
 
 /// The pipeline (see the module docs).
 #[derive(Debug)]
-pub struct BottleChecker {
-    config: CheckerConfig,
+pub struct BottleChecker<J = Policy> {
+    config: CheckerConfig<J>,
     clients: Mutex<BTreeMap<String, Arc<GhcrClient>>>,
 }
 
-impl BottleChecker {
+impl<J> BottleChecker<J> {
     /// A checker with this configuration.
-    pub fn new(config: CheckerConfig) -> Self {
+    pub fn new(config: CheckerConfig<J>) -> Self {
         Self {
             config,
             clients: Mutex::new(BTreeMap::new()),
         }
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> &Policy {
-        &self.config.policy
     }
 
     /// The trusted root in force.
@@ -186,6 +194,31 @@ impl BottleChecker {
     /// The cache, if one is used.
     pub fn cache(&self) -> Option<&AttestationCache> {
         self.config.cache.as_ref()
+    }
+}
+
+/// gh mode: one artifact, one repository, gh's criteria.
+impl BottleChecker<GhCriteria> {
+    /// Look `query` up (the cache first, then the attestations API, the same lookup stage the
+    /// policy's sources use) and judge what is found by gh's criteria in the core: every
+    /// attestation that passes. Within the checker's deadline.
+    pub async fn check_artifact(
+        &self,
+        query: &ArtifactQuery<'_>,
+    ) -> Result<ArtifactChecked, ArtifactLookupError> {
+        let deadline = Some(Deadline::after(self.config.timeout));
+        self.config
+            .sources
+            .check_artifact(&self.config.trust, &self.config.judge, query, deadline)
+            .await
+    }
+}
+
+/// Bottles: the registry step, then the policy's waterfall.
+impl BottleChecker<Policy> {
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.config.judge
     }
 
     /// Where `resolved` is served from: the mirror when one is configured, else the formula's
@@ -227,7 +260,7 @@ impl BottleChecker {
             .config
             .sources
             .decide(
-                &self.config.policy,
+                &self.config.judge,
                 &self.config.trust,
                 &target.bottle,
                 &target.url,

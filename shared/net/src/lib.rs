@@ -5,9 +5,10 @@
 //!   policy, typed errors). Every request of the crate goes through it.
 //! - The services, one module each: [`ghcr`] (registry), [`github`] (attestations API),
 //!   [`mirror`] (sidecars), [`formula_api`].
-//! - [`checker`]: [`checker::BottleChecker`], the one pipeline from a bottle to a verdict, with
-//!   attestation lookups per policy source in [`sources`] and argument resolution in
-//!   [`resolve`].
+//! - [`checker`]: [`checker::BottleChecker`], the one pipeline from a bottle (or, in gh mode,
+//!   a file) to a verdict, configured with its judge (the policy's waterfall or gh's
+//!   criteria), with the one attestation lookup stage in [`sources`] and argument resolution
+//!   in [`resolve`].
 //! - [`store`]: the attestation cache, atomic writes into private directories, streaming hashes.
 //! - [`env`]: every environment variable read, in one place.
 //!

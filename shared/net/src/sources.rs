@@ -13,20 +13,29 @@
 //!
 //! `--offline` never opens a socket: a source with nothing cached is "could not check", never
 //! "missing", because the absence of a cache entry proves nothing.
+//!
+//! The cache and API halves of a lookup (`judge_cached`,
+//! `api_listing`, `remember`) are one stage with two judges: the policy's waterfall, per
+//! source, and gh's criteria for gh mode ([`AttestationSources::check_artifact`], which keeps
+//! the API's 404 apart from its empty list because brew reads gh's two texts for them).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bottle_attest::Sha256Hash;
 use bottle_attest::bottle::BottleRef;
 use bottle_attest::bundle::{BundleCandidate, parse_attestations};
+use bottle_attest::digest::Digest;
+use bottle_attest::policy::gh::{GhAccepted, GhCriteria, GhRejection};
 use bottle_attest::policy::{
     Absence, Attributed, Judged, Lookup, LookupError, Policy, Source, Verdict, Waterfall,
 };
 use bottle_attest::trust::TrustRoot;
 
-use crate::github::{GitHubClient, Listing};
+use crate::github::{GitHubClient, GitHubError, Listing};
 use crate::http::{Deadline, NetError};
 use crate::mirror::{MirrorClient, SIDECAR_SUFFIX};
+use crate::store::atomic::StoreError;
 use crate::store::cache::AttestationCache;
 
 /// Where attestations are looked up when they are not cached.
@@ -190,26 +199,126 @@ impl AttestationSources {
         trust: &TrustRoot,
         sidecar: &mut Sidecar,
     ) -> Judged {
+        let cached = self.judge_cached(
+            &ctx.source.repository,
+            &ctx.bottle.digest,
+            |found| waterfall.judge(Lookup::Found(found), trust),
+            Judged::passed,
+        );
         let mut cache_error = None;
-        if let Some(cache) = &self.cache {
-            match cache.get(&ctx.source.repository, &ctx.bottle.digest) {
-                Ok(Some(cached)) => {
-                    self.counts.cache_hits.fetch_add(1, Ordering::Relaxed);
-                    let judged = waterfall.judge(Lookup::Found(cached), trust);
-                    if judged.passed() || !self.is_online() {
-                        return judged;
-                    }
-                    self.counts.cache_refreshes.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(None) => {}
-                // An unreadable cache is not fatal while the remote can still answer; offline,
-                // its reason is the answer.
-                Err(e) => cache_error = Some(LookupError::new(e)),
-            }
+        match cached {
+            Ok(Some(cached)) if cached.passed || !self.is_online() => return cached.judged,
+            Ok(_) => {}
+            // An unreadable cache is not fatal while the remote can still answer; offline,
+            // its reason is the answer.
+            Err(e) => cache_error = Some(LookupError::new(e)),
         }
         let lookup = self.remote_lookup(ctx, sidecar, cache_error).await;
-        self.remember(ctx.source, ctx.bottle, &lookup);
+        if let Lookup::Found(found) = &lookup {
+            self.remember(&ctx.source.repository, &ctx.bottle.digest, found);
+        }
         waterfall.judge(lookup, trust)
+    }
+
+    /// gh-compatible mode's check of one artifact: the same lookup stage as the waterfall's
+    /// sources (the cache, then the attestations API asked for `predicate_type`, the answer
+    /// cached), judged by gh's criteria instead of the waterfall. A cached set that passes
+    /// decides and no socket is opened; one that does not is looked up again. "None" is the
+    /// API's authoritative answer only (never cached, never concluded offline).
+    pub async fn check_artifact(
+        &self,
+        trust: &TrustRoot,
+        criteria: &GhCriteria,
+        query: &ArtifactQuery<'_>,
+        deadline: Option<Deadline>,
+    ) -> Result<ArtifactChecked, ArtifactLookupError> {
+        let digest = Digest::Sha256(*query.digest);
+        let judge = |mut found: Vec<BundleCandidate>| {
+            found.truncate(query.limit);
+            criteria.judge(trust, &digest, found)
+        };
+        // An unreadable cache only costs the lookup.
+        if let Ok(Some(cached)) =
+            self.judge_cached(query.repository, query.digest, judge, Result::is_ok)
+        {
+            if cached.passed {
+                return Ok(ArtifactChecked {
+                    origin: ArtifactOrigin::Cache,
+                    loaded: cached.loaded,
+                    judged: cached.judged,
+                });
+            }
+        }
+        let Remote::Api { client, .. } = &self.remote else {
+            return Err(ArtifactLookupError::NoApi);
+        };
+        let listing = self
+            .api_listing(
+                client,
+                query.repository,
+                query.digest,
+                Some(query.predicate_type),
+                deadline,
+            )
+            .await?;
+        match listing {
+            Listing::None { not_found } => Err(ArtifactLookupError::Missing { not_found }),
+            Listing::Found(mut found) => {
+                found.truncate(query.limit);
+                self.remember(query.repository, query.digest, &found);
+                Ok(ArtifactChecked {
+                    origin: ArtifactOrigin::Api,
+                    loaded: found.len(),
+                    judged: judge(found),
+                })
+            }
+        }
+    }
+
+    /// The lookup stage's first half, for the waterfall's sources and gh mode alike: the
+    /// cached set for `repository` and `digest` (`None` when nothing is cached), judged by
+    /// `judge`. A set that does not pass is counted as refreshed when a remote can be asked.
+    fn judge_cached<J>(
+        &self,
+        repository: &str,
+        digest: &Sha256Hash,
+        judge: impl FnOnce(Vec<BundleCandidate>) -> J,
+        passed: impl FnOnce(&J) -> bool,
+    ) -> Result<Option<CachedJudgement<J>>, StoreError> {
+        let Some(cache) = &self.cache else {
+            return Ok(None);
+        };
+        let Some(cached) = cache.get(repository, digest)? else {
+            return Ok(None);
+        };
+        self.counts.cache_hits.fetch_add(1, Ordering::Relaxed);
+        let loaded = cached.len();
+        let judged = judge(cached);
+        let passed = passed(&judged);
+        if !passed && self.is_online() {
+            self.counts.cache_refreshes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Some(CachedJudgement {
+            loaded,
+            judged,
+            passed,
+        }))
+    }
+
+    /// The lookup stage's API half: `repository`'s attestations for `digest`, optionally only
+    /// those of `predicate_type` (as gh asks), counted.
+    async fn api_listing(
+        &self,
+        client: &GitHubClient,
+        repository: &str,
+        digest: &Sha256Hash,
+        predicate_type: Option<&str>,
+        deadline: Option<Deadline>,
+    ) -> Result<Listing, GitHubError> {
+        self.counts.api_lookups.fetch_add(1, Ordering::Relaxed);
+        client
+            .attestations(repository, digest, predicate_type, deadline)
+            .await
     }
 
     async fn remote_lookup(
@@ -240,9 +349,9 @@ impl AttestationSources {
                 sidecar.take(ctx.index, None)
             }
             Remote::Api { client, mirror } => {
-                self.counts.api_lookups.fetch_add(1, Ordering::Relaxed);
-                let answer = client
-                    .attestations(
+                let answer = self
+                    .api_listing(
+                        client,
                         &ctx.source.repository,
                         &ctx.bottle.digest,
                         Some(&ctx.source.predicate_type),
@@ -297,19 +406,77 @@ impl AttestationSources {
     /// Store found bundles, replacing the entry. Absences are never stored (see the module
     /// docs), nor are answers with unreadable bundles (so a corrupted response is fetched
     /// again rather than remembered).
-    fn remember(&self, source: &Source, bottle: &BottleRef, lookup: &Lookup) {
-        let (Some(cache), Lookup::Found(candidates)) = (&self.cache, lookup) else {
+    fn remember(&self, repository: &str, digest: &Sha256Hash, found: &[BundleCandidate]) {
+        let Some(cache) = &self.cache else {
             return;
         };
-        let bundles: Vec<String> = candidates
+        let bundles: Vec<String> = found
             .iter()
             .filter_map(|c| c.bundle.as_ref().ok()?.to_json().ok())
             .collect();
-        if bundles.len() == candidates.len() {
+        if bundles.len() == found.len() {
             // A failure to write the cache only costs a later network request.
-            let _ = cache.put(&source.repository, &bottle.digest, &bundles);
+            let _ = cache.put(repository, digest, &bundles);
         }
     }
+}
+
+/// A cached set, judged.
+struct CachedJudgement<J> {
+    /// How many bundles the cache held.
+    loaded: usize,
+    judged: J,
+    passed: bool,
+}
+
+/// gh-compatible mode's question: one repository's attestations for one artifact.
+#[derive(Debug, Clone, Copy)]
+pub struct ArtifactQuery<'a> {
+    /// `owner/name`.
+    pub repository: &'a str,
+    /// The artifact's SHA-256 (the API is searched by it).
+    pub digest: &'a Sha256Hash,
+    /// The in-toto predicate type the API is asked for.
+    pub predicate_type: &'a str,
+    /// At most this many attestations are judged (gh's `--limit`).
+    pub limit: usize,
+}
+
+/// Where the attestations judged for an artifact came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactOrigin {
+    /// The attestation cache (only ever a set that passed).
+    Cache,
+    /// The attestations API.
+    Api,
+}
+
+/// An artifact's attestations, found and judged.
+#[derive(Debug)]
+pub struct ArtifactChecked {
+    /// Where they came from.
+    pub origin: ArtifactOrigin,
+    /// How many were loaded.
+    pub loaded: usize,
+    /// Every one that passed, or why none did.
+    pub judged: Result<Vec<GhAccepted>, GhRejection>,
+}
+
+/// No attestation could be judged for an artifact.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactLookupError {
+    /// The attestations API's authoritative "none": an empty list, or a 404.
+    #[error("no attestations found")]
+    Missing {
+        /// Whether the API said so with a 404.
+        not_found: bool,
+    },
+    /// The API could not be asked or answered with an error.
+    #[error(transparent)]
+    Api(#[from] GitHubError),
+    /// Nothing cached passed, and there is no attestations API to ask.
+    #[error("nothing cached passes, and the attestations API is not in use")]
+    NoApi,
 }
 
 /// One source's lookup in context.
@@ -376,5 +543,113 @@ fn read_local_sidecar(
         ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(LookupError::new(SidecarFileError { path, source })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    use crate::http::{HttpClient, HttpConfig};
+
+    /// GitHub attestation 16346368 (`ty` 0.0.11, homebrew-core; examples/README.md).
+    const TY: &str = include_str!("../../../examples/ty-0.0.11-homebrew-core.sigstore.json");
+    const CORE: &str = "Homebrew/homebrew-core";
+
+    /// `ty--0.0.11.x86_64_linux.bottle.tar.gz`, one of the statement's subjects.
+    fn ty_linux() -> Sha256Hash {
+        Sha256Hash::from_hex("096bf0aaca2cfca3605bddd5272352615102a61a78c8d2d5636295530dfa007e")
+            .unwrap()
+    }
+
+    /// gh's defaults for `--repo Homebrew/homebrew-core`, with `--source-ref git_ref`.
+    fn core(git_ref: &str) -> GhCriteria {
+        GhCriteria {
+            source_repository_ref: Some(git_ref.into()),
+            ..GhCriteria::github_repository(CORE).unwrap()
+        }
+    }
+
+    /// A cache holding the ty attestation for `CORE`, in a fresh directory.
+    fn cache(name: &str) -> AttestationCache {
+        let dir = cache_dir(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let cache = AttestationCache::open(&dir).unwrap();
+        let bundle: serde_json::Value = serde_json::from_str(TY.trim()).unwrap();
+        cache.put(CORE, &ty_linux(), &[bundle.to_string()]).unwrap();
+        cache
+    }
+
+    fn cache_dir(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "bottle-attest-net-sources-{name}-{}",
+            std::process::id()
+        ))
+    }
+
+    /// The API at a closed loopback port: any lookup fails on the connection.
+    fn dead_api() -> Remote {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let http = HttpClient::new(HttpConfig::default()).unwrap();
+        Remote::Api {
+            client: Box::new(GitHubClient::new(http, &url, None).unwrap()),
+            mirror: None,
+        }
+    }
+
+    async fn check(
+        sources: &AttestationSources,
+        criteria: &GhCriteria,
+    ) -> Result<ArtifactChecked, ArtifactLookupError> {
+        let trust = TrustRoot::production().unwrap();
+        let digest = ty_linux();
+        let query = ArtifactQuery {
+            repository: CORE,
+            digest: &digest,
+            predicate_type: "https://slsa.dev/provenance/v1",
+            limit: 30,
+        };
+        let deadline = Some(Deadline::after(Duration::from_secs(5)));
+        sources
+            .check_artifact(&trust, criteria, &query, deadline)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_cached_set_that_passes_opens_no_socket() {
+        let sources = AttestationSources::new(dead_api(), Some(cache("passes")), None);
+        let checked = check(&sources, &core("refs/heads/main")).await.unwrap();
+        assert_eq!(checked.origin, ArtifactOrigin::Cache);
+        assert_eq!(checked.loaded, 1);
+        assert_eq!(checked.judged.unwrap().len(), 1);
+        assert_eq!(sources.counts().api_lookups.load(Ordering::Relaxed), 0);
+        assert_eq!(sources.counts().cache_hits.load(Ordering::Relaxed), 1);
+        let _ = std::fs::remove_dir_all(cache_dir("passes"));
+    }
+
+    #[tokio::test]
+    async fn a_cached_set_that_fails_is_looked_up_again() {
+        // The cached bundle is from refs/heads/main; `--source-ref refs/heads/master` refuses
+        // it, so the API is asked (and here cannot be reached): never "invalid" from the cache.
+        let sources = AttestationSources::new(dead_api(), Some(cache("refresh")), None);
+        let err = check(&sources, &core("refs/heads/master"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ArtifactLookupError::Api(_)), "{err:?}");
+        assert_eq!(sources.counts().api_lookups.load(Ordering::Relaxed), 1);
+        assert_eq!(sources.counts().cache_refreshes.load(Ordering::Relaxed), 1);
+
+        // Without an API to ask, a failing cached set is not the answer either.
+        let offline = AttestationSources::new(Remote::None, Some(cache("no-api")), None);
+        let err = check(&offline, &core("refs/heads/master"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ArtifactLookupError::NoApi), "{err:?}");
+        for name in ["refresh", "no-api"] {
+            let _ = std::fs::remove_dir_all(cache_dir(name));
+        }
     }
 }

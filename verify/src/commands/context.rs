@@ -178,7 +178,7 @@ impl Context {
         };
         let sources = AttestationSources::new(remote, cache.clone(), args.sidecar_dir.clone());
         let checker = BottleChecker::new(CheckerConfig {
-            policy,
+            judge: policy,
             trust,
             sources,
             pile,

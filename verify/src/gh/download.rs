@@ -7,9 +7,9 @@ use std::path::Path;
 
 use bottle_attest::digest::Digest;
 use bottle_attest::digest::Sha256Hash;
-use bottle_attest_net::env::{Env, TokenOrder};
-use bottle_attest_net::github::{GitHubClient, Listing};
-use bottle_attest_net::http::{Deadline, HttpClient, HttpConfig, Request};
+use bottle_attest_net::env::Env;
+use bottle_attest_net::github::Listing;
+use bottle_attest_net::http::Deadline;
 use bottle_attest_net::store::hashing::{sha256_and_sha512_file, sha256_file};
 
 use super::cli::DownloadArgs;
@@ -56,7 +56,9 @@ pub(crate) fn run(args: &DownloadArgs, _log: &mut Log) -> Result<(), Failure> {
         let Ok(bundle) = &c.bundle else { continue };
         let value = serde_json::to_value(bundle).map_err(|e| fail(e.to_string()))?;
         if let Some(wanted) = &args.predicate_type {
-            if super::verify::predicate_type_of(&value).as_deref() != Some(wanted.as_str()) {
+            if bottle_attest::policy::gh::predicate_type_of(&value).as_deref()
+                != Some(wanted.as_str())
+            {
                 continue;
             }
         }
@@ -88,7 +90,8 @@ pub(crate) fn run(args: &DownloadArgs, _log: &mut Log) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The API lookup, on a small runtime, within `HOMEBREW_BREW_VERIFY_TIMEOUT`.
+/// The API lookup (the client gh mode's verify uses), on a small runtime, within
+/// `HOMEBREW_BREW_VERIFY_TIMEOUT`.
 fn fetch(
     api_url: &str,
     repo: &str,
@@ -96,17 +99,13 @@ fn fetch(
     predicate_type: Option<&str>,
     env: &Env,
 ) -> anyhow::Result<Listing> {
-    let url = Request::parse_url(api_url)?;
-    let credential = env.github_credential(&url, TokenOrder::Gh)?;
-    let deadline = Deadline::after(env.timeout()?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let http = HttpClient::new(HttpConfig::default())?;
-        let client = GitHubClient::new(http, api_url, credential)?;
+        let (client, timeout) = super::verify::api_client(api_url, env)?;
         Ok(client
-            .attestations(repo, sha, predicate_type, Some(deadline))
+            .attestations(repo, sha, predicate_type, Some(Deadline::after(timeout)))
             .await?)
     })
 }

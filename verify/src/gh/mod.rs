@@ -145,23 +145,16 @@ fn defused(text: &str) -> String {
 
 /// gh's diagnostic lines: stderr, never stdout (stdout carries only the JSON).
 pub(crate) struct Log {
-    to_stderr: bool,
+    _private: (),
 }
 
 impl Log {
     fn stderr() -> Self {
-        Self { to_stderr: true }
-    }
-
-    /// A log that drops everything (trial runs over cached bundles).
-    fn sink() -> Self {
-        Self { to_stderr: false }
+        Self { _private: () }
     }
 
     fn line(&mut self, text: &str) {
-        if self.to_stderr {
-            let _ = writeln!(std::io::stderr(), "{text}");
-        }
+        let _ = writeln!(std::io::stderr(), "{text}");
     }
 }
 

@@ -6,31 +6,42 @@
 //! `HTTP 401: Bad credentials` (auth), anything else (invalid, or the lookup failed). We never
 //! exit 4 (gh's "not logged in"): no login is needed for public repositories.
 //!
-//! Steps: (1) digest the file; (2) load attestations from `--bundle`, else from
-//! brew-verify's attestation cache when it holds bundles for this repository and digest, else
-//! from the GitHub attestations API (at most `--limit`; the API's answer is cached); (3) keep
-//! those whose statement has the wanted predicate type; (4) verify each with Sigstore (chain,
-//! SCT, log, signature, artifact digest as a subject; for a bundle of GitHub's instance, which
-//! gh verifies too, chain, RFC 3161 timestamp, signature and digest) and check its SAN (and
-//! runner); (5) check
-//! the certificate's source repository owner, repository and issuer; (6) print every
+//! This module is gh mode's configuration of the one pipeline, and its texts: it parses the
+//! flags into gh's criteria (`super::policy`), hands the lookup to the network crate's shared
+//! lookup stage and the judging to the core, and prints what they found.
+//!
+//! Steps: (1) digest the file; (2) load attestations from `--bundle`, else through
+//! [`BottleChecker::check_artifact`] (a checker configured with gh's criteria), whose lookup
+//! stage is the one the bottle checker's sources use:
+//! brew-verify's attestation cache when it holds bundles for this repository and digest that
+//! pass, else the GitHub attestations API (at most `--limit`; the API's answer is cached);
+//! (3)–(5) the core's [`GhCriteria::judge`]: keep those whose statement has the wanted
+//! predicate type, verify each with Sigstore (for a bundle of GitHub's instance, which gh
+//! verifies too, chain, RFC 3161 timestamp, signature and digest), check its SAN (and runner),
+//! then the certificate's source repository owner, repository and issuer; (6) print every
 //! attestation that passed. A cached set that does not pass is looked up again online.
 
 use std::io::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use bottle_attest::digest::Digest;
-use bottle_attest::{BundleCandidate, TrustRoot, parse_attestations, verify_bundle};
+use bottle_attest::policy::gh::{GhAccepted, GhCriteria, GhRejection};
+use bottle_attest::{TrustRoot, parse_attestations};
+use bottle_attest_net::checker::{BottleChecker, CheckerConfig};
 use bottle_attest_net::env::{self as vars, Env, TokenOrder};
-use bottle_attest_net::github::{GitHubClient, Listing};
-use bottle_attest_net::http::{Deadline, HttpClient, HttpConfig, Request};
+use bottle_attest_net::github::GitHubClient;
+use bottle_attest_net::http::{HttpClient, HttpConfig, Request};
+use bottle_attest_net::sources::{
+    ArtifactChecked, ArtifactLookupError, ArtifactOrigin, ArtifactQuery, AttestationSources, Remote,
+};
 use bottle_attest_net::store::cache::AttestationCache;
 use bottle_attest_net::store::hashing::{sha256_and_sha512_file, sha256_file};
 use serde_json::Value;
 
 use super::cli::VerifyArgs;
 use super::output::{CertificateSummary, TimeSources, result_json};
-use super::policy::Criteria;
+use super::policy;
 use super::{Failure, Log, host};
 
 pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
@@ -50,7 +61,7 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             "limit must be greater than 0 and less than or equal to 1000",
         ));
     }
-    let criteria = match Criteria::from_args(args) {
+    let criteria = match policy::from_args(args) {
         Ok(c) => c,
         Err(e) => {
             return Err(Failure::with_headline(
@@ -82,11 +93,10 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
 
     let ctx = Ctx {
         criteria: &criteria,
-        trust: &trust,
         digest: &digest,
         label: &label,
-        limit: args.limit as usize,
     };
+    let limit = args.limit as usize;
 
     if let Some(bundle_path) = &args.bundle {
         let bytes = std::fs::read(bundle_path).map_err(|e| {
@@ -101,13 +111,14 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
                 ),
             )
         })?;
-        let candidates = parse_attestations(&bundle_path.display().to_string(), &bytes);
+        let mut candidates = parse_attestations(&bundle_path.display().to_string(), &bytes);
         log.line(&format!(
             "Loaded {} from {}",
             plural(candidates.len(), "attestation"),
             bundle_path.display()
         ));
-        let results = ctx.evaluate(candidates, log, true)?;
+        candidates.truncate(limit);
+        let results = ctx.report(criteria.judge(&trust, &digest, candidates), log)?;
         return ctx.finish(args, results, log);
     }
 
@@ -117,9 +128,20 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
              (or --owner with --bundle)",
         ));
     };
-    let cache = match (env.flag(vars::NO_CACHE), digest.sha256()) {
-        (false, Some(sha)) => match env.cache_dir(None).map(AttestationCache::open) {
-            Ok(Ok(cache)) => Some((cache, *sha)),
+    let Some(sha) = digest.sha256() else {
+        return Err(fetch_failed(
+            repo,
+            anyhow::anyhow!(
+                "the attestations API is searched by SHA-256 here; use --digest-alg sha256 or \
+                 --bundle"
+            ),
+        ));
+    };
+    let cache = if env.flag(vars::NO_CACHE) {
+        None
+    } else {
+        match env.cache_dir(None).map(AttestationCache::open) {
+            Ok(Ok(cache)) => Some(cache),
             // A cache we cannot use (no home, or a directory someone else could write) costs
             // a lookup, never a verdict; say why once.
             Ok(Err(e)) => {
@@ -129,46 +151,68 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
                 None
             }
             Err(_) => None,
-        },
-        _ => None,
-    };
-
-    // Cached bundles first: if one passes, no socket is opened. Only attestations that were
-    // found are ever cached; "none" is always asked afresh.
-    if let Some((cache, sha)) = &cache {
-        if let Ok(Some(cached)) = cache.get(repo, sha) {
-            let mut quiet = Log::sink();
-            if let Ok(results) = ctx.evaluate(cached.clone(), &mut quiet, false) {
-                log.line(&format!(
-                    "Loaded {} from brew-verify's cache ({})",
-                    plural(cached.len(), "attestation"),
-                    cache.root().display()
-                ));
-                log.line(&format!(
-                    "\nThe following policy criteria will be enforced:\n{}",
-                    criteria.describe()
-                ));
-                return ctx.finish(args, results, log);
-            }
         }
-    }
-
+    };
+    let cache_root = cache.as_ref().map(|c| c.root().display().to_string());
+    let query = ArtifactQuery {
+        repository: repo,
+        digest: sha,
+        // gh asks the API only for the predicate type it wants.
+        predicate_type: &criteria.predicate_type,
+        limit,
+    };
     let api_url = host::api_url(args.hostname.as_deref(), &env);
-    let listing = match fetch(&api_url, repo, &digest, &criteria.predicate_type, &env) {
-        Ok(listing) => listing,
-        Err(e) => {
-            return Err(Failure::with_headline(
-                "✗ Loading attestations from GitHub API failed",
-                format!("failed to fetch attestations from {repo}: {e:#}"),
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fetch_failed(repo, e.into()))?;
+    let (checked, setup_error) = runtime.block_on(async {
+        // A client that cannot be set up (a token refused for this host, a bad timeout) is
+        // the lookup's failure, reported only when the cache does not answer.
+        let (remote, timeout, setup_error) = match api_client(&api_url, &env) {
+            Ok((client, timeout)) => (
+                Remote::Api {
+                    client: Box::new(client),
+                    mirror: None,
+                },
+                timeout,
+                None,
+            ),
+            // No network step runs without a client, so no deadline is needed.
+            Err(e) => (Remote::None, Duration::ZERO, Some(e)),
+        };
+        // gh mode's configuration of the one checker: gh's criteria judge; no registry,
+        // mirror or download step (gh is handed a file).
+        let checker = BottleChecker::new(CheckerConfig {
+            judge: criteria.clone(),
+            trust,
+            sources: AttestationSources::new(remote, cache, None),
+            pile: None,
+            registry: None,
+            cache: None,
+            bottle_domain: None,
+            downloads: None,
+            timeout,
+        });
+        (checker.check_artifact(&query).await, setup_error)
+    });
+    let ArtifactChecked {
+        origin,
+        loaded,
+        judged,
+    } = match checked {
+        Ok(checked) => checked,
+        Err(ArtifactLookupError::NoApi) => {
+            return Err(fetch_failed(
+                repo,
+                setup_error.unwrap_or_else(|| ArtifactLookupError::NoApi.into()),
             ));
         }
-    };
-    let mut candidates = match listing {
-        Listing::Found(candidates) => candidates,
+        Err(ArtifactLookupError::Api(e)) => return Err(fetch_failed(repo, e.into())),
         // gh's texts for the API's two "none" answers, the only ones brew reads as missing
         // (Homebrew/brew `Library/Homebrew/attestation.rb`, `check_attestation`: stderr
         // contains `HTTP 404: Not Found` or matches `/: no attestations found\R/`).
-        Listing::None { not_found: true } => {
+        Err(ArtifactLookupError::Missing { not_found: true }) => {
             return Err(Failure::missing(
                 "✗ Loading attestations from GitHub API failed",
                 format!(
@@ -177,31 +221,34 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
                 ),
             ));
         }
-        Listing::None { not_found: false } => {
+        Err(ArtifactLookupError::Missing { not_found: false }) => {
             return Err(Failure::missing(
                 format!("✗ No attestations found for subject {label}"),
                 "no attestations found",
             ));
         }
     };
-    candidates.truncate(ctx.limit);
-    if let Some((cache, sha)) = &cache {
-        let docs: Vec<String> = candidates
-            .iter()
-            .filter_map(|c| c.bundle.as_ref().ok())
-            .filter_map(|b| serde_json::to_string(b).ok())
-            .collect();
-        if !docs.is_empty() {
-            // A cache that cannot be written only costs a lookup next time.
-            let _ = cache.put(repo, sha, &docs);
-        }
+    match origin {
+        ArtifactOrigin::Cache => log.line(&format!(
+            "Loaded {} from brew-verify's cache ({})",
+            plural(loaded, "attestation"),
+            cache_root.unwrap_or_default()
+        )),
+        ArtifactOrigin::Api => log.line(&format!(
+            "Loaded {} from GitHub API",
+            plural(loaded, "attestation")
+        )),
     }
-    log.line(&format!(
-        "Loaded {} from GitHub API",
-        plural(candidates.len(), "attestation")
-    ));
-    let results = ctx.evaluate(candidates, log, true)?;
+    let results = ctx.report(judged, log)?;
     ctx.finish(args, results, log)
+}
+
+/// gh's failure when the attestations could not be fetched.
+fn fetch_failed(repo: &str, e: anyhow::Error) -> Failure {
+    Failure::with_headline(
+        "✗ Loading attestations from GitHub API failed",
+        format!("failed to fetch attestations from {repo}: {e:#}"),
+    )
 }
 
 /// The URL gh names in its 404 message (`pkg/cmd/attestation/api/client.go`): the listing
@@ -223,117 +270,74 @@ fn listing_url(api_url: &str, repo: &str, digest: &Digest, predicate_type: &str)
 }
 
 struct Ctx<'a> {
-    criteria: &'a Criteria,
-    trust: &'a TrustRoot,
+    criteria: &'a GhCriteria,
     digest: &'a Digest,
     label: &'a str,
-    limit: usize,
 }
 
 impl Ctx<'_> {
-    /// Steps (3) to (5) over `candidates`: the JSON result of every attestation that passed,
+    /// gh's texts for the core's judgement: the JSON result of every attestation that passed,
     /// or gh's failure for the stage at which the last one failed.
-    fn evaluate(
+    fn report(
         &self,
-        mut candidates: Vec<BundleCandidate>,
+        judged: Result<Vec<GhAccepted>, GhRejection>,
         log: &mut Log,
-        describe: bool,
     ) -> Result<Vec<Value>, Failure> {
-        candidates.truncate(self.limit);
-        // (3) gh drops bundles that are not in-toto DSSE envelopes of the wanted predicate
-        // type (a bundle that does not even parse is kept, to fail as invalid below).
-        let wanted = &self.criteria.predicate_type;
-        let filtered: Vec<BundleCandidate> = candidates
-            .into_iter()
-            .filter(|c| match &c.bundle {
-                Err(_) => true,
-                Ok(bundle) => predicate_type(bundle).as_deref() == Some(wanted.as_str()),
-            })
-            .collect();
-        if filtered.is_empty() {
+        let accepted = match judged {
             // gh says `no attestations found with predicate type: T`, which brew would read
             // as "invalid"; none of the wanted type is "missing", so end the line the way
             // brew recognises (`/: no attestations found\R/`).
-            return Err(Failure::missing(
-                format!("✗ No attestations found with predicate type: {wanted}"),
-                format!(
-                    "none of the attestations for {} has predicate type {wanted}: no \
-                     attestations found",
-                    self.label
-                ),
-            ));
-        }
-        if describe {
-            log.line(&format!(
-                "\nThe following policy criteria will be enforced:\n{}",
-                self.criteria.describe()
-            ));
-        }
-        // (4)
-        let mut signed = Vec::new();
-        let mut last_error = String::new();
-        for candidate in &filtered {
-            let bundle = match &candidate.bundle {
-                Ok(b) => b,
-                Err(e) => {
-                    last_error = format!("{}: {e}", candidate.origin);
-                    continue;
-                }
-            };
-            let verified = match verify_bundle(self.trust, bundle, self.digest) {
-                Ok(v) => v,
-                Err(e) => {
-                    last_error = format!("{}: {e}", candidate.origin);
-                    continue;
-                }
-            };
-            let summary = match CertificateSummary::of(&verified) {
-                Ok(s) => s,
-                Err(e) => {
-                    last_error = format!("{}: {e:#}", candidate.origin);
-                    continue;
-                }
-            };
-            if let Err(e) = self.criteria.check_identity(&summary, verified.claims()) {
-                last_error = format!("{}: {e}", candidate.origin);
-                continue;
+            Err(GhRejection::NoPredicateType(wanted)) => {
+                return Err(Failure::missing(
+                    format!("✗ No attestations found with predicate type: {wanted}"),
+                    format!(
+                        "none of the attestations for {} has predicate type {wanted}: no \
+                         attestations found",
+                        self.label
+                    ),
+                ));
             }
-            signed.push((bundle, verified, summary));
-        }
-        if signed.is_empty() {
-            return Err(Failure::with_headline(
-                "✗ Sigstore verification failed",
-                last_error,
-            ));
-        }
-        // (5)
-        let identity = self.criteria.verified_identity();
+            judged => {
+                log.line(&format!(
+                    "\nThe following policy criteria will be enforced:\n{}",
+                    policy::describe(self.criteria)
+                ));
+                match judged {
+                    Ok(accepted) => accepted,
+                    Err(GhRejection::Signature(failure)) => {
+                        return Err(Failure::with_headline(
+                            "✗ Sigstore verification failed",
+                            failure.to_string(),
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(Failure::with_headline(
+                            "✗ Policy verification failed",
+                            e.to_string(),
+                        ));
+                    }
+                }
+            }
+        };
+        let identity = policy::verified_identity(self.criteria);
         let mut results = Vec::new();
-        for (bundle, verified, summary) in &signed {
-            match self.criteria.check_extensions(verified.claims()) {
-                Ok(()) => {
-                    let bundle_json = serde_json::to_value(bundle).unwrap_or(Value::Null);
-                    // The log and TSA URIs of the root that verified this bundle: GitHub's
-                    // for a bundle of its instance, whose one verified time gh labels
-                    // `TimestampAuthority` (sigstore-go `VerifyObserverTimestamps`, under the
-                    // GitHub verifier's `WithSignedTimestamps(1)` alone).
-                    let times = TimeSources::from_root_json(verified.root().json());
-                    results.push(result_json(
-                        &bundle_json,
-                        verified,
-                        summary,
-                        &identity,
-                        &times,
-                        self.digest,
-                    ));
-                }
-                Err(e) => last_error = e,
-            }
-        }
-        if results.is_empty() {
-            return Err(Failure::with_headline(
-                "✗ Policy verification failed",
-                last_error,
+        for GhAccepted { bundle, verified } in &accepted {
+            let summary = CertificateSummary::of(verified).map_err(|e| {
+                Failure::with_headline("✗ Sigstore verification failed", format!("{e:#}"))
+            })?;
+            let bundle_json = serde_json::to_value(bundle).unwrap_or(Value::Null);
+            // The log and TSA URIs of the root that verified this bundle: GitHub's for a
+            // bundle of its instance, whose one verified time gh labels `TimestampAuthority`
+            // (sigstore-go `VerifyObserverTimestamps`, under the GitHub verifier's
+            // `WithSignedTimestamps(1)` alone).
+            let times = TimeSources::from_root_json(verified.root().json());
+            results.push(result_json(
+                &bundle_json,
+                verified,
+                &summary,
+                &identity,
+                &times,
+                self.digest,
             ));
         }
         Ok(results)
@@ -389,29 +393,6 @@ fn split_signer(uri: &str) -> (String, String) {
     }
 }
 
-/// The in-toto `predicateType` of a DSSE bundle (unverified: only to filter, as gh does).
-fn predicate_type<B: serde::Serialize>(bundle: &B) -> Option<String> {
-    predicate_type_of(&serde_json::to_value(bundle).ok()?)
-}
-
-/// [`predicate_type`] of a bundle already in JSON form.
-pub(super) fn predicate_type_of(value: &Value) -> Option<String> {
-    use base64::Engine as _;
-    let envelope = value.get("dsseEnvelope")?;
-    if envelope.get("payloadType").and_then(Value::as_str) != Some("application/vnd.in-toto+json") {
-        return None;
-    }
-    let payload = envelope.get("payload").and_then(Value::as_str)?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(payload)
-        .ok()?;
-    let statement: Value = serde_json::from_slice(&bytes).ok()?;
-    statement
-        .get("predicateType")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
 fn digest_file(path: &Path, alg: &str) -> Result<Digest, String> {
     if alg == "sha512" {
         let (_, sha512) = sha256_and_sha512_file(path).map_err(|e| format!("{e}: {}", e.source))?;
@@ -443,33 +424,14 @@ fn trust_root(env: &Env, custom: Option<&Path>) -> Result<TrustRoot, Failure> {
     Ok(loaded.root)
 }
 
-/// The API lookup (asking only for `predicate_type`, as gh does), on a small runtime, within
-/// `HOMEBREW_BREW_VERIFY_TIMEOUT`.
-fn fetch(
-    api_url: &str,
-    repo: &str,
-    digest: &Digest,
-    predicate_type: &str,
-    env: &Env,
-) -> anyhow::Result<Listing> {
-    let Some(sha) = digest.sha256() else {
-        anyhow::bail!(
-            "the attestations API is searched by SHA-256 here; use --digest-alg sha256 or --bundle"
-        );
-    };
+/// The attestations API client (`GH_HOST` or our variable; gh's token order), and how long
+/// the lookup may take (`HOMEBREW_BREW_VERIFY_TIMEOUT`); `verify` and `download` alike.
+pub(super) fn api_client(api_url: &str, env: &Env) -> anyhow::Result<(GitHubClient, Duration)> {
     let url = Request::parse_url(api_url)?;
     let credential = env.github_credential(&url, TokenOrder::Gh)?;
-    let deadline = Deadline::after(env.timeout()?);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let http = HttpClient::new(HttpConfig::default())?;
-        let client = GitHubClient::new(http, api_url, credential)?;
-        Ok(client
-            .attestations(repo, sha, Some(predicate_type), Some(deadline))
-            .await?)
-    })
+    let timeout = env.timeout()?;
+    let http = HttpClient::new(HttpConfig::default())?;
+    Ok((GitHubClient::new(http, api_url, credential)?, timeout))
 }
 
 fn plural(n: usize, word: &str) -> String {
