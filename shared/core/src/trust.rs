@@ -214,29 +214,107 @@ pub struct RootSummary {
 impl RootSummary {
     /// Summarise a root document (a trusted root, or a client trust config holding one).
     pub fn of_json(json: &str) -> Option<Self> {
-        let value: serde_json::Value = serde_json::from_str(json).ok()?;
-        let root = value.get("trustedRoot").unwrap_or(&value);
-        let list = |key: &str| root.get(key).and_then(serde_json::Value::as_array);
-        let starts = |key: &str, path: &str| -> Vec<String> {
-            list(key)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.pointer(path)?.as_str().map(str::to_owned))
-                .collect()
-        };
-        let mut all = starts("certificateAuthorities", "/validFor/start");
-        all.extend(starts("timestampAuthorities", "/validFor/start"));
-        all.extend(starts("tlogs", "/publicKey/validFor/start"));
-        all.extend(starts("ctlogs", "/publicKey/validFor/start"));
+        let all = authorities(json)?;
+        let count = |kind: AuthorityKind| all.iter().filter(|a| a.kind == kind).count();
         Some(Self {
-            certificate_authorities: list("certificateAuthorities").map_or(0, Vec::len),
-            transparency_logs: list("tlogs").map_or(0, Vec::len),
-            ct_logs: list("ctlogs").map_or(0, Vec::len),
-            timestamp_authorities: list("timestampAuthorities").map_or(0, Vec::len),
+            certificate_authorities: count(AuthorityKind::Fulcio),
+            transparency_logs: count(AuthorityKind::Rekor),
+            ct_logs: count(AuthorityKind::Ct),
+            timestamp_authorities: count(AuthorityKind::Tsa),
             // RFC 3339 in UTC sorts as text.
-            newest_key_from: all.into_iter().max(),
+            newest_key_from: all.into_iter().filter_map(|a| a.valid_from).max(),
         })
     }
+}
+
+/// The kinds of authority a trusted root lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorityKind {
+    /// A Fulcio certificate authority (`certificateAuthorities`).
+    Fulcio,
+    /// A Rekor transparency log (`tlogs`).
+    Rekor,
+    /// A certificate-transparency log (`ctlogs`).
+    Ct,
+    /// An RFC 3161 timestamp authority (`timestampAuthorities`).
+    Tsa,
+}
+
+impl AuthorityKind {
+    /// `fulcio` / `rekor` / `ct` / `tsa`, as `trust show` names them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fulcio => "fulcio",
+            Self::Rekor => "rekor",
+            Self::Ct => "ct",
+            Self::Tsa => "tsa",
+        }
+    }
+}
+
+/// One authority of a trusted root, with the range it is trusted for (RFC 3339, as written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    /// What it is.
+    pub kind: AuthorityKind,
+    /// Its URL (`uri` of a CA or TSA, `baseUrl` of a log).
+    pub uri: String,
+    /// `validFor.start`.
+    pub valid_from: Option<String>,
+    /// `validFor.end`: absent while it is current.
+    pub valid_until: Option<String>,
+}
+
+/// Every authority of a root document (a trusted root, or a client trust config holding one),
+/// CAs first, then logs, CT logs and TSAs; `None` when it is not JSON.
+pub fn authorities(json: &str) -> Option<Vec<Authority>> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let root = value.get("trustedRoot").unwrap_or(&value);
+    let lists = [
+        (
+            "certificateAuthorities",
+            AuthorityKind::Fulcio,
+            "/uri",
+            "/validFor",
+        ),
+        (
+            "tlogs",
+            AuthorityKind::Rekor,
+            "/baseUrl",
+            "/publicKey/validFor",
+        ),
+        (
+            "ctlogs",
+            AuthorityKind::Ct,
+            "/baseUrl",
+            "/publicKey/validFor",
+        ),
+        (
+            "timestampAuthorities",
+            AuthorityKind::Tsa,
+            "/uri",
+            "/validFor",
+        ),
+    ];
+    let mut found = Vec::new();
+    for (key, kind, uri, valid) in lists {
+        let entries = root.get(key).and_then(serde_json::Value::as_array);
+        for entry in entries.into_iter().flatten() {
+            let text = |path: &str| {
+                entry
+                    .pointer(path)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
+            found.push(Authority {
+                kind,
+                uri: text(uri).unwrap_or_default(),
+                valid_from: text(&format!("{valid}/start")),
+                valid_until: text(&format!("{valid}/end")),
+            });
+        }
+    }
+    Some(found)
 }
 
 impl std::fmt::Display for RootSummary {

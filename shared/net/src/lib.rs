@@ -27,3 +27,20 @@ pub mod resolve;
 pub mod sources;
 pub mod store;
 pub mod trust;
+
+/// An error and its causes on one line (`cannot write x: permission denied`), each cause added
+/// only when the text so far does not already say it (errors that print their source's text
+/// would otherwise repeat it).
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
+}

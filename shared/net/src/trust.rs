@@ -238,22 +238,32 @@ pub async fn load_roots(
         });
     }
     let now = Utc::now();
-    let public_good = usable(
-        instance_root(
-            Instance::PublicGood,
-            &settings.public_good,
-            settings,
-            http,
-            now,
+    let public_good = instance_root(
+        Instance::PublicGood,
+        &settings.public_good,
+        settings,
+        http,
+        now,
+    )
+    .await;
+    let github = instance_root(Instance::GitHub, &settings.github, settings, http, now).await;
+    let build = |public_good: &RootInfo, github: &RootInfo| {
+        TrustRoot::from_instances(
+            RootDocument::new(public_good.describe(), public_good.json.clone()),
+            Some(RootDocument::new(github.describe(), github.json.clone())),
         )
-        .await,
-    );
-    let github =
-        usable(instance_root(Instance::GitHub, &settings.github, settings, http, now).await);
-    let root = TrustRoot::from_instances(
-        RootDocument::new(public_good.describe(), public_good.json.clone()),
-        Some(RootDocument::new(github.describe(), github.json.clone())),
-    )?;
+    };
+    let (public_good, github, root) = match build(&public_good, &github) {
+        Ok(root) => (public_good, github, root),
+        // A document TUF vouched for that this build cannot use as its instance's root: that
+        // instance's embedded root instead. Each document is checked on its own only here, so
+        // the usual run builds its verifiers once.
+        Err(_) => {
+            let (public_good, github) = (usable(public_good), usable(github));
+            let root = build(&public_good, &github)?;
+            (public_good, github, root)
+        }
+    };
     Ok(LoadedRoots {
         root,
         roots: vec![public_good, github],

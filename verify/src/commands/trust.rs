@@ -2,10 +2,10 @@
 //! through ([`roots`]): the TUF-refreshed Sigstore roots, or the user's file.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
+use bottle_attest::trust::Authority;
 use bottle_attest_net::env::Env;
-use bottle_attest_net::http::{HttpClient, HttpConfig, StderrEvents};
+use bottle_attest_net::http::{HttpClient, HttpConfig};
 use bottle_attest_net::trust::{LoadedRoots, Refresh, RootInfo, TrustSettings, load_roots};
 use serde_json::{Value, json};
 
@@ -105,27 +105,13 @@ pub(crate) fn run(action: &TrustAction) -> anyhow::Result<Status> {
     };
     let env = Env::from_process();
     let cache_root = Some(env.cache_dir(args.cache_dir.clone())?);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let loaded = runtime.block_on(async {
-        let http = if args.offline {
-            None
-        } else {
-            Some(HttpClient::new(HttpConfig {
-                events: Arc::new(StderrEvents::new(false)),
-                ..HttpConfig::default()
-            })?)
-        };
-        roots(
-            &env,
-            args.trusted_root.as_deref(),
-            refresh,
-            cache_root,
-            http.as_ref(),
-        )
-        .await
-    })?;
+    let loaded = roots_blocking(
+        &env,
+        args.trusted_root.as_deref(),
+        refresh,
+        cache_root,
+        args.offline,
+    )?;
     if args.json {
         println!("{}", show_json(&loaded));
     } else {
@@ -141,49 +127,9 @@ pub(crate) fn run(action: &TrustAction) -> anyhow::Result<Status> {
     })
 }
 
-/// One authority a root trusts, as `trust show` lists it.
-struct Authority {
-    kind: &'static str,
-    uri: String,
-    valid_from: Option<String>,
-    valid_until: Option<String>,
-}
-
-/// The authorities of a trusted root document (or a client trust config holding one).
+/// The authorities of a root document; none when it is unreadable.
 fn authorities(json: &str) -> Vec<Authority> {
-    let Ok(value) = serde_json::from_str::<Value>(json) else {
-        return Vec::new();
-    };
-    let root = value.get("trustedRoot").unwrap_or(&value);
-    let mut found = Vec::new();
-    let lists: [(&str, &'static str, &str, &str); 4] = [
-        ("certificateAuthorities", "fulcio", "/uri", "/validFor"),
-        ("tlogs", "rekor", "/baseUrl", "/publicKey/validFor"),
-        ("ctlogs", "ct", "/baseUrl", "/publicKey/validFor"),
-        ("timestampAuthorities", "tsa", "/uri", "/validFor"),
-    ];
-    for (key, kind, uri, valid) in lists {
-        for entry in root
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let text = |path: &str| {
-                entry
-                    .pointer(path)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
-            found.push(Authority {
-                kind,
-                uri: text(uri).unwrap_or_default(),
-                valid_from: text(&format!("{valid}/start")),
-                valid_until: text(&format!("{valid}/end")),
-            });
-        }
-    }
-    found
+    bottle_attest::trust::authorities(json).unwrap_or_default()
 }
 
 fn show_json(loaded: &LoadedRoots) -> Value {
@@ -203,7 +149,9 @@ fn show_json(loaded: &LoadedRoots) -> Value {
                 );
                 o.insert(
                     "trusted_root_sha256".into(),
-                    bottle_attest_net::trust::tuf::sha256_hex(&info.json).into(),
+                    bottle_attest::digest::sha256_bytes(info.json.as_bytes())
+                        .to_hex()
+                        .into(),
                 );
                 o.insert(
                     "authorities".into(),
@@ -211,7 +159,7 @@ fn show_json(loaded: &LoadedRoots) -> Value {
                         .into_iter()
                         .map(|a| {
                             json!({
-                                "kind": a.kind,
+                                "kind": a.kind.name(),
                                 "uri": a.uri,
                                 "valid_from": a.valid_from,
                                 "valid_until": a.valid_until,
@@ -238,7 +186,8 @@ fn show_text(loaded: &LoadedRoots) -> String {
             let from = a.valid_from.as_deref().unwrap_or("?");
             out.push_str(&format!(
                 "    {:<6} {}  valid {from} .. {until}\n",
-                a.kind, a.uri
+                a.kind.name(),
+                a.uri
             ));
         }
     }
@@ -256,18 +205,19 @@ fn capitalise(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bottle_attest::trust::AuthorityKind;
 
     #[test]
     fn the_embedded_roots_list_their_authorities() {
         let public_good = authorities(bottle_attest::trust::PRODUCTION_JSON);
         for kind in ["fulcio", "rekor", "ct", "tsa"] {
-            assert!(public_good.iter().any(|a| a.kind == kind), "{kind}");
+            assert!(public_good.iter().any(|a| a.kind.name() == kind), "{kind}");
         }
         assert!(public_good.iter().all(|a| a.valid_from.is_some()));
         let github = authorities(sigstore_trust_root_github());
-        assert!(github.iter().any(|a| a.kind == "fulcio"));
+        assert!(github.iter().any(|a| a.kind == AuthorityKind::Fulcio));
         assert!(
-            github.iter().all(|a| a.kind != "rekor"),
+            github.iter().all(|a| a.kind != AuthorityKind::Rekor),
             "GitHub's has no Rekor"
         );
         assert!(authorities("not json").is_empty());

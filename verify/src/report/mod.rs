@@ -35,19 +35,7 @@ pub(crate) fn label(report: &BottleReport) -> String {
 }
 
 /// An error and its causes on one line: `cannot write x: permission denied`.
-pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let next = c.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        cause = c.source();
-    }
-    text
-}
+pub(crate) use bottle_attest_net::with_causes;
 
 /// What the user can do about a network failure somewhere in `error`'s chain (`--offline`, a
 /// token for rate limits, a longer timeout), if it is one.

@@ -14,7 +14,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt as _;
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 use sigstore_tuf::transport::FetchFuture;
 use sigstore_tuf::{FileStore, StoreRepository, Updater};
 
@@ -116,17 +115,7 @@ pub enum TufError {
 impl TufError {
     /// The chain of reasons as one line (TUF's own errors nest the transport's).
     pub fn one_line(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(e) = source {
-            let more = e.to_string();
-            if !text.contains(&more) {
-                text.push_str(": ");
-                text.push_str(&more);
-            }
-            source = e.source();
-        }
-        text
+        crate::with_causes(self)
     }
 }
 
@@ -412,11 +401,6 @@ fn jiff_time(t: DateTime<Utc>) -> jiff::Timestamp {
     jiff::Timestamp::from_second(t.timestamp()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
-/// The sha256 of a root document, as `trust show` prints it.
-pub fn sha256_hex(json: &str) -> String {
-    hex::encode(sha2::Sha256::digest(json.as_bytes()))
-}
-
 /// `sigstore-tuf`'s transport over our HTTP layer: the same caps, retries, deadline and
 /// plain-http-only-to-loopback rule as every other request.
 struct HttpRepository {
@@ -451,9 +435,10 @@ impl HttpRepository {
             .purpose("tuf");
         let response = self.http.send(request).await.map_err(transport)?;
         match response.status {
-            // python-tuf's ngclient ends the root chain on either ("404/403 means current root
-            // is newest available", `Updater._load_root`): object stores answer 403 for a
-            // missing key.
+            // python-tuf's ngclient ends the root chain on either (7.0.1,
+            // `tuf/ngclient/updater.py`, `_load_root`: `if exception.status_code not in {403,
+            // 404}: raise` / "404/403 means current root is newest available"): object stores
+            // answer 403 for a missing key.
             403 | 404 => Ok(None),
             _ if response.is_success() => Ok(Some(response.body)),
             _ => Err(transport(response.error())),
