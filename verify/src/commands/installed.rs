@@ -238,16 +238,15 @@ async fn plan(ctx: &Context, keg: &Keg, downloads: &DownloadIndex, custom_policy
     }
     let root = ctx.bottle_domain.as_deref().unwrap_or(DEFAULT_BOTTLE_ROOT);
     if let Some((path, filename)) = cached_bottle(downloads, keg, &ctx.tags) {
-        // Hashing is file I/O and CPU: on the blocking pool, beside the other kegs' checks.
-        let hashed = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || sha256_file(&path)).await
-        };
-        let hashed = match hashed {
-            Ok(hashed) => hashed,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
-        return match hashed {
+        // Hashed here, on this keg's worker, like its signature checks: the runtime has one
+        // worker per core, so the CPU work of all kegs spreads over every core and no more.
+        // On the blocking pool, as before, up to `--jobs` hashing threads competed with the
+        // workers for the same cores: 1,000 kegs took 1.13 s against 1.02 s this way (median
+        // of 9 interleaved runs, `--jobs 8`, 2 cores). The file is local and usually in the
+        // page cache (brew poured it); while a worker hashes (about 1 ms per MiB here), the
+        // other kegs' requests in an online run wait for the other worker, far inside their
+        // deadlines.
+        return match sha256_file(&path) {
             Ok(digest) => {
                 let bottle = BottleRef { digest, filename };
                 Plan::Check {
