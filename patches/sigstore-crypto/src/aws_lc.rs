@@ -1,13 +1,13 @@
 //! Default [`CryptoProvider`](crate::provider::CryptoProvider) implementation backed by `aws-lc-rs`.
 
 use crate::error::{Error, Result};
-use crate::provider::{CryptoProvider, HashContext, SigningKeyPair};
+use crate::provider::{CryptoProvider, HashContext, PreparedVerificationKey, SigningKeyPair};
 use crate::signing::{KeyAlgorithm, SigningScheme};
 use aws_lc_rs::{
     digest::{self, Context, Digest, SHA256, SHA384, SHA512},
     rand::SystemRandom,
     signature::{
-        EcdsaKeyPair, KeyPair as AwsKeyPair, UnparsedPublicKey, VerificationAlgorithm,
+        EcdsaKeyPair, KeyPair as AwsKeyPair, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm,
         ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA384_ASN1,
         ECDSA_P384_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, ED25519, ML_DSA_44, ML_DSA_65, ML_DSA_87,
         RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512,
@@ -22,6 +22,20 @@ pub(crate) static AWS_LC_PROVIDER: AwsLcProvider = AwsLcProvider;
 pub(crate) struct AwsLcProvider;
 
 struct AwsLcHashContext(Context);
+
+/// A key parsed once by aws-lc-rs (`ParsedPublicKey`).
+struct AwsLcPreparedKey {
+    key: ParsedPublicKey,
+    scheme: SigningScheme,
+}
+
+impl PreparedVerificationKey for AwsLcPreparedKey {
+    fn verify(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+        self.key
+            .verify_sig(data, signature)
+            .map_err(|_| Error::Verification(format!("{} signature invalid", self.scheme.name())))
+    }
+}
 
 impl HashContext for AwsLcHashContext {
     fn update(&mut self, data: &[u8]) {
@@ -137,6 +151,19 @@ impl CryptoProvider for AwsLcProvider {
         let key = UnparsedPublicKey::new(verification_algorithm(scheme), spki_pubkey_bytes);
         key.verify(data, signature)
             .map_err(|_| Error::Verification(format!("{} signature invalid", scheme.name())))
+    }
+
+    fn prepare_verification_key(
+        &self,
+        scheme: SigningScheme,
+        spki_pubkey_bytes: &[u8],
+    ) -> Option<Box<dyn PreparedVerificationKey>> {
+        // `UnparsedPublicKey::verify` is `parse_public_key` then the same
+        // verification as `ParsedPublicKey::verify_sig` (aws-lc-rs 1.19
+        // `signature.rs`), so a prepared key verifies exactly what
+        // `verify_raw` verifies.
+        let key = ParsedPublicKey::new(verification_algorithm(scheme), spki_pubkey_bytes).ok()?;
+        Some(Box::new(AwsLcPreparedKey { key, scheme }))
     }
 
     fn verify_prehashed(

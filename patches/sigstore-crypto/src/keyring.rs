@@ -42,6 +42,10 @@ impl Keyring {
         key: VerificationKey,
         validity: Option<TimeRange>,
     ) {
+        // A keyring's keys (a trusted root's logs) each verify a signature of
+        // every bundle: parse them once, here.
+        let mut key = key;
+        key.prepare();
         self.keys.insert(key_id, KeyringEntry { key, validity });
     }
 

@@ -29,13 +29,13 @@ pub use keyring::Keyring;
 pub use provider::aws_lc_provider;
 pub use provider::{
     default_provider, install_default_provider, try_default_provider, CryptoProvider, HashContext,
-    SigningKeyPair,
+    PreparedVerificationKey, SigningKeyPair,
 };
 pub use signing::{KeyAlgorithm, KeyPair, SigningScheme};
 pub use verification::{
     validate_raw_public_key, verify_signature, verify_signature_prehashed, VerificationKey,
 };
-pub use webpki::WEBPKI_VERIFICATION_ALGS;
+pub use webpki::{PreparedWebpkiAlgorithms, WEBPKI_VERIFICATION_ALGS};
 pub use x509::{
     parse_certificate_info, CertificateInfo, DeprecatedGitHubClaims, FulcioCiClaims, SubjectAltName,
 };

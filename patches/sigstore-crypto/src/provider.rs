@@ -13,6 +13,20 @@ use crate::signing::{KeyAlgorithm, SigningScheme};
 use sigstore_types::HashAlgorithm;
 use std::sync::OnceLock;
 
+/// A public key a [`CryptoProvider`] has parsed once, to verify many signatures with.
+///
+/// Parsing a key (decoding the point, checking it is on the curve, building the
+/// backend's key object) costs as much as a fifth of an ECDSA P-256
+/// verification. The keys of a trusted root (Rekor, CT logs, Fulcio CAs) verify
+/// a signature of every bundle, so they are parsed once, when the keyring or
+/// the verifier is built. See [`CryptoProvider::prepare_verification_key`].
+pub trait PreparedVerificationKey: Send + Sync {
+    /// Verify `signature` over `data`, exactly as
+    /// [`CryptoProvider::verify_raw`] would with the key and scheme this was
+    /// prepared from.
+    fn verify(&self, data: &[u8], signature: &[u8]) -> Result<()>;
+}
+
 /// Incremental hash state created by a [`CryptoProvider`].
 pub trait HashContext: Send {
     /// Absorb additional input bytes into the hash state.
@@ -120,6 +134,21 @@ pub trait CryptoProvider: Send + Sync + std::fmt::Debug + 'static {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<()>;
+
+    /// Parse `spki_pubkey_bytes` once for `scheme`, to verify many signatures.
+    ///
+    /// The same input contract as [`Self::verify_raw`]. `None` when the
+    /// provider does not prepare keys or cannot parse this one; callers then
+    /// verify through [`Self::verify_raw`], so a key that does not parse is
+    /// reported by the verification that uses it, as before. The default
+    /// prepares nothing.
+    fn prepare_verification_key(
+        &self,
+        _scheme: SigningScheme,
+        _spki_pubkey_bytes: &[u8],
+    ) -> Option<Box<dyn PreparedVerificationKey>> {
+        None
+    }
 
     /// Generate a new ephemeral key pair for `algorithm`.
     ///

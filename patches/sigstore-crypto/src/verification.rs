@@ -1,7 +1,7 @@
 //! Signature verification
 
 use crate::error::{Error, Result};
-use crate::provider::default_provider;
+use crate::provider::{default_provider, CryptoProvider, PreparedVerificationKey};
 use crate::signing::{KeyAlgorithm, SigningScheme};
 use const_oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1};
 use const_oid::ObjectIdentifier;
@@ -132,6 +132,16 @@ pub struct VerificationKey {
     bytes: Vec<u8>,
     /// The scheme to use for verification
     scheme: SigningScheme,
+    /// The key parsed once by the provider, for a key that verifies many
+    /// signatures ([`Self::prepare`]); `None` verifies through
+    /// [`CryptoProvider::verify_raw`], which parses the key every time.
+    prepared: Option<PreparedKey>,
+}
+
+/// A key prepared by `provider`, used only while `provider` is the default.
+struct PreparedKey {
+    provider: &'static dyn CryptoProvider,
+    key: Box<dyn PreparedVerificationKey>,
 }
 
 impl VerificationKey {
@@ -154,6 +164,7 @@ impl VerificationKey {
         Ok(Self {
             bytes: raw_bytes,
             scheme,
+            prepared: None,
         })
     }
 
@@ -168,6 +179,7 @@ impl VerificationKey {
         Ok(Self {
             bytes: spki.subject_public_key.raw_bytes().to_vec(),
             scheme,
+            prepared: None,
         })
     }
 
@@ -186,6 +198,7 @@ impl VerificationKey {
                 Ok(Self {
                     bytes: key.as_bytes().to_vec(),
                     scheme,
+                    prepared: None,
                 })
             }
             Err(error) => Err(error),
@@ -207,11 +220,37 @@ impl VerificationKey {
         self.verify_inner(data.as_ref(), signature.as_bytes())
     }
 
+    /// Parse the key once now, for a key that verifies many signatures (the
+    /// keys of a trusted root: a [`Keyring`](crate::Keyring) prepares every key
+    /// it holds).
+    ///
+    /// Verification gives the same results as before, only without parsing
+    /// the key each time. A key the provider does not prepare, or that fails
+    /// [`validate_raw_public_key`], is left as it was: its verifications report
+    /// the problem as they always did.
+    pub fn prepare(&mut self) {
+        if validate_raw_public_key(self.scheme, &self.bytes).is_err() {
+            return;
+        }
+        let provider = default_provider();
+        self.prepared = provider
+            .prepare_verification_key(self.scheme, &self.bytes)
+            .map(|key| PreparedKey { provider, key });
+    }
+
     fn verify_inner(&self, data: &[u8], signature: &[u8]) -> Result<()> {
         validate_raw_public_key(self.scheme, &self.bytes).map_err(|_| {
             Error::Verification(format!("{} signature invalid", self.scheme.name()))
         })?;
-        default_provider().verify_raw(self.scheme, &self.bytes, data, signature)
+        let provider = default_provider();
+        match &self.prepared {
+            // Prepared by the provider that would verify now (a provider
+            // installed after the key was prepared takes over, as before).
+            Some(prepared) if std::ptr::addr_eq(prepared.provider, provider) => {
+                prepared.key.verify(data, signature)
+            }
+            _ => provider.verify_raw(self.scheme, &self.bytes, data, signature),
+        }
     }
 
     /// Verify a signature over prehashed data
@@ -306,12 +345,56 @@ mod tests {
         DerPublicKey::new(spki.to_der().unwrap())
     }
 
+    /// A prepared key gives the verdicts and errors of the same key parsed per
+    /// call, and a key that cannot be prepared verifies (and fails) as before.
+    #[test]
+    fn prepared_key_verifies_as_the_unprepared_one() {
+        use crate::signing::KeyPair;
+        let signer = KeyPair::generate_ecdsa_p256().unwrap();
+        let stranger = KeyPair::generate_ecdsa_p256().unwrap();
+        let spki = signer.public_key_der().unwrap();
+        let plain = VerificationKey::from_spki(&spki).unwrap();
+        let mut prepared = VerificationKey::from_spki(&spki).unwrap();
+        prepared.prepare();
+        assert!(prepared.prepared.is_some());
+        assert!(plain.prepared.is_none());
+
+        let good = signer.sign(b"message").unwrap();
+        let foreign = stranger.sign(b"message").unwrap();
+        let truncated = SignatureBytes::new(good.as_bytes()[..good.as_bytes().len() - 1].to_vec());
+        for (message, signature) in [
+            (&b"message"[..], &good),
+            (b"massage", &good),
+            (b"message", &foreign),
+            (b"message", &truncated),
+            (b"", &SignatureBytes::new(Vec::new())),
+        ] {
+            let want = plain.verify(message, signature).map_err(|e| e.to_string());
+            let got = prepared.verify(message, signature).map_err(|e| e.to_string());
+            assert_eq!(got, want);
+        }
+        assert!(prepared.verify(b"message", &good).is_ok());
+
+        // A point that is not on the curve: not prepared, and refused as before.
+        let mut bogus = VerificationKey {
+            bytes: vec![0x04; 65],
+            scheme: SigningScheme::EcdsaP256Sha256,
+            prepared: None,
+        };
+        let before = bogus.verify(b"message", &good).map_err(|e| e.to_string());
+        bogus.prepare();
+        assert!(bogus.prepared.is_none());
+        assert_eq!(bogus.verify(b"message", &good).map_err(|e| e.to_string()), before);
+        assert!(before.is_err());
+    }
+
     #[test]
     fn test_verify_prehashed_unsupported() {
         // Construct a VerificationKey directly with Ed25519 which doesn't support prehashed
         let vk = VerificationKey {
             bytes: vec![0u8; 32],
             scheme: SigningScheme::Ed25519,
+            prepared: None,
         };
         let dummy_digest = vec![0u8; 32];
         let dummy_sig = SignatureBytes::new(vec![0u8; 64]);

@@ -460,6 +460,8 @@ pub struct Verifier {
     rekor_keys: sigstore_crypto::Keyring,
     pub(crate) ct_keys: Vec<(SigningScheme, sigstore_crypto::Keyring)>,
     pub(crate) fulcio_anchors: Vec<crate::verify_impl::helpers::FulcioAnchor>,
+    /// The chain check's algorithms, with the Fulcio CAs' keys parsed once.
+    pub(crate) webpki_algorithms: sigstore_crypto::PreparedWebpkiAlgorithms,
 }
 
 impl Verifier {
@@ -514,6 +516,7 @@ impl Verifier {
         .map(|scheme| Ok((scheme, trusted_root.ctfe_keys(scheme)?)))
         .collect::<Result<_>>()?;
         let mut fulcio_anchors = Vec::new();
+        let mut fulcio_keys = Vec::new();
         let authorities = trusted_root
             .certificate_authorities
             .iter()
@@ -537,6 +540,13 @@ impl Verifier {
                     .map_err(|e| Error::TrustedCertificate(Box::new(e)))?;
                 if is_fulcio {
                     fulcio_anchors.push((anchor.to_owned(), window));
+                    // Its key, to parse once (a certificate that does not
+                    // decode here is verified as before, key parsed per use).
+                    use x509_cert::der::Decode;
+                    if let Ok(cert) = x509_cert::Certificate::from_der(cert.raw_bytes.as_bytes()) {
+                        let spki = &cert.tbs_certificate.subject_public_key_info;
+                        fulcio_keys.push(spki.subject_public_key.raw_bytes().to_vec());
+                    }
                 }
             }
         }
@@ -545,6 +555,9 @@ impl Verifier {
             rekor_keys,
             ct_keys,
             fulcio_anchors,
+            webpki_algorithms: sigstore_crypto::PreparedWebpkiAlgorithms::new(
+                fulcio_keys.iter().map(Vec::as_slice),
+            ),
         })
     }
 
@@ -743,11 +756,13 @@ impl Verifier {
                         Error::InvalidBundle("bundle has no signing certificate".into())
                     })?;
             let mut issuer_spki = None;
+            let algorithms = self.webpki_algorithms.algorithms();
             for &validation_time in &validation_times {
                 issuer_spki = Some(crate::verify_impl::helpers::verify_certificate_chain(
                     chain,
                     validation_time,
                     &self.fulcio_anchors,
+                    &algorithms,
                 )?);
 
                 // Also verify the certificate is within its validity period

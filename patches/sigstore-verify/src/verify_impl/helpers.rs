@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use const_oid::db::rfc5912::ID_KP_CODE_SIGNING;
 use rustls_pki_types::{CertificateDer, UnixTime};
-use sigstore_crypto::{CertificateInfo, WEBPKI_VERIFICATION_ALGS};
+use sigstore_crypto::CertificateInfo;
 use sigstore_trust_root::{TrustedRoot, TsaAuthority};
 use sigstore_types::bundle::{VerificationMaterialContent, X509Certificate};
 use sigstore_types::{
@@ -332,6 +332,7 @@ pub fn verify_certificate_chain(
     chain: SigningCertificateChain<'_>,
     validation_time: jiff::Timestamp,
     fulcio_anchors: &[FulcioAnchor],
+    algorithms: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm],
 ) -> Result<DerPublicKey> {
     // Only anchors authorized at this authenticated signing time may terminate
     // the verified path. An unrelated authority cannot lend its validity window.
@@ -374,7 +375,7 @@ pub fn verify_certificate_chain(
     // - Extended Key Usage validation (CODE_SIGNING)
     let path = end_entity_cert
         .verify_for_usage(
-            WEBPKI_VERIFICATION_ALGS,
+            algorithms,
             &trust_anchors,
             &intermediate_certs,
             verification_time,
@@ -514,7 +515,12 @@ mod tests {
         let chain = SigningCertificateChain::from_material(material)
             .expect("fixture must have a signing certificate");
         let issuer_spki =
-            verify_certificate_chain(chain, validation_time, &verifier.fulcio_anchors)
+            verify_certificate_chain(
+                chain,
+                validation_time,
+                &verifier.fulcio_anchors,
+                &verifier.webpki_algorithms.algorithms(),
+            )
                 .expect("certificate chain should verify against the staging root");
         super::super::sct::verify_sct(
             chain.leaf.as_bytes(),

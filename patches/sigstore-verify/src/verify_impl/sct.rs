@@ -405,7 +405,13 @@ mod tests {
             .unwrap();
         let chain =
             SigningCertificateChain::from_material(&bundle.verification_material.content).unwrap();
-        let issuer = verify_certificate_chain(chain, time, &verifier.fulcio_anchors).unwrap();
+        let issuer = verify_certificate_chain(
+            chain,
+            time,
+            &verifier.fulcio_anchors,
+            &verifier.webpki_algorithms.algorithms(),
+        )
+        .unwrap();
         let der = leaf(include_str!(
             "../../test_data/bundles/conda-attestation.sigstore.json"
         ));
