@@ -343,13 +343,148 @@ base64_newtype!(
     PayloadBytes
 );
 
-base64_newtype!(
-    /// Canonicalized Rekor entry body
-    ///
-    /// This type represents the canonicalized JSON body of a Rekor log entry.
-    /// Serializes as base64 in JSON.
-    CanonicalizedBody
-);
+/// Canonicalized Rekor entry body
+///
+/// This type represents the canonicalized JSON body of a Rekor log entry.
+/// Serializes as base64 in JSON.
+///
+/// Unlike the other base64 types it also keeps the text it was read from when
+/// that text is the body's standard, padded base64 ([`Self::standard_base64`]):
+/// the Rekor SET signs exactly that text, so a verifier need not encode the
+/// body again.
+#[derive(Debug, Clone)]
+pub struct CanonicalizedBody {
+    bytes: Vec<u8>,
+    /// The text deserialized, when it is `STANDARD.encode(&bytes)`.
+    standard_base64: Option<String>,
+}
+
+impl PartialEq for CanonicalizedBody {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for CanonicalizedBody {}
+
+impl std::hash::Hash for CanonicalizedBody {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
+    }
+}
+
+impl CanonicalizedBody {
+    /// Create from raw bytes
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            standard_base64: None,
+        }
+    }
+
+    /// Create from a byte slice
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        Self::new(bytes.to_vec())
+    }
+
+    /// Create from base64-encoded string
+    pub fn from_base64(s: &str) -> Result<Self> {
+        Self::from_base64_string(s.to_owned())
+    }
+
+    /// Decode `text`, keeping it when it is the standard encoding of the bytes.
+    fn from_base64_string(text: String) -> Result<Self> {
+        let bytes = decode_protojson_base64(&text)
+            .map_err(|e| Error::InvalidEncoding(format!("invalid base64: {}", e)))?;
+        // It decoded under `PROTOJSON_BASE64`, which refuses any byte outside
+        // its alphabet and non-zero trailing bits; with the standard alphabet
+        // (no `-` or `_`) and a length that is a multiple of four (padding
+        // present where the encoding needs it), it is therefore exactly the one
+        // standard, padded encoding of `bytes`.
+        let standard = text.len() % 4 == 0 && !text.bytes().any(|b| b == b'-' || b == b'_');
+        Ok(Self {
+            bytes,
+            standard_base64: standard.then_some(text),
+        })
+    }
+
+    /// The standard, padded base64 of the body: the text it was deserialized
+    /// from when that was it, else freshly encoded.
+    pub fn standard_base64(&self) -> std::borrow::Cow<'_, str> {
+        match &self.standard_base64 {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => std::borrow::Cow::Owned(self.to_base64()),
+        }
+    }
+
+    /// Encode as base64 string
+    pub fn to_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+    }
+
+    /// Get the raw bytes
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Consume and return the inner bytes
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Get the length in bytes
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Check if empty
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl AsRef<[u8]> for CanonicalizedBody {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl From<Vec<u8>> for CanonicalizedBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl From<&[u8]> for CanonicalizedBody {
+    fn from(bytes: &[u8]) -> Self {
+        Self::from_bytes(bytes)
+    }
+}
+
+impl std::fmt::Display for CanonicalizedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.standard_base64())
+    }
+}
+
+impl serde::Serialize for CanonicalizedBody {
+    fn serialize<S>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error>
+    where
+        S: serde::Serializer,
+    {
+        serializer.serialize_str(&self.standard_base64())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CanonicalizedBody {
+    fn deserialize<D>(deserializer: D) -> std::result::Result<Self, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+    {
+        let s = String::deserialize(deserializer)?;
+        Self::from_base64_string(s).map_err(serde::de::Error::custom)
+    }
+}
 
 base64_newtype!(
     /// Signed Entry Timestamp (SET) bytes
@@ -1011,6 +1146,69 @@ impl PartialEq<DigestBytes> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body's `standard_base64` is always the standard, padded encoding of
+    /// its bytes, whichever of the accepted encodings it was read from (the
+    /// text is kept only when it is that encoding), and the body decodes as
+    /// it did when it was a plain base64 type.
+    #[test]
+    fn canonicalized_body_keeps_only_its_standard_text() {
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        let mut kept = 0;
+        for len in 0..80usize {
+            // Bytes that give `+`, `/` and their URL-safe twins in the encodings.
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 67 + 251) as u8 ^ 0xfb).collect();
+            let standard = STANDARD.encode(&bytes);
+            for text in [
+                standard.clone(),
+                STANDARD_NO_PAD.encode(&bytes),
+                URL_SAFE.encode(&bytes),
+                URL_SAFE_NO_PAD.encode(&bytes),
+            ] {
+                let json = serde_json::to_string(&text).unwrap();
+                let body: CanonicalizedBody = serde_json::from_str(&json).unwrap();
+                assert_eq!(body.as_bytes(), bytes.as_slice(), "{text}");
+                assert_eq!(body.standard_base64(), standard, "{text}");
+                assert_eq!(body.to_base64(), standard, "{text}");
+                assert_eq!(serde_json::to_string(&body).unwrap(), format!("\"{standard}\""));
+                if body.standard_base64.is_some() {
+                    assert_eq!(text, standard);
+                    kept += 1;
+                }
+            }
+        }
+        assert!(kept >= 80, "the standard text itself is always kept");
+        // Non-zero trailing bits, stray characters and bad padding are refused, as before.
+        for bad in ["QR==", "QQ===", "Q Q==", "QQ==\n", "=QQ=", "Q\u{e9}=="] {
+            let json = format!("\"{bad}\"");
+            assert!(serde_json::from_str::<CanonicalizedBody>(&json).is_err(), "{bad}");
+            assert!(decode_protojson_base64(bad).is_err(), "{bad}");
+        }
+        // Every text of up to eight characters over an alphabet with padding,
+        // both URL-safe characters, and bits that must be zero at the end: a
+        // kept text is always the standard encoding of what it decodes to.
+        let alphabet = [b'A', b'Q', b'R', b'/', b'+', b'-', b'_', b'='];
+        let mut texts = Vec::new();
+        for len in 0..=8u32 {
+            for mut n in 0..alphabet.len().pow(len.min(6)) {
+                let mut text = String::new();
+                for i in 0..len {
+                    let c = if i < 6 { n % alphabet.len() } else { (i as usize) % 3 };
+                    n /= alphabet.len();
+                    text.push(char::from(alphabet[c]));
+                }
+                texts.push(text);
+            }
+        }
+        for text in texts {
+            if let Ok(body) = CanonicalizedBody::from_base64(&text) {
+                assert_eq!(body.standard_base64(), STANDARD.encode(body.as_bytes()), "{text}");
+                if body.standard_base64.is_some() {
+                    assert_eq!(text, STANDARD.encode(body.as_bytes()));
+                }
+            }
+        }
+    }
 
     /// The engines built once and the byte scan decode exactly as building
     /// an engine per value after a char search did (0.15.1).

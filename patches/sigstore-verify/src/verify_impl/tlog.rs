@@ -5,7 +5,6 @@
 
 use crate::error::{Error, Result};
 use crate::verify_impl::helpers::VerifiedSets;
-use base64::Engine;
 use serde::Serialize;
 use sigstore_crypto::Checkpoint;
 use sigstore_crypto::Keyring;
@@ -266,15 +265,16 @@ const JCS_EXACT_INTEGER: i64 = 1 << 53;
 /// The RFC 8785 (JCS) canonical JSON of a SET payload: what Rekor signed.
 ///
 /// Written directly: the keys are fixed and already in JCS order (`body`,
-/// `integratedTime`, `logID`, `logIndex`), `body` is standard base64 and
-/// `logID` lowercase hex (both made here), so neither string needs escaping,
+/// `integratedTime`, `logID`, `logIndex`), `body` is standard base64 (the
+/// bundle's own text when it was that, `CanonicalizedBody::standard_base64`)
+/// and `logID` lowercase hex (made here), so neither string needs escaping,
 /// and an integer of magnitude at most 2^53 is written by JCS as its plain
 /// decimal digits. This gives the bytes `serde_json_canonicalizer::to_vec`
 /// gives for the same [`RekorPayload`], without a serializer, its
 /// per-property buffers and the intermediate strings; a payload with a larger
 /// integer (never seen in practice) still goes through the canonicalizer.
 fn set_payload_json(
-    body: &[u8],
+    body_base64: &str,
     integrated_time: i64,
     log_index: i64,
     log_id: &[u8],
@@ -282,7 +282,7 @@ fn set_payload_json(
     let plain = |v: i64| (-JCS_EXACT_INTEGER..=JCS_EXACT_INTEGER).contains(&v);
     if !(plain(integrated_time) && plain(log_index)) {
         let payload = RekorPayload {
-            body: base64::engine::general_purpose::STANDARD.encode(body),
+            body: body_base64.to_owned(),
             integrated_time,
             log_index,
             log_id: hex::encode(log_id),
@@ -290,9 +290,9 @@ fn set_payload_json(
         return serde_json_canonicalizer::to_vec(&payload)
             .map_err(|e| Error::inclusion_promise(format!("Canonicalization failed: {}", e)));
     }
-    let mut out = String::with_capacity(body.len().div_ceil(3) * 4 + 2 * log_id.len() + 80);
+    let mut out = String::with_capacity(body_base64.len() + 2 * log_id.len() + 80);
     out.push_str("{\"body\":\"");
-    base64::engine::general_purpose::STANDARD.encode_string(body, &mut out);
+    out.push_str(body_base64);
     out.push_str("\",\"integratedTime\":");
     out.push_str(&integrated_time.to_string());
     out.push_str(",\"logID\":\"");
@@ -334,7 +334,7 @@ pub fn verify_set(entry: &TransparencyLogEntry, rekor_keys: &Keyring) -> Result<
     // payload is wire-format Rekor V1 JSON, where an absent integrated time
     // is the proto3 default of 0.
     let canonical_json = set_payload_json(
-        entry.canonicalized_body.as_bytes(),
+        &entry.canonicalized_body.standard_base64(),
         entry.integrated_time.map_or(0, |ts| ts.as_second()),
         entry.log_index.as_i64(),
         decoded_key_id,
@@ -431,7 +431,7 @@ mod tests {
                     log_id: hex::encode(log_id),
                 };
                 assert_eq!(
-                    set_payload_json(body, integrated_time, log_index, &log_id).unwrap(),
+                    set_payload_json(&payload.body, integrated_time, log_index, &log_id).unwrap(),
                     serde_json_canonicalizer::to_vec(&payload).unwrap(),
                     "{integrated_time} {log_index} {body:?}"
                 );
