@@ -5,10 +5,9 @@
 
 use crate::error::{Error, Result};
 use crate::KeyAlgorithm;
-use der::asn1::{AnyRef, BitStringRef, IntRef, OctetStringRef};
+use der::asn1::{AnyRef, BitStringRef, ContextSpecific, IntRef, OctetStringRef};
 use der::{
-    Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader, Sequence,
-    SliceReader, Tag, Writer,
+    Decode, DecodeValue, FixedTag, Header, Length, Reader, Sequence, SliceReader, Tag, TagNumber,
 };
 use sigstore_types::{DerCertificate, DerPublicKey};
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
@@ -227,24 +226,23 @@ impl DeprecatedGitHubClaims {
 pub fn parse_certificate_info(cert_der: &DerCertificate) -> Result<CertificateInfo> {
     let cert = CertificateRef::from_der(cert_der.as_bytes())
         .map_err(|e| Error::InvalidCertificate(format!("failed to parse certificate: {}", e)))?;
-    let tbs = &cert.tbs_certificate;
 
     // Extract validity times
-    let not_before = jiff::Timestamp::try_from(tbs.validity.not_before.to_system_time())
+    let not_before = jiff::Timestamp::try_from(cert.validity.not_before.to_system_time())
         .map_err(|e| Error::InvalidCertificate(format!("invalid notBefore time: {}", e)))?;
-    let not_after = jiff::Timestamp::try_from(tbs.validity.not_after.to_system_time())
+    let not_after = jiff::Timestamp::try_from(cert.validity.not_after.to_system_time())
         .map_err(|e| Error::InvalidCertificate(format!("invalid notAfter time: {}", e)))?;
 
     // The public key in SPKI (SubjectPublicKeyInfo) DER format, which is what
     // aws-lc-rs `UnparsedPublicKey` expects, not just the raw key bytes. These
     // are the certificate's own bytes: DER has one encoding of a value, so they
     // are what re-encoding the decoded SPKI gives.
-    let public_key = DerPublicKey::new(tbs.subject_public_key_info.0.to_vec());
+    let public_key = DerPublicKey::new(cert.subject_public_key_info.to_vec());
 
     // Determine key algorithm from algorithm OID and parameters
     let key_algorithm = KeyAlgorithm::from_spki(&public_key)?;
 
-    let extensions = tbs
+    let extensions = cert
         .extensions
         .iter()
         .flatten()
@@ -444,43 +442,102 @@ fn bare_string(bytes: &[u8]) -> Option<String> {
     der_string(bytes).or_else(|| std::str::from_utf8(bytes).ok().map(str::to_owned))
 }
 
-/// A certificate decoded without copying: `x509_cert::Certificate` with each
-/// field a borrowed type that accepts exactly the encodings the owned field
-/// type accepts.
-///
-/// The derived decoder is the one x509-cert 0.2 derives for
-/// `CertificateInner`, so the structure (field order, DEFAULT and OPTIONAL
-/// fields, how the context-specific fields are found) is checked the same way;
-/// each field type below notes why it accepts what its owned counterpart does.
-/// The types encode too, only because `Sequence` is derived for both
-/// directions; nothing encodes them.
-#[derive(Sequence)]
+/// What `parse_certificate_info` reads of a certificate, decoded without
+/// copying by [`CertificateRef::from_der`].
 struct CertificateRef<'a> {
-    tbs_certificate: TbsCertificateRef<'a>,
-    /// `AlgorithmIdentifierOwned` is `AlgorithmIdentifier<Any>`; `AnyRef`
-    /// decodes as `Any` does, without the copy.
-    signature_algorithm: AlgorithmIdentifierRef<'a>,
-    /// `BitString` decodes by way of `BitStringRef::new`.
-    signature: BitStringRef<'a>,
+    validity: Validity,
+    /// The DER of the SubjectPublicKeyInfo.
+    subject_public_key_info: &'a [u8],
+    extensions: Option<Vec<ExtensionRef<'a>>>,
 }
 
-/// `x509_cert::TbsCertificate`, borrowed; the field attributes are x509-cert's.
-#[derive(Sequence)]
-struct TbsCertificateRef<'a> {
-    #[asn1(context_specific = "0", default = "Default::default")]
-    version: Version,
-    serial_number: SerialNumberRef<'a>,
-    signature: AlgorithmIdentifierRef<'a>,
-    issuer: NameRef<'a>,
-    validity: Validity,
-    subject: NameRef<'a>,
-    subject_public_key_info: SpkiDer<'a>,
-    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-    issuer_unique_id: Option<BitStringRef<'a>>,
-    #[asn1(context_specific = "2", tag_mode = "IMPLICIT", optional = "true")]
-    subject_unique_id: Option<BitStringRef<'a>>,
-    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    extensions: Option<Vec<ExtensionRef<'a>>>,
+/// `reader.read_nested(length, f)`, with a reader of its own over the contents:
+/// the same bytes read and the same trailing data refused, without every read
+/// passing through one more nested reader per level.
+fn flat<'a, R: Reader<'a>, T>(
+    reader: &mut R,
+    length: Length,
+    f: impl FnOnce(&mut SliceReader<'a>) -> der::Result<T>,
+) -> der::Result<T> {
+    let mut contents = SliceReader::new(reader.read_slice(length)?)?;
+    let value = f(&mut contents)?;
+    contents.finish(value)
+}
+
+impl<'a> CertificateRef<'a> {
+    /// Decodes `der` as `x509_cert::Certificate::from_der` does, and accepts
+    /// exactly what it accepts.
+    ///
+    /// The two SEQUENCEs below are what der_derive generates for x509-cert
+    /// 0.2's `CertificateInner` and `TbsCertificateInner` (field order, the
+    /// DEFAULT version, the OPTIONAL `[1]`/`[2]`/`[3]` fields found by
+    /// `ContextSpecific::decode_explicit`/`decode_implicit`, trailing data
+    /// refused), written out; each field is read with a borrowed type that
+    /// accepts what the owned field type accepts:
+    ///
+    /// - `AlgorithmIdentifierOwned` is `AlgorithmIdentifier<Any>`, and `AnyRef`
+    ///   decodes as `Any` does (which copies it); `BitString` decodes through
+    ///   `BitStringRef::new`; `Version` and `Validity` are x509-cert's own.
+    /// - [`SerialNumberRef`], [`NameRef`], [`SpkiDer`] and [`ExtensionsRef`]
+    ///   stand for `SerialNumber`, `Name`, `SubjectPublicKeyInfoOwned` and
+    ///   `Extensions` and say why they accept the same.
+    fn from_der(der: &'a [u8]) -> der::Result<Self> {
+        let mut reader = SliceReader::new(der)?;
+        let header = Header::decode(&mut reader)?;
+        header.tag.assert_eq(Tag::Sequence)?;
+        let certificate = flat(&mut reader, header.length, |reader| {
+            let header = Header::decode(reader)?;
+            header.tag.assert_eq(Tag::Sequence)?;
+            let certificate = flat(reader, header.length, Self::decode_tbs_certificate)?;
+            AlgorithmIdentifierRef::decode(reader)?;
+            BitStringRef::decode(reader)?;
+            Ok(certificate)
+        })?;
+        reader.finish(certificate)
+    }
+
+    fn decode_tbs_certificate(reader: &mut SliceReader<'a>) -> der::Result<Self> {
+        // version [0] EXPLICIT Version DEFAULT v1
+        ContextSpecific::<Version>::decode_explicit(reader, TagNumber::N0)?;
+        SerialNumberRef::decode(reader)?;
+        AlgorithmIdentifierRef::decode(reader)?;
+        NameRef::decode(reader)?;
+        let validity = Validity::decode(reader)?;
+        NameRef::decode(reader)?;
+        let subject_public_key_info = SpkiDer::decode(reader)?.0;
+        // issuerUniqueID [1] IMPLICIT, subjectUniqueID [2] IMPLICIT OPTIONAL
+        ContextSpecific::<BitStringRef<'a>>::decode_implicit(reader, TagNumber::N1)?;
+        ContextSpecific::<BitStringRef<'a>>::decode_implicit(reader, TagNumber::N2)?;
+        // extensions [3] EXPLICIT OPTIONAL
+        let extensions =
+            ContextSpecific::<ExtensionsRef<'a>>::decode_explicit(reader, TagNumber::N3)?
+                .map(|extensions| extensions.value.0);
+        Ok(Self {
+            validity,
+            subject_public_key_info,
+            extensions,
+        })
+    }
+}
+
+/// `x509_cert::ext::Extensions`, a `Vec<Extension>` (SEQUENCE OF), borrowed.
+struct ExtensionsRef<'a>(Vec<ExtensionRef<'a>>);
+
+impl<'a> DecodeValue<'a> for ExtensionsRef<'a> {
+    fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
+        flat(reader, header.length, |reader| {
+            // Fulcio's certificates carry up to about two dozen.
+            let mut extensions = Vec::with_capacity(24);
+            while !reader.is_finished() {
+                extensions.push(ExtensionRef::decode(reader)?);
+            }
+            Ok(Self(extensions))
+        })
+    }
+}
+
+impl FixedTag for ExtensionsRef<'_> {
+    const TAG: Tag = Tag::Sequence;
 }
 
 /// `x509_cert::ext::Extension`, borrowed: `OctetString` decodes as
@@ -496,29 +553,19 @@ struct ExtensionRef<'a> {
 /// `x509_cert::serial_number::SerialNumber<Rfc5280>`, borrowed: the INTEGER as
 /// `Int` decodes it (`IntRef` runs the same checks), at most 21 bytes long
 /// (`Rfc5280::check_serial_number`).
-struct SerialNumberRef<'a>(IntRef<'a>);
+struct SerialNumberRef;
 
-impl<'a> DecodeValue<'a> for SerialNumberRef<'a> {
+impl<'a> DecodeValue<'a> for SerialNumberRef {
     fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
         let inner = IntRef::decode_value(reader, header)?;
         if inner.len() > Length::new(21) {
             return Err(Tag::Integer.value_error());
         }
-        Ok(Self(inner))
+        Ok(Self)
     }
 }
 
-impl EncodeValue for SerialNumberRef<'_> {
-    fn value_len(&self) -> der::Result<Length> {
-        self.0.value_len()
-    }
-
-    fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
-        self.0.encode_value(writer)
-    }
-}
-
-impl FixedTag for SerialNumberRef<'_> {
+impl FixedTag for SerialNumberRef {
     const TAG: Tag = Tag::Integer;
 }
 
@@ -531,7 +578,7 @@ impl FixedTag for SerialNumberRef<'_> {
 /// decodes and refuses two that compare equal; elements compare by their
 /// encodings, so that is two identical encodings, which is what is refused here
 /// (a SET out of order is accepted, as `SetOfVec` accepts it).
-struct NameRef<'a>(&'a [u8]);
+struct NameRef;
 
 /// `x509_cert::attr::AttributeTypeAndValue`, borrowed.
 #[derive(Sequence)]
@@ -540,7 +587,7 @@ struct AttributeTypeAndValueRef<'a> {
     value: AnyRef<'a>,
 }
 
-impl<'a> DecodeValue<'a> for NameRef<'a> {
+impl<'a> DecodeValue<'a> for NameRef {
     fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
         let contents = reader.read_slice(header.length)?;
         let mut rdns = SliceReader::new(contents)?;
@@ -561,21 +608,11 @@ impl<'a> DecodeValue<'a> for NameRef<'a> {
                 }
             }
         }
-        Ok(Self(contents))
+        Ok(Self)
     }
 }
 
-impl EncodeValue for NameRef<'_> {
-    fn value_len(&self) -> der::Result<Length> {
-        Length::try_from(self.0.len())
-    }
-
-    fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
-        writer.write(self.0)
-    }
-}
-
-impl FixedTag for NameRef<'_> {
+impl FixedTag for NameRef {
     const TAG: Tag = Tag::Sequence;
 }
 
@@ -589,16 +626,6 @@ impl<'a> Decode<'a> for SpkiDer<'a> {
         let der = reader.tlv_bytes()?;
         SubjectPublicKeyInfoRef::from_der(der)?;
         Ok(Self(der))
-    }
-}
-
-impl Encode for SpkiDer<'_> {
-    fn encoded_len(&self) -> der::Result<Length> {
-        Length::try_from(self.0.len())
-    }
-
-    fn encode(&self, writer: &mut impl Writer) -> der::Result<()> {
-        writer.write(self.0)
     }
 }
 
