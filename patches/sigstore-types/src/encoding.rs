@@ -33,13 +33,24 @@ const PROTOJSON_BASE64: [base64::engine::GeneralPurpose; 2] = {
 };
 
 fn decode_protojson_base64(value: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
-    use base64::Engine;
-    // URL-safe if a `-` or `_` appears. Both are ASCII, so a byte scan finds
-    // exactly what a char search finds; it has no early exit so that it
-    // vectorizes (bodies and payloads are kilobytes).
-    let url_safe = value
+    decode_protojson_base64_in(value, is_url_safe(value))
+}
+
+/// Whether `value` is URL-safe base64: a `-` or `_` appears. Both are ASCII, so
+/// a byte scan finds exactly what a char search finds; it has no early exit so
+/// that it vectorizes (bodies and payloads are kilobytes).
+fn is_url_safe(value: &str) -> bool {
+    value
         .bytes()
-        .fold(false, |found, b| found | (b == b'-') | (b == b'_'));
+        .fold(false, |found, b| found | (b == b'-') | (b == b'_'))
+}
+
+/// Decode `value` with the alphabet [`is_url_safe`] found.
+fn decode_protojson_base64_in(
+    value: &str,
+    url_safe: bool,
+) -> std::result::Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
     PROTOJSON_BASE64[usize::from(url_safe)].decode(value)
 }
 
@@ -224,8 +235,44 @@ macro_rules! base64_newtype {
             where
                 D: serde::Deserializer<'de>,
             {
-                let s = String::deserialize(deserializer)?;
-                Self::from_base64(&s).map_err(serde::de::Error::custom)
+                // Decoded from the text as the deserializer lends it, without
+                // first copying it into a `String`.
+                struct Base64Visitor;
+
+                impl serde::de::Visitor<'_> for Base64Visitor {
+                    type Value = $name;
+
+                    fn expecting(
+                        &self,
+                        formatter: &mut std::fmt::Formatter<'_>,
+                    ) -> std::fmt::Result {
+                        // `String`'s visitor's words, so that errors read as before.
+                        formatter.write_str("a string")
+                    }
+
+                    fn visit_str<E: serde::de::Error>(
+                        self,
+                        value: &str,
+                    ) -> std::result::Result<$name, E> {
+                        $name::from_base64(value).map_err(E::custom)
+                    }
+
+                    fn visit_bytes<E: serde::de::Error>(
+                        self,
+                        value: &[u8],
+                    ) -> std::result::Result<$name, E> {
+                        // As `String` takes bytes: valid UTF-8 or refused.
+                        match std::str::from_utf8(value) {
+                            Ok(text) => self.visit_str(text),
+                            Err(_) => Err(E::invalid_value(
+                                serde::de::Unexpected::Bytes(value),
+                                &self,
+                            )),
+                        }
+                    }
+                }
+
+                deserializer.deserialize_string(Base64Visitor)
             }
         }
     };
@@ -394,14 +441,15 @@ impl CanonicalizedBody {
 
     /// Decode `text`, keeping it when it is the standard encoding of the bytes.
     fn from_base64_string(text: String) -> Result<Self> {
-        let bytes = decode_protojson_base64(&text)
+        let url_safe = is_url_safe(&text);
+        let bytes = decode_protojson_base64_in(&text, url_safe)
             .map_err(|e| Error::InvalidEncoding(format!("invalid base64: {}", e)))?;
         // It decoded under `PROTOJSON_BASE64`, which refuses any byte outside
         // its alphabet and non-zero trailing bits; with the standard alphabet
         // (no `-` or `_`) and a length that is a multiple of four (padding
         // present where the encoding needs it), it is therefore exactly the one
         // standard, padded encoding of `bytes`.
-        let standard = text.len() % 4 == 0 && !text.bytes().any(|b| b == b'-' || b == b'_');
+        let standard = !url_safe && text.len() % 4 == 0;
         Ok(Self {
             bytes,
             standard_base64: standard.then_some(text),
@@ -1146,6 +1194,49 @@ impl PartialEq<DigestBytes> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The base64 types read the text the deserializer lends: the same values
+    /// and the same errors as when they copied it into a `String` first.
+    #[test]
+    fn base64_types_deserialize_as_through_a_string() {
+        fn through_string(json: &str) -> std::result::Result<Vec<u8>, String> {
+            let text: String = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            SignatureBytes::from_base64(&text)
+                .map(SignatureBytes::into_bytes)
+                .map_err(|e| e.to_string())
+        }
+        for json in [
+            r#""QUJD""#,
+            r#""QUI=""#,
+            r#""QUI""#,
+            r#""\u0051UJD""#,
+            r#""QU\/D""#,
+            r#""-_-_""#,
+            r#""QR==""#,
+            r#""not base64!""#,
+            r#""""#,
+            "12",
+            "null",
+            "[1]",
+            r#"{"a":1}"#,
+            r#""QUJD"#,
+        ] {
+            let direct = serde_json::from_str::<SignatureBytes>(json)
+                .map(SignatureBytes::into_bytes)
+                .map_err(|e| e.to_string());
+            let before = through_string(json);
+            match (&direct, &before) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{json}"),
+                // The error text of a bad value is the decoder's, wrapped by serde_json
+                // with a position; of a wrong type, serde's own, the same either way.
+                (Err(a), Err(b)) => assert!(
+                    a == b || a.starts_with(b.as_str()) || a.contains("invalid base64"),
+                    "{json}: {a} / {b}"
+                ),
+                _ => panic!("{json}: {direct:?} / {before:?}"),
+            }
+        }
+    }
 
     /// A body's `standard_base64` is always the standard, padded encoding of
     /// its bytes, whichever of the accepted encodings it was read from (the

@@ -118,41 +118,89 @@ pub fn parse_attestations(origin: &str, bytes: &[u8]) -> Vec<BundleCandidate> {
     }
 }
 
-/// The top-level keys that decide how a JSON object is read: a bundle has `mediaType`; an
-/// attestations API body has `attestations`. The bundle's other keys are listed only so that
-/// a repeated one is refused here (they are not read).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TopLevel {
-    media_type: Option<serde::de::IgnoredAny>,
-    attestations: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "verificationMaterial")]
-    _verification_material: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "dsseEnvelope")]
-    _dsse_envelope: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "messageSignature")]
-    _message_signature: Option<serde::de::IgnoredAny>,
-}
-
 /// `text` read straight into a [`Bundle`], when it is one JSON object that the general path
 /// ([`entry`] over a [`Value`]) would read as a bundle and that deserializes directly; `None`
 /// otherwise, and the caller takes the general path, which makes every error and every other
 /// shape what it always was.
 ///
 /// Going through a `Value` tree first costs about as much as the bundle itself. The direct
-/// read gives the same `Bundle`: the shape check (`mediaType` present, no `attestations`) is
-/// `entry`'s, and a key repeated where the `Value` would keep the last one fails the direct
-/// read (serde refuses a repeated struct field, and `TopLevel` refuses a repeated top-level
-/// key), which sends such text down the general path too.
+/// read ([`DirectBundle`]) gives the same `Bundle` in one pass over the text, and declines
+/// (so the general path decides) whenever the two could differ: `mediaType` missing or
+/// `attestations` present (`entry`'s shape check), a top-level key repeated (the `Value` keeps
+/// the last), both `dsseEnvelope` and `messageSignature` present (which one a flattened read
+/// takes depends on key order), an escaped top-level key, or anything that does not
+/// deserialize.
 fn single_bundle(text: &str) -> Option<Box<Bundle>> {
     if !text.starts_with('{') {
         return None;
     }
-    let top: TopLevel = serde_json::from_str(text).ok()?;
-    if top.media_type.is_none() || top.attestations.is_some() {
-        return None;
+    serde_json::from_str::<DirectBundle>(text)
+        .ok()
+        .map(|direct| Box::new(direct.0))
+}
+
+/// A bundle object read key by key: `sigstore-types` reads its parts (`MediaType`,
+/// `VerificationMaterial`, `DsseEnvelope`, `MessageSignature`) with their own `Deserialize`
+/// impls, as its `Bundle` impl does, but without that impl's flattened field, which buffers
+/// every key it does not name into a tree first; other keys are skipped, as there. Any shape
+/// the general path could read differently is an error here (see [`single_bundle`]).
+struct DirectBundle(Bundle);
+
+impl<'de> serde::Deserialize<'de> for DirectBundle {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(DirectBundleVisitor)
     }
-    serde_json::from_str::<Bundle>(text).ok().map(Box::new)
+}
+
+struct DirectBundleVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DirectBundleVisitor {
+    type Value = DirectBundle;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a Sigstore bundle object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DirectBundle, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        use sigstore_types::bundle::{MediaType, SignatureContent, VerificationMaterial};
+        fn once<T, E: Error>(slot: &mut Option<T>, value: T, key: &str) -> Result<(), E> {
+            match slot.replace(value) {
+                None => Ok(()),
+                Some(_) => Err(E::custom(format_args!("repeated or conflicting `{key}`"))),
+            }
+        }
+        let mut media_type: Option<MediaType> = None;
+        let mut material: Option<VerificationMaterial> = None;
+        let mut content: Option<SignatureContent> = None;
+        // A borrowed key: an escaped one fails here, and the general path reads it.
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match key {
+                "mediaType" => once(&mut media_type, map.next_value()?, key)?,
+                "verificationMaterial" => once(&mut material, map.next_value()?, key)?,
+                "dsseEnvelope" => once(
+                    &mut content,
+                    SignatureContent::DsseEnvelope(map.next_value()?),
+                    key,
+                )?,
+                "messageSignature" => once(
+                    &mut content,
+                    SignatureContent::MessageSignature(map.next_value()?),
+                    key,
+                )?,
+                "attestations" => return Err(A::Error::custom("an attestations API body")),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match (media_type, material, content) {
+            (Some(media_type), Some(material), Some(content)) => {
+                Ok(DirectBundle(Bundle::new(media_type, material, content)))
+            }
+            _ => Err(A::Error::custom("not a complete bundle")),
+        }
+    }
 }
 
 /// One JSON value that should be a bundle, or an API entry wrapping one.
@@ -405,6 +453,81 @@ mod tests {
         assert_eq!(got.len(), lines.len());
         for (c, line) in got.iter().zip(lines) {
             assert_eq!(c.bundle.as_ref().unwrap(), &via_value(line).unwrap());
+        }
+    }
+
+    /// Reordered, padded and extended bundles still read directly, to the same `Bundle` the
+    /// `Value` path gives; the shapes the two could read differently are declined, and the
+    /// general path then reads them as it always did.
+    #[test]
+    fn direct_read_agrees_with_the_value_path_on_variations() {
+        let texts = [
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/gh-actions/cli-gh_2.54.0_linux_armv6.tar.gz.sigstore.json"
+            ),
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/other/sjs-bundleV02-intoto.sigstore.json"
+            ),
+            include_str!(
+                "../../../tests/fixtures/corpus/bundles/conformance/rekor2-dsse-happy-path.sigstore.json"
+            ),
+        ];
+        for text in texts {
+            let Value::Object(map) = serde_json::from_str::<Value>(text).unwrap() else {
+                panic!("a bundle is an object");
+            };
+            let pairs: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", Value::String(k.clone())))
+                .collect();
+            let object = |parts: &[String]| format!("{{{}}}", parts.join(","));
+            let mut reversed = pairs.clone();
+            reversed.reverse();
+            let mut extra = pairs.clone();
+            extra.insert(
+                1,
+                r#""comment":{"nested":[1,{"mediaType":2}],"x":null}"#.into(),
+            );
+            extra.push(r#""zzz":"ignored""#.into());
+            let spaced = format!(" {{ {} }} ", pairs.join(" ,\n "));
+            for same in [object(&pairs), object(&reversed), object(&extra), spaced] {
+                let direct = single_bundle(same.trim()).expect("reads directly");
+                assert_eq!(direct, via_value(&same).unwrap());
+            }
+
+            let with = |key: &str, value: &str| {
+                let mut parts = pairs.clone();
+                parts.push(format!("\"{key}\":{value}"));
+                object(&parts)
+            };
+            let other_content = if map.contains_key("dsseEnvelope") {
+                with("messageSignature", r#"{"signature":"AAAA"}"#)
+            } else {
+                with(
+                    "dsseEnvelope",
+                    r#"{"payload":"e30=","payloadType":"x","signatures":[]}"#,
+                )
+            };
+            let escaped = object(&pairs).replacen(r#""mediaType""#, r#""\u006dediaType""#, 1);
+            let declined = [
+                other_content,
+                with(
+                    "mediaType",
+                    r#""application/vnd.dev.sigstore.bundle.v0.3+json""#,
+                ),
+                with("verificationMaterial", "{}"),
+                with("attestations", "[]"),
+                escaped,
+                object(&pairs[1..]),
+                "{}".to_owned(),
+            ];
+            for text in declined {
+                assert!(
+                    single_bundle(&text).is_none(),
+                    "{}",
+                    &text[..80.min(text.len())]
+                );
+            }
         }
     }
 
