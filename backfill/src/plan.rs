@@ -7,18 +7,18 @@
 //! is never consulted then, so it would be useless), and with `--repo`, whether the tap
 //! already holds a backfill attestation that passes the policy.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use anyhow::Context as _;
+use bottle_attest::Policy;
+use bottle_attest::bottle::is_github_packages;
 use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
 use bottle_attest::policy::Verdict;
-use bottle_attest::{Policy, TrustRoot};
+use bottle_attest_net::checker::{BottleChecker, CheckerConfig, Outcome, Registry, Target};
 use bottle_attest_net::env::Env;
-use bottle_attest_net::ghcr::GhcrClient;
 use bottle_attest_net::github::GitHubClient;
-use bottle_attest_net::http::{HttpClient, Request, SharedCredential, body};
+use bottle_attest_net::http::{Request, body};
 use bottle_attest_net::sources::{AttestationSources, Remote};
 use chrono::Utc;
 use futures_util::StreamExt as _;
@@ -325,7 +325,7 @@ pub(crate) async fn make(args: &PlanArgs, ui: Ui) -> anyhow::Result<Planned> {
         .map(|(c, _)| c.resolved.bottle.digest)
         .collect();
     if !unasked.is_empty() {
-        match crate::bulk::prefetch(&checker.github, &checker.coverage, &unasked).await {
+        match crate::bulk::prefetch(&checker.github, checker.coverage(), &unasked).await {
             Ok(piles) => checker.piles = Some(piles),
             Err(why) => ui.note(&format!(
                 "plan: {why}; looking bottles up one by one (up to {} per request otherwise)",
@@ -466,18 +466,16 @@ async fn read_formulae(source: &str) -> anyhow::Result<(Vec<u8>, String)> {
     }
 }
 
-/// The lookups behind the classification: the registry (optional), then brew-verify's own
-/// lookups under the coverage policy ([`crate::tap::coverage`]).
+/// The lookups behind the classification: the one checker ([`BottleChecker`]), configured with
+/// the coverage policy ([`crate::tap::coverage`]) as its judge and, with `--check-ghcr`, the
+/// registry step; handed the bulk endpoint's answers when there are any.
 struct Checker {
     github: GitHubClient,
     /// Bulk answers for this run's digests, when the bulk endpoint is available.
     piles: Option<crate::bulk::Piles>,
-    sources: AttestationSources,
-    coverage: Policy,
-    trust: TrustRoot,
-    registry: Option<std::sync::Mutex<BTreeMap<String, Arc<GhcrClient>>>>,
-    http: HttpClient,
-    registry_credential: Option<SharedCredential>,
+    checker: BottleChecker<Policy>,
+    /// `--check-ghcr`: every bottle's digest must be confirmed by its registry.
+    check_registry: bool,
 }
 
 impl Checker {
@@ -487,7 +485,19 @@ impl Checker {
         let github = crate::net::github(&http, &env, &args.api.api_url)?;
         let coverage =
             crate::tap::coverage(&args.policy, args.mode, repo, Some(args.core_repo.as_str()))?;
-        Ok(Self {
+        let registry = if args.check_ghcr {
+            Some(Registry {
+                http,
+                // Bound to ghcr.io and the hosts named in HOMEBREW_BREW_VERIFY_REGISTRY_HOSTS:
+                // never to a root_url a formula names.
+                credential: env.registry_credential(&[])?,
+            })
+        } else {
+            None
+        };
+        let checker = BottleChecker::new(CheckerConfig {
+            judge: coverage,
+            trust: crate::tap::trust_root(&args.policy)?,
             sources: AttestationSources::new(
                 Remote::Api {
                     client: Box::new(github.clone()),
@@ -496,22 +506,25 @@ impl Checker {
                 None,
                 None,
             ),
+            pile: None,
+            registry,
+            cache: None,
+            bottle_domain: None,
+            downloads: None,
+            // A bulk run waits out the API's rate limits: no overall deadline per bottle.
+            timeout: None,
+        });
+        Ok(Self {
             github,
             piles: None,
-            coverage,
-            trust: crate::tap::trust_root(&args.policy)?,
-            registry: args
-                .check_ghcr
-                .then(|| std::sync::Mutex::new(BTreeMap::new())),
-            // Bound to ghcr.io and the hosts named in HOMEBREW_BREW_VERIFY_REGISTRY_HOSTS:
-            // never to a root_url a formula names.
-            registry_credential: if args.check_ghcr {
-                env.registry_credential(&[])?
-            } else {
-                None
-            },
-            http,
+            checker,
+            check_registry: args.check_ghcr,
         })
+    }
+
+    /// The coverage policy.
+    fn coverage(&self) -> &Policy {
+        self.checker.policy()
     }
 
     async fn classify(&self, resolved: &ResolvedBottle) -> Class {
@@ -522,48 +535,45 @@ impl Checker {
     }
 
     async fn try_classify(&self, resolved: &ResolvedBottle) -> anyhow::Result<Class> {
-        if let Some(clients) = &self.registry {
-            let client = {
-                let mut clients = clients
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("registry client lock poisoned"))?;
-                match clients.get(&resolved.root_url) {
-                    Some(c) => Arc::clone(c),
-                    None => {
-                        let c = Arc::new(GhcrClient::new(
-                            self.http.clone(),
-                            &resolved.root_url,
-                            self.registry_credential.clone(),
-                        )?);
-                        clients.insert(resolved.root_url.clone(), Arc::clone(&c));
-                        c
-                    }
-                }
-            };
-            client
-                .bottle_manifest(resolved, None)
-                .await
-                .context("the registry does not confirm the formula's digest")?;
+        // The checker confirms digests with GitHub Packages registries only; with
+        // `--check-ghcr`, a bottle served from anywhere else cannot be confirmed, and is not
+        // planned on the formula's word alone.
+        if self.check_registry && !is_github_packages(&resolved.root_url) {
+            anyhow::bail!(
+                "the registry does not confirm the formula's digest: {} is not a GitHub \
+                 Packages registry",
+                resolved.root_url
+            );
         }
+        let target = Target {
+            input: resolved.bottle.filename.to_string(),
+            bottle: resolved.bottle.clone(),
+            url: resolved.url.clone(),
+            resolved: Some(resolved.clone()),
+            formula_data: None,
+        };
         // brew-verify's own waterfall over every source that could cover the bottle: from the
         // bulk answers (filed under sources by certificate), else looked up per source.
         let pile = self
             .piles
             .as_ref()
             .and_then(|p| p.get(&resolved.bottle.digest));
-        let verdict = self
-            .sources
-            .decide(
-                &self.coverage,
-                &self.trust,
-                &resolved.bottle,
-                &resolved.url,
-                pile.map(Vec::as_slice),
-                None,
-            )
-            .await
-            .verdict;
-        let first = self.coverage.sources.first().map(|s| s.name.as_str());
+        let report = self
+            .checker
+            .check_prefetched(&target, false, pile.map(Vec::as_slice))
+            .await;
+        let verdict = match report.outcome {
+            Outcome::Verdict(verdict) => verdict,
+            Outcome::Refused(e) => anyhow::bail!(
+                "the registry does not confirm the formula's digest: {}",
+                bottle_attest_net::with_causes(&*e)
+            ),
+            Outcome::Error(e) => anyhow::bail!(
+                "the registry does not confirm the formula's digest: {}",
+                bottle_attest_net::with_causes(&*e)
+            ),
+        };
+        let first = self.coverage().sources.first().map(|s| s.name.as_str());
         Ok(match verdict {
             Verdict::Verified(pass) if pass.source_index == 0 => Class::Upstream,
             Verdict::Verified(_) => Class::Backfilled,

@@ -1,7 +1,9 @@
 //! [`BottleChecker`]: the one pipeline that turns an artifact into a verdict. `brew-verify`'s
-//! check, `provenance`, `export-sidecars` and gh mode are configurations of it, not copies;
-//! `brew-backfill`'s `plan` and `audit` share its judging entry,
-//! [`AttestationSources::decide`], because they bring their own bulk lookups.
+//! check, `provenance`, `export-sidecars` and gh mode, and `brew-backfill`'s `plan`, are
+//! configurations of it, not copies (`plan` hands it what its bulk lookup prefetched:
+//! [`BottleChecker::check_prefetched`]). `brew-backfill`'s `audit`, which judges the same
+//! lookups under two policies and has no registry step, shares its judging entry,
+//! [`AttestationSources::decide`].
 //!
 //! A checker is configured with a judging step `J` ([`CheckerConfig::judge`]), which is the
 //! only thing that differs between the two ways it runs. The lookup stage under both is
@@ -161,8 +163,9 @@ pub struct CheckerConfig<J = Policy> {
     pub bottle_domain: Option<String>,
     /// Homebrew's download cache, for `--download`.
     pub downloads: Option<PathBuf>,
-    /// Overall deadline per bottle.
-    pub timeout: Duration,
+    /// Overall deadline per bottle; `None` for none (brew-backfill's bulk runs, whose lookups
+    /// wait out the API's rate limits).
+    pub timeout: Option<Duration>,
 }
 
 /// The pipeline (see the module docs).
@@ -206,7 +209,7 @@ impl BottleChecker<GhCriteria> {
         &self,
         query: &ArtifactQuery<'_>,
     ) -> Result<ArtifactChecked, ArtifactLookupError> {
-        let deadline = Some(Deadline::after(self.config.timeout));
+        let deadline = self.config.timeout.map(Deadline::after);
         self.config
             .sources
             .check_artifact(&self.config.trust, &self.config.judge, query, deadline)
@@ -232,7 +235,20 @@ impl BottleChecker<Policy> {
 
     /// Check one bottle; with `download`, also fetch it into Homebrew's cache.
     pub async fn check(&self, target: &Target, download: bool) -> Report {
-        let deadline = Some(Deadline::after(self.config.timeout));
+        self.check_prefetched(target, download, None).await
+    }
+
+    /// [`Self::check`], with the attestations a bulk lookup already fetched for this bottle
+    /// (brew-backfill's `plan`): judged as the per-source lookups' answers would be, without
+    /// those lookups. Unlike `--bundle` files they came from the network, so the registry step
+    /// still runs.
+    pub async fn check_prefetched(
+        &self,
+        target: &Target,
+        download: bool,
+        prefetched: Option<&[BundleCandidate]>,
+    ) -> Report {
+        let deadline = self.config.timeout.map(Deadline::after);
         let report = |outcome| Report {
             input: target.input.clone(),
             bottle: Some(target.bottle.clone()),
@@ -241,9 +257,9 @@ impl BottleChecker<Policy> {
             formula_data: target.formula_data.clone(),
         };
         // `--bundle` files: everything is at hand, and no socket opens (no registry step).
-        let pile = self.config.pile.as_deref();
+        let given = self.config.pile.as_deref();
         if let (None, Some(resolved), Some(registry)) =
-            (pile, &target.resolved, &self.config.registry)
+            (given, &target.resolved, &self.config.registry)
         {
             match self
                 .registry_step(registry, target, resolved, download, deadline)
@@ -264,7 +280,7 @@ impl BottleChecker<Policy> {
                 &self.config.trust,
                 &target.bottle,
                 &target.url,
-                pile,
+                given.or(prefetched),
                 deadline,
             )
             .await;

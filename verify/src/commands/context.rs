@@ -186,7 +186,7 @@ impl Context {
             cache,
             bottle_domain: bottle_domain.clone(),
             downloads: downloads.clone(),
-            timeout,
+            timeout: Some(timeout),
         });
         let resolver = Resolver {
             formulae,

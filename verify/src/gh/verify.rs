@@ -192,7 +192,7 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             cache: None,
             bottle_domain: None,
             downloads: None,
-            timeout,
+            timeout: Some(timeout),
         });
         (checker.check_artifact(&query).await, setup_error)
     });
