@@ -24,7 +24,8 @@
 //!   gh's predicate type, at most `--limit`; a cached set that passes opens no socket), judged
 //!   by [`GhCriteria::judge`], which returns every attestation that passes, as gh prints them
 //!   all. There is no registry, mirror or download step: gh is handed a file. gh mode's
-//!   `--bundle` files need no lookup and go to [`GhCriteria::judge`] directly.
+//!   `--bundle` files are the checker's pile, judged without a lookup
+//!   ([`BottleChecker::check_given`]).
 //!
 //! Every network step of one check shares one deadline.
 
@@ -35,8 +36,9 @@ use std::time::Duration;
 
 use bottle_attest::bottle::{BottleRef, cache_name, is_github_packages};
 use bottle_attest::bundle::BundleCandidate;
+use bottle_attest::digest::Digest;
 use bottle_attest::formula::ResolvedBottle;
-use bottle_attest::policy::gh::GhCriteria;
+use bottle_attest::policy::gh::{GhAccepted, GhCriteria, GhRejection};
 use bottle_attest::policy::{Policy, Verdict};
 use bottle_attest::trust::TrustRoot;
 
@@ -214,6 +216,19 @@ impl BottleChecker<GhCriteria> {
             .sources
             .check_artifact(&self.config.trust, &self.config.judge, query, deadline)
             .await
+    }
+}
+
+/// gh mode's `--bundle`: the files given are all there is.
+impl BottleChecker<GhCriteria> {
+    /// Judge the configured `--bundle` files ([`CheckerConfig::pile`]) for `digest` (either
+    /// algorithm gh accepts) by gh's criteria: every attestation that passes. No lookup runs
+    /// and no socket opens. `None` when the checker was configured without files.
+    pub fn check_given(self, digest: &Digest) -> Option<Result<Vec<GhAccepted>, GhRejection>> {
+        let CheckerConfig {
+            judge, trust, pile, ..
+        } = self.config;
+        Some(judge.judge(&trust, digest, pile?))
     }
 }
 

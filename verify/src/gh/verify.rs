@@ -118,7 +118,23 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             bundle_path.display()
         ));
         candidates.truncate(limit);
-        let results = ctx.report(criteria.judge(&trust, &digest, candidates), log)?;
+        // gh mode's configuration of the one checker with the files as its pile: no lookup,
+        // no socket, no deadline to keep.
+        let checker = BottleChecker::new(CheckerConfig {
+            judge: criteria.clone(),
+            trust,
+            sources: AttestationSources::new(Remote::None, None, None),
+            pile: Some(candidates),
+            registry: None,
+            cache: None,
+            bottle_domain: None,
+            downloads: None,
+            timeout: None,
+        });
+        let judged = checker
+            .check_given(&digest)
+            .ok_or_else(|| Failure::plain("brew-verify: internal error: no --bundle files"))?;
+        let results = ctx.report(judged, log)?;
         return ctx.finish(args, results, log);
     }
 
