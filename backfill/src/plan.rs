@@ -15,7 +15,9 @@ use bottle_attest::bottle::is_github_packages;
 use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
 use bottle_attest::policy::Verdict;
-use bottle_attest_net::checker::{BottleChecker, CheckerConfig, Outcome, Registry, Target};
+use bottle_attest_net::checker::{
+    BottleChecker, BottleSteps, CheckerConfig, Outcome, Registry, Target,
+};
 use bottle_attest_net::env::Env;
 use bottle_attest_net::github::GitHubClient;
 use bottle_attest_net::http::{Request, body};
@@ -507,12 +509,12 @@ impl Checker {
                 None,
             ),
             pile: None,
-            registry,
-            cache: None,
-            bottle_domain: None,
-            downloads: None,
             // A bulk run waits out the API's rate limits: no overall deadline per bottle.
             timeout: None,
+            steps: BottleSteps {
+                registry,
+                ..BottleSteps::default()
+            },
         });
         Ok(Self {
             github,

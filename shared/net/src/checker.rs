@@ -5,8 +5,10 @@
 //! lookups under two policies and has no registry step, shares its judging entry,
 //! [`AttestationSources::decide`].
 //!
-//! A checker is configured with a judging step `J` ([`CheckerConfig::judge`]), which is the
-//! only thing that differs between the two ways it runs. The lookup stage under both is
+//! A checker is configured with a judging step `J` ([`CheckerConfig::judge`]) and the steps
+//! that judge runs besides the lookups ([`Judge::Steps`]: the registry, cache marker, mirror
+//! and download for bottles; none for gh mode), the only things that differ between the two
+//! ways it runs. The lookup stage under both is
 //! [`crate::sources`] (cache first, then the attestations API; the API's authoritative "none"
 //! told apart from a failed lookup), and the decisions are the pure core's:
 //!
@@ -145,18 +147,25 @@ pub struct Registry {
     pub credential: Option<SharedCredential>,
 }
 
-/// Everything a checker is configured with. `J` is how attestations are judged: the bottle
-/// [`Policy`]'s waterfall (every command but gh mode), or gh's [`GhCriteria`] (gh mode).
-#[derive(Debug)]
-pub struct CheckerConfig<J = Policy> {
-    /// The judging step: the policy, or gh's criteria.
-    pub judge: J,
-    /// The trusted root.
-    pub trust: TrustRoot,
-    /// Attestation lookups (cache, API, mirror, sidecar directory).
-    pub sources: AttestationSources,
-    /// `--bundle` files: when given, the only attestations considered, and no socket opens.
-    pub pile: Option<Vec<BundleCandidate>>,
+/// What a judging step needs of the checker besides the lookups: for the bottle [`Policy`],
+/// the bottle steps ([`BottleSteps`]); for gh's [`GhCriteria`], nothing (gh is handed a file:
+/// no registry, cache marker, mirror or download), so a gh checker cannot be given any.
+pub trait Judge {
+    /// The steps a checker with this judge runs besides the lookups.
+    type Steps: std::fmt::Debug;
+}
+
+impl Judge for Policy {
+    type Steps = BottleSteps;
+}
+
+impl Judge for GhCriteria {
+    type Steps = ();
+}
+
+/// The steps of a bottle check besides the attestation lookups.
+#[derive(Debug, Default)]
+pub struct BottleSteps {
     /// The registry, when formula data is checked against it (online only).
     pub registry: Option<Registry>,
     /// The cache, for remembering registry checks.
@@ -165,19 +174,35 @@ pub struct CheckerConfig<J = Policy> {
     pub bottle_domain: Option<String>,
     /// Homebrew's download cache, for `--download`.
     pub downloads: Option<PathBuf>,
+}
+
+/// Everything a checker is configured with. `J` is how attestations are judged: the bottle
+/// [`Policy`]'s waterfall (every command but gh mode), or gh's [`GhCriteria`] (gh mode).
+#[derive(Debug)]
+pub struct CheckerConfig<J: Judge = Policy> {
+    /// The judging step: the policy, or gh's criteria.
+    pub judge: J,
+    /// The trusted root.
+    pub trust: TrustRoot,
+    /// Attestation lookups (cache, API, mirror, sidecar directory).
+    pub sources: AttestationSources,
+    /// `--bundle` files: when given, the only attestations considered, and no socket opens.
+    pub pile: Option<Vec<BundleCandidate>>,
     /// Overall deadline per bottle; `None` for none (brew-backfill's bulk runs, whose lookups
     /// wait out the API's rate limits).
     pub timeout: Option<Duration>,
+    /// The judge's other steps ([`Judge::Steps`]).
+    pub steps: J::Steps,
 }
 
 /// The pipeline (see the module docs).
 #[derive(Debug)]
-pub struct BottleChecker<J = Policy> {
+pub struct BottleChecker<J: Judge = Policy> {
     config: CheckerConfig<J>,
     clients: Mutex<BTreeMap<String, Arc<GhcrClient>>>,
 }
 
-impl<J> BottleChecker<J> {
+impl<J: Judge> BottleChecker<J> {
     /// A checker with this configuration.
     pub fn new(config: CheckerConfig<J>) -> Self {
         Self {
@@ -194,11 +219,6 @@ impl<J> BottleChecker<J> {
     /// The attestation lookups (for their counts).
     pub fn sources(&self) -> &AttestationSources {
         &self.config.sources
-    }
-
-    /// The cache, if one is used.
-    pub fn cache(&self) -> Option<&AttestationCache> {
-        self.config.cache.as_ref()
     }
 }
 
@@ -239,10 +259,16 @@ impl BottleChecker<Policy> {
         &self.config.judge
     }
 
+    /// The cache, if one is used.
+    pub fn cache(&self) -> Option<&AttestationCache> {
+        self.config.steps.cache.as_ref()
+    }
+
     /// Where `resolved` is served from: the mirror when one is configured, else the formula's
     /// root.
     pub fn bottle_root<'a>(&'a self, resolved: &'a ResolvedBottle) -> &'a str {
         self.config
+            .steps
             .bottle_domain
             .as_deref()
             .unwrap_or(&resolved.root_url)
@@ -274,7 +300,7 @@ impl BottleChecker<Policy> {
         // `--bundle` files: everything is at hand, and no socket opens (no registry step).
         let given = self.config.pile.as_deref();
         if let (None, Some(resolved), Some(registry)) =
-            (given, &target.resolved, &self.config.registry)
+            (given, &target.resolved, &self.config.steps.registry)
         {
             match self
                 .registry_step(registry, target, resolved, download, deadline)
@@ -325,7 +351,7 @@ impl BottleChecker<Policy> {
         // A registry check that passed for these exact coordinates is remembered in the cache,
         // so that a warm run makes no registry request at all.
         let marker = registry_marker(&root, resolved);
-        let remembered = self.config.cache.as_ref().and_then(|c| {
+        let remembered = self.config.steps.cache.as_ref().and_then(|c| {
             let text = c.marker(&marker.0)?;
             text.strip_prefix(&marker.1)?.trim().parse::<u64>().ok()
         });
@@ -333,7 +359,7 @@ impl BottleChecker<Policy> {
             Some(size) => size,
             None => {
                 let manifest = client.bottle_manifest(resolved, deadline).await?;
-                if let Some(cache) = &self.config.cache {
+                if let Some(cache) = &self.config.steps.cache {
                     // Only a cost saving: failing to remember is harmless.
                     let _ =
                         cache.put_marker(&marker.0, &format!("{}{}\n", marker.1, manifest.size));
@@ -342,7 +368,7 @@ impl BottleChecker<Policy> {
             }
         };
         if download {
-            if let Some(downloads) = &self.config.downloads {
+            if let Some(downloads) = &self.config.steps.downloads {
                 let dest = downloads.join(cache_name(&target.url, &target.bottle.filename));
                 if !dest.exists() {
                     create_dir(downloads)?;

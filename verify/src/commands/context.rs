@@ -10,7 +10,7 @@ use bottle_attest::Policy;
 use bottle_attest::bundle::{BundleCandidate, parse_attestations};
 use bottle_attest::formula::FormulaIndex;
 use bottle_attest::signed_api::{ApiKey, HOMEBREW_KEY_ID};
-use bottle_attest_net::checker::{BottleChecker, CheckerConfig, Registry};
+use bottle_attest_net::checker::{BottleChecker, BottleSteps, CheckerConfig, Registry};
 use bottle_attest_net::env::{Env, TokenOrder};
 use bottle_attest_net::formula_api::FormulaApi;
 use bottle_attest_net::github::GitHubClient;
@@ -182,11 +182,13 @@ impl Context {
             trust,
             sources,
             pile,
-            registry,
-            cache,
-            bottle_domain: bottle_domain.clone(),
-            downloads: downloads.clone(),
             timeout: Some(timeout),
+            steps: BottleSteps {
+                registry,
+                cache,
+                bottle_domain: bottle_domain.clone(),
+                downloads: downloads.clone(),
+            },
         });
         let resolver = Resolver {
             formulae,

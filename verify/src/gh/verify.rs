@@ -125,11 +125,8 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             trust,
             sources: AttestationSources::new(Remote::None, None, None),
             pile: Some(candidates),
-            registry: None,
-            cache: None,
-            bottle_domain: None,
-            downloads: None,
             timeout: None,
+            steps: (),
         });
         let judged = checker
             .check_given(&digest)
@@ -197,18 +194,15 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
             // No network step runs without a client, so no deadline is needed.
             Err(e) => (Remote::None, Duration::ZERO, Some(e)),
         };
-        // gh mode's configuration of the one checker: gh's criteria judge; no registry,
-        // mirror or download step (gh is handed a file).
+        // gh mode's configuration of the one checker: gh's criteria judge, and no other step
+        // (gh is handed a file: no registry, mirror or download).
         let checker = BottleChecker::new(CheckerConfig {
             judge: criteria.clone(),
             trust,
             sources: AttestationSources::new(remote, cache, None),
             pile: None,
-            registry: None,
-            cache: None,
-            bottle_domain: None,
-            downloads: None,
             timeout: Some(timeout),
+            steps: (),
         });
         (checker.check_artifact(&query).await, setup_error)
     });
