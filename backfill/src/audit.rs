@@ -1,11 +1,17 @@
-//! `brew-backfill audit`: look every planned bottle up exactly as `brew-verify` does — the
-//! attestations API through [`AttestationSources`], the whole waterfall, under the policy with
-//! the tap as backfill source — and report every bottle that is not verified.
+//! `brew-backfill audit`: look every planned bottle up exactly as `brew-verify` does — the one
+//! checker ([`BottleChecker`]) over the attestations API, the whole waterfall, under the policy
+//! with the tap as backfill source (and, where brew reads the tap, under brew's rules too) —
+//! and report every bottle that is not verified.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use bottle_attest::Policy;
 use bottle_attest::policy::LookupError;
 use bottle_attest::policy::Verdict;
+use bottle_attest_net::checker::{
+    BottleChecker, BottleSteps, CheckerConfig, Outcome, Report, Target,
+};
 use bottle_attest_net::env::Env;
 use bottle_attest_net::sources::{AttestationSources, Remote};
 use chrono::Utc;
@@ -63,17 +69,29 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         .into());
     }
     let policy = crate::tap::policy(job.policy, mode, job.repo, core_repo, Some(Utc::now()))?;
-    let trust = crate::tap::trust_root(job.policy)?;
+    let trust = Arc::new(crate::tap::trust_root(job.policy)?);
     let http = crate::net::http()?;
     let client = crate::net::github(&http, &Env::from_process(), &job.api.api_url)?;
-    let sources = AttestationSources::new(
-        Remote::Api {
-            client: Box::new(client.clone()),
-            mirror: None,
-        },
-        None,
-        None,
-    );
+    // The one checker, configured with a judge: the audit's policy, and brew's rules where brew
+    // reads this repository. No registry step (a plan's digests were confirmed when planned)
+    // and no overall deadline (a bulk run waits out the API's rate limits).
+    let checker = |judge: Policy| {
+        BottleChecker::new(CheckerConfig {
+            judge,
+            trust: Arc::clone(&trust),
+            sources: AttestationSources::new(
+                Remote::Api {
+                    client: Box::new(client.clone()),
+                    mirror: None,
+                },
+                None,
+                None,
+            ),
+            pile: None,
+            timeout: None,
+            steps: BottleSteps::default(),
+        })
+    };
     let mut seen = BTreeSet::new();
     let entries: Vec<&PlanEntry> = job
         .plans
@@ -83,13 +101,14 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         .collect();
 
     // What brew itself concludes, where brew reads this repository at all (tap mode).
-    let brew = crate::tap::brew_rules(mode, job.repo);
+    let brew = crate::tap::brew_rules(mode, job.repo).map(checker);
+    let ours = checker(policy);
     // Many digests per request where the bulk endpoint exists; else one lookup per source.
     let digests: Vec<sigstore_types::Sha256Hash> = entries
         .iter()
         .filter_map(|e| e.bottle().ok().map(|b| b.digest))
         .collect();
-    let piles = match crate::bulk::prefetch(&client, &policy, &digests).await {
+    let piles = match crate::bulk::prefetch(&client, ours.policy(), &digests).await {
         Ok(piles) => Some(piles),
         Err(why) => {
             ui.note(&format!("audit: {why}; looking bottles up one by one"));
@@ -97,8 +116,7 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
         }
     };
     let progress = Progress::new(ui, "audit", "bottles", entries.len() as u64);
-    let (policy, trust, sources, progress, client, brew, piles) =
-        (&policy, &trust, &sources, &progress, &client, &brew, &piles);
+    let (ours, progress, client, brew, piles) = (&ours, &progress, &client, &brew, &piles);
     let mut results = futures_util::stream::iter(entries)
         .map(|entry| async move {
             let (verdict, brew_verdict) = match entry.bottle() {
@@ -107,17 +125,18 @@ pub(crate) async fn audit(job: AuditJob<'_>, ui: Ui) -> anyhow::Result<Status> {
                         .as_ref()
                         .and_then(|p| p.get(&bottle.digest))
                         .map(Vec::as_slice);
-                    let ours = sources
-                        .decide(policy, trust, &bottle, &entry.url, pile, None)
-                        .await
-                        .verdict;
+                    let target = Target {
+                        input: entry.subject.clone(),
+                        bottle,
+                        url: entry.url.clone(),
+                        resolved: None,
+                        formula_data: None,
+                    };
+                    let ours = verdict_of(ours.check_prefetched(&target, false, pile).await);
                     let brews = match brew {
-                        Some(brew) => Some(
-                            sources
-                                .decide(brew, trust, &bottle, &entry.url, pile, None)
-                                .await
-                                .verdict,
-                        ),
+                        Some(brew) => Some(verdict_of(
+                            brew.check_prefetched(&target, false, pile).await,
+                        )),
                         None => None,
                     };
                     (ours, brews)
@@ -247,5 +266,21 @@ fn line(json: bool, kind: &str, entry: &PlanEntry, detail: &str) -> String {
             "{kind}\t{}\tsha256:{}\t{detail}\n",
             entry.file_name, entry.sha256
         )
+    }
+}
+
+/// The verdict of a checker's report. Without a registry step a check always comes to one;
+/// anything else is reported as the lookup it stood for being unavailable.
+fn verdict_of(report: Report) -> Verdict {
+    match report.outcome {
+        Outcome::Verdict(verdict) => verdict,
+        Outcome::Refused(e) => Verdict::Unavailable {
+            source: "registry".into(),
+            error: LookupError::message(bottle_attest_net::with_causes(&*e)),
+        },
+        Outcome::Error(e) => Verdict::Unavailable {
+            source: "registry".into(),
+            error: LookupError::message(bottle_attest_net::with_causes(&*e)),
+        },
     }
 }

@@ -8,6 +8,7 @@
 //! already holds a backfill attestation that passes the policy.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use bottle_attest::Policy;
@@ -499,7 +500,7 @@ impl Checker {
         };
         let checker = BottleChecker::new(CheckerConfig {
             judge: coverage,
-            trust: crate::tap::trust_root(&args.policy)?,
+            trust: Arc::new(crate::tap::trust_root(&args.policy)?),
             sources: AttestationSources::new(
                 Remote::Api {
                     client: Box::new(github.clone()),

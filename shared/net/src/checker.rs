@@ -1,9 +1,8 @@
 //! [`BottleChecker`]: the one pipeline that turns an artifact into a verdict. `brew-verify`'s
-//! check, `provenance`, `export-sidecars` and gh mode, and `brew-backfill`'s `plan`, are
-//! configurations of it, not copies (`plan` hands it what its bulk lookup prefetched:
-//! [`BottleChecker::check_prefetched`]). `brew-backfill`'s `audit`, which judges the same
-//! lookups under two policies and has no registry step, shares its judging entry,
-//! [`AttestationSources::decide`].
+//! check, `provenance`, `export-sidecars` and gh mode, and `brew-backfill`'s `plan` and
+//! `audit`, are configurations of it, not copies (`plan` and `audit` hand it what their bulk
+//! lookup prefetched: [`BottleChecker::check_prefetched`]; `audit` runs two, with its policy
+//! and with brew's rules, sharing one trusted root).
 //!
 //! A checker is configured with a judging step `J` ([`CheckerConfig::judge`]) and the steps
 //! that judge runs besides the lookups ([`Judge::Steps`]: the registry, cache marker, mirror
@@ -182,8 +181,9 @@ pub struct BottleSteps {
 pub struct CheckerConfig<J: Judge = Policy> {
     /// The judging step: the policy, or gh's criteria.
     pub judge: J,
-    /// The trusted root.
-    pub trust: TrustRoot,
+    /// The trusted root (shared: checkers with different judges may check the same bottles,
+    /// as `brew-backfill audit`'s do).
+    pub trust: Arc<TrustRoot>,
     /// Attestation lookups (cache, API, mirror, sidecar directory).
     pub sources: AttestationSources,
     /// `--bundle` files: when given, the only attestations considered, and no socket opens.

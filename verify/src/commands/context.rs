@@ -179,7 +179,7 @@ impl Context {
         let sources = AttestationSources::new(remote, cache.clone(), args.sidecar_dir.clone());
         let checker = BottleChecker::new(CheckerConfig {
             judge: policy,
-            trust,
+            trust: Arc::new(trust),
             sources,
             pile,
             timeout: Some(timeout),

@@ -23,6 +23,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bottle_attest::digest::Digest;
@@ -122,7 +123,7 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
         // no socket, no deadline to keep.
         let checker = BottleChecker::new(CheckerConfig {
             judge: criteria.clone(),
-            trust,
+            trust: Arc::new(trust),
             sources: AttestationSources::new(Remote::None, None, None),
             pile: Some(candidates),
             timeout: None,
@@ -198,7 +199,7 @@ pub(crate) fn run(args: &VerifyArgs, log: &mut Log) -> Result<(), Failure> {
         // (gh is handed a file: no registry, mirror or download).
         let checker = BottleChecker::new(CheckerConfig {
             judge: criteria.clone(),
-            trust,
+            trust: Arc::new(trust),
             sources: AttestationSources::new(remote, cache, None),
             pile: None,
             timeout: Some(timeout),
