@@ -9,9 +9,7 @@ use std::sync::Arc;
 use bottle_attest::Policy;
 use bottle_attest::policy::LookupError;
 use bottle_attest::policy::Verdict;
-use bottle_attest_net::checker::{
-    BottleChecker, BottleSteps, CheckerConfig, Outcome, Report, Target,
-};
+use bottle_attest_net::checker::{BottleChecker, BottleSteps, CheckerConfig, Report, Target};
 use bottle_attest_net::env::Env;
 use bottle_attest_net::sources::{AttestationSources, Remote};
 use chrono::Utc;
@@ -272,15 +270,11 @@ fn line(json: bool, kind: &str, entry: &PlanEntry, detail: &str) -> String {
 /// The verdict of a checker's report. Without a registry step a check always comes to one;
 /// anything else is reported as the lookup it stood for being unavailable.
 fn verdict_of(report: Report) -> Verdict {
-    match report.outcome {
-        Outcome::Verdict(verdict) => verdict,
-        Outcome::Refused(e) => Verdict::Unavailable {
+    report
+        .outcome
+        .into_verdict()
+        .unwrap_or_else(|e| Verdict::Unavailable {
             source: "registry".into(),
             error: LookupError::message(bottle_attest_net::with_causes(&*e)),
-        },
-        Outcome::Error(e) => Verdict::Unavailable {
-            source: "registry".into(),
-            error: LookupError::message(bottle_attest_net::with_causes(&*e)),
-        },
-    }
+        })
 }

@@ -16,9 +16,7 @@ use bottle_attest::bottle::is_github_packages;
 use bottle_attest::digest::sha256_bytes;
 use bottle_attest::formula::{FormulaIndex, ResolvedBottle};
 use bottle_attest::policy::Verdict;
-use bottle_attest_net::checker::{
-    BottleChecker, BottleSteps, CheckerConfig, Outcome, Registry, Target,
-};
+use bottle_attest_net::checker::{BottleChecker, BottleSteps, CheckerConfig, Registry, Target};
 use bottle_attest_net::env::Env;
 use bottle_attest_net::github::GitHubClient;
 use bottle_attest_net::http::{Request, body};
@@ -565,17 +563,12 @@ impl Checker {
             .checker
             .check_prefetched(&target, false, pile.map(Vec::as_slice))
             .await;
-        let verdict = match report.outcome {
-            Outcome::Verdict(verdict) => verdict,
-            Outcome::Refused(e) => anyhow::bail!(
+        let verdict = report.outcome.into_verdict().map_err(|e| {
+            anyhow::anyhow!(
                 "the registry does not confirm the formula's digest: {}",
                 bottle_attest_net::with_causes(&*e)
-            ),
-            Outcome::Error(e) => anyhow::bail!(
-                "the registry does not confirm the formula's digest: {}",
-                bottle_attest_net::with_causes(&*e)
-            ),
-        };
+            )
+        })?;
         let first = self.coverage().sources.first().map(|s| s.name.as_str());
         Ok(match verdict {
             Verdict::Verified(pass) if pass.source_index == 0 => Class::Upstream,

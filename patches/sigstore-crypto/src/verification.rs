@@ -238,7 +238,21 @@ impl VerificationKey {
             .map(|key| PreparedKey { provider, key });
     }
 
-    fn verify_inner(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+    /// `raw_key` (the raw `subjectPublicKey` bytes) prepared for `scheme`, if
+    /// the provider prepares it: for callers that hold many keys and use
+    /// only those that parse (`PreparedWebpkiAlgorithms`).
+    pub(crate) fn prepared(raw_key: &[u8], scheme: SigningScheme) -> Option<Self> {
+        let mut key = Self {
+            bytes: raw_key.to_vec(),
+            scheme,
+            prepared: None,
+        };
+        key.prepare();
+        key.prepared.is_some().then_some(key)
+    }
+
+    /// Verify `signature` (as bytes, as webpki's algorithms hold it) over `data`.
+    pub(crate) fn verify_inner(&self, data: &[u8], signature: &[u8]) -> Result<()> {
         validate_raw_public_key(self.scheme, &self.bytes).map_err(|_| {
             Error::Verification(format!("{} signature invalid", self.scheme.name()))
         })?;
@@ -370,7 +384,9 @@ mod tests {
             (b"", &SignatureBytes::new(Vec::new())),
         ] {
             let want = plain.verify(message, signature).map_err(|e| e.to_string());
-            let got = prepared.verify(message, signature).map_err(|e| e.to_string());
+            let got = prepared
+                .verify(message, signature)
+                .map_err(|e| e.to_string());
             assert_eq!(got, want);
         }
         assert!(prepared.verify(b"message", &good).is_ok());
@@ -384,7 +400,10 @@ mod tests {
         let before = bogus.verify(b"message", &good).map_err(|e| e.to_string());
         bogus.prepare();
         assert!(bogus.prepared.is_none());
-        assert_eq!(bogus.verify(b"message", &good).map_err(|e| e.to_string()), before);
+        assert_eq!(
+            bogus.verify(b"message", &good).map_err(|e| e.to_string()),
+            before
+        );
         assert!(before.is_err());
     }
 

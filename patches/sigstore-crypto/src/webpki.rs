@@ -4,9 +4,9 @@
 //! [`rustls_pki_types::SignatureVerificationAlgorithm`], allowing `rustls-webpki`
 //! to verify X.509 certificate chains without depending on `aws-lc-rs` directly.
 
-use crate::provider::{default_provider, CryptoProvider, PreparedVerificationKey};
+use crate::provider::default_provider;
 use crate::signing::SigningScheme;
-use crate::verification::validate_raw_public_key;
+use crate::verification::{validate_raw_public_key, VerificationKey};
 use rustls_pki_types::{
     alg_id, AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm,
 };
@@ -81,61 +81,68 @@ const ED25519_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
 };
 
 /// RSA PKCS#1 v1.5 (2048–8192 bits) with SHA-256 verification algorithm for `webpki`.
-pub static RSA_PKCS1_2048_8192_SHA256: &dyn SignatureVerificationAlgorithm = &RSA_PKCS1_2048_8192_SHA256_ALG;
+pub static RSA_PKCS1_2048_8192_SHA256: &dyn SignatureVerificationAlgorithm =
+    &RSA_PKCS1_2048_8192_SHA256_ALG;
 const RSA_PKCS1_2048_8192_SHA256_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
-        public_key_alg_id: alg_id::RSA_ENCRYPTION,
-        signature_alg_id: alg_id::RSA_PKCS1_SHA256,
-        scheme: SigningScheme::RsaPkcs1Sha256,
-    };
+    public_key_alg_id: alg_id::RSA_ENCRYPTION,
+    signature_alg_id: alg_id::RSA_PKCS1_SHA256,
+    scheme: SigningScheme::RsaPkcs1Sha256,
+};
 
 /// RSA PKCS#1 v1.5 (2048–8192 bits) with SHA-384 verification algorithm for `webpki`.
-pub static RSA_PKCS1_2048_8192_SHA384: &dyn SignatureVerificationAlgorithm = &RSA_PKCS1_2048_8192_SHA384_ALG;
+pub static RSA_PKCS1_2048_8192_SHA384: &dyn SignatureVerificationAlgorithm =
+    &RSA_PKCS1_2048_8192_SHA384_ALG;
 const RSA_PKCS1_2048_8192_SHA384_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
-        public_key_alg_id: alg_id::RSA_ENCRYPTION,
-        signature_alg_id: alg_id::RSA_PKCS1_SHA384,
-        scheme: SigningScheme::RsaPkcs1Sha384,
-    };
+    public_key_alg_id: alg_id::RSA_ENCRYPTION,
+    signature_alg_id: alg_id::RSA_PKCS1_SHA384,
+    scheme: SigningScheme::RsaPkcs1Sha384,
+};
 
 /// RSA PKCS#1 v1.5 (2048–8192 bits) with SHA-512 verification algorithm for `webpki`.
-pub static RSA_PKCS1_2048_8192_SHA512: &dyn SignatureVerificationAlgorithm = &RSA_PKCS1_2048_8192_SHA512_ALG;
+pub static RSA_PKCS1_2048_8192_SHA512: &dyn SignatureVerificationAlgorithm =
+    &RSA_PKCS1_2048_8192_SHA512_ALG;
 const RSA_PKCS1_2048_8192_SHA512_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
-        public_key_alg_id: alg_id::RSA_ENCRYPTION,
-        signature_alg_id: alg_id::RSA_PKCS1_SHA512,
-        scheme: SigningScheme::RsaPkcs1Sha512,
-    };
+    public_key_alg_id: alg_id::RSA_ENCRYPTION,
+    signature_alg_id: alg_id::RSA_PKCS1_SHA512,
+    scheme: SigningScheme::RsaPkcs1Sha512,
+};
 
 /// RSA PKCS#1 v1.5 (2048–8192 bits) with SHA-256 and absent `AlgorithmIdentifier` parameters (RFC 4055 §5).
-pub static RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS: &dyn SignatureVerificationAlgorithm = &RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS_ALG;
+pub static RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS: &dyn SignatureVerificationAlgorithm =
+    &RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS_ALG;
 const RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
-        public_key_alg_id: alg_id::RSA_ENCRYPTION,
-        signature_alg_id: AlgorithmIdentifier::from_slice(&[
-            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b,
-        ]),
-        scheme: SigningScheme::RsaPkcs1Sha256,
-    };
+    public_key_alg_id: alg_id::RSA_ENCRYPTION,
+    signature_alg_id: AlgorithmIdentifier::from_slice(&[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b,
+    ]),
+    scheme: SigningScheme::RsaPkcs1Sha256,
+};
 
 /// RSA PKCS#1 v1.5 (2048–8192 bits) with SHA-384 and absent `AlgorithmIdentifier` parameters (RFC 4055 §5).
-pub static RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS: &dyn SignatureVerificationAlgorithm = &RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS_ALG;
+pub static RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS: &dyn SignatureVerificationAlgorithm =
+    &RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS_ALG;
 const RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
-        public_key_alg_id: alg_id::RSA_ENCRYPTION,
-        signature_alg_id: AlgorithmIdentifier::from_slice(&[
-            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c,
-        ]),
-        scheme: SigningScheme::RsaPkcs1Sha384,
-    };
+    public_key_alg_id: alg_id::RSA_ENCRYPTION,
+    signature_alg_id: AlgorithmIdentifier::from_slice(&[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c,
+    ]),
+    scheme: SigningScheme::RsaPkcs1Sha384,
+};
 
 /// RSA PKCS#1 v1.5 (2048–8192 bits) with SHA-512 and absent `AlgorithmIdentifier` parameters (RFC 4055 §5).
-pub static RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS: &dyn SignatureVerificationAlgorithm = &RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS_ALG;
+pub static RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS: &dyn SignatureVerificationAlgorithm =
+    &RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS_ALG;
 const RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
-        public_key_alg_id: alg_id::RSA_ENCRYPTION,
-        signature_alg_id: AlgorithmIdentifier::from_slice(&[
-            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d,
-        ]),
-        scheme: SigningScheme::RsaPkcs1Sha512,
-    };
+    public_key_alg_id: alg_id::RSA_ENCRYPTION,
+    signature_alg_id: AlgorithmIdentifier::from_slice(&[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d,
+    ]),
+    scheme: SigningScheme::RsaPkcs1Sha512,
+};
 
 /// RSA-PSS (2048–8192 bits) with SHA-256 verification algorithm for `webpki`.
-pub static RSA_PSS_2048_8192_SHA256: &dyn SignatureVerificationAlgorithm = &RSA_PSS_2048_8192_SHA256_ALG;
+pub static RSA_PSS_2048_8192_SHA256: &dyn SignatureVerificationAlgorithm =
+    &RSA_PSS_2048_8192_SHA256_ALG;
 const RSA_PSS_2048_8192_SHA256_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
     public_key_alg_id: alg_id::RSA_ENCRYPTION,
     signature_alg_id: alg_id::RSA_PSS_SHA256,
@@ -143,7 +150,8 @@ const RSA_PSS_2048_8192_SHA256_ALG: WebpkiVerificationAlg = WebpkiVerificationAl
 };
 
 /// RSA-PSS (2048–8192 bits) with SHA-384 verification algorithm for `webpki`.
-pub static RSA_PSS_2048_8192_SHA384: &dyn SignatureVerificationAlgorithm = &RSA_PSS_2048_8192_SHA384_ALG;
+pub static RSA_PSS_2048_8192_SHA384: &dyn SignatureVerificationAlgorithm =
+    &RSA_PSS_2048_8192_SHA384_ALG;
 const RSA_PSS_2048_8192_SHA384_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
     public_key_alg_id: alg_id::RSA_ENCRYPTION,
     signature_alg_id: alg_id::RSA_PSS_SHA384,
@@ -151,7 +159,8 @@ const RSA_PSS_2048_8192_SHA384_ALG: WebpkiVerificationAlg = WebpkiVerificationAl
 };
 
 /// RSA-PSS (2048–8192 bits) with SHA-512 verification algorithm for `webpki`.
-pub static RSA_PSS_2048_8192_SHA512: &dyn SignatureVerificationAlgorithm = &RSA_PSS_2048_8192_SHA512_ALG;
+pub static RSA_PSS_2048_8192_SHA512: &dyn SignatureVerificationAlgorithm =
+    &RSA_PSS_2048_8192_SHA512_ALG;
 const RSA_PSS_2048_8192_SHA512_ALG: WebpkiVerificationAlg = WebpkiVerificationAlg {
     public_key_alg_id: alg_id::RSA_ENCRYPTION,
     signature_alg_id: alg_id::RSA_PSS_SHA512,
@@ -241,10 +250,8 @@ pub struct PreparedWebpkiAlgorithms {
 
 struct PreparedWebpkiAlgorithm {
     algorithm: &'static WebpkiVerificationAlg,
-    provider: &'static dyn CryptoProvider,
-    /// Raw `subjectPublicKey` bytes of a trusted key, and that key parsed for
-    /// this algorithm's scheme.
-    keys: Vec<(Vec<u8>, Box<dyn PreparedVerificationKey>)>,
+    /// The trusted keys that parse under this algorithm's scheme, prepared.
+    keys: Vec<VerificationKey>,
 }
 
 impl std::fmt::Debug for PreparedWebpkiAlgorithm {
@@ -260,24 +267,15 @@ impl PreparedWebpkiAlgorithms {
     /// Prepare `trusted_keys` (raw `subjectPublicKey` bytes, as webpki passes
     /// them) for every algorithm whose scheme they parse under.
     pub fn new<'k>(trusted_keys: impl IntoIterator<Item = &'k [u8]> + Clone) -> Self {
-        let provider = default_provider();
         let algorithms = ALGORITHMS
             .iter()
-            .map(|&algorithm| {
-                let keys = trusted_keys
+            .map(|&algorithm| PreparedWebpkiAlgorithm {
+                algorithm,
+                keys: trusted_keys
                     .clone()
                     .into_iter()
-                    .filter(|key| validate_raw_public_key(algorithm.scheme, key).is_ok())
-                    .filter_map(|key| {
-                        let prepared = provider.prepare_verification_key(algorithm.scheme, key)?;
-                        Some((key.to_vec(), prepared))
-                    })
-                    .collect();
-                PreparedWebpkiAlgorithm {
-                    algorithm,
-                    provider,
-                    keys,
-                }
+                    .filter_map(|key| VerificationKey::prepared(key, algorithm.scheme))
+                    .collect(),
             })
             .collect();
         Self { algorithms }
@@ -307,18 +305,16 @@ impl SignatureVerificationAlgorithm for PreparedWebpkiAlgorithm {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        let prepared = self
-            .keys
-            .iter()
-            .find(|(key, _)| key.as_slice() == public_key)
-            .map(|(_, prepared)| prepared);
-        match prepared {
-            // Prepared by the provider that would verify now; the bytes passed
-            // `validate_raw_public_key` when it was prepared.
-            Some(prepared) if std::ptr::addr_eq(self.provider, default_provider()) => prepared
-                .verify(message, signature)
+        // A trusted key, by its exact bytes: verified as `VerificationKey`
+        // verifies (validated, then through its parsed key while its provider
+        // is the default), which is what the static algorithm does.
+        match self.keys.iter().find(|key| key.as_bytes() == public_key) {
+            Some(key) => key
+                .verify_inner(message, signature)
                 .map_err(|_| InvalidSignature),
-            _ => self.algorithm.verify_signature(public_key, message, signature),
+            None => self
+                .algorithm
+                .verify_signature(public_key, message, signature),
         }
     }
 }
@@ -423,7 +419,11 @@ mod tests {
         let other_sig = other.sign(msg).unwrap();
         let cases: [(&[u8], &[u8], &[u8]); 10] = [
             (trusted.public_key_bytes(), msg, trusted_sig.as_bytes()),
-            (trusted.public_key_bytes(), b"tampered", trusted_sig.as_bytes()),
+            (
+                trusted.public_key_bytes(),
+                b"tampered",
+                trusted_sig.as_bytes(),
+            ),
             (trusted.public_key_bytes(), msg, other_sig.as_bytes()),
             (other.public_key_bytes(), msg, other_sig.as_bytes()),
             (other.public_key_bytes(), msg, trusted_sig.as_bytes()),
@@ -435,8 +435,14 @@ mod tests {
         ];
         let mut accepted = 0;
         for (prepared_alg, static_alg) in algorithms.iter().zip(WEBPKI_VERIFICATION_ALGS) {
-            assert_eq!(prepared_alg.public_key_alg_id(), static_alg.public_key_alg_id());
-            assert_eq!(prepared_alg.signature_alg_id(), static_alg.signature_alg_id());
+            assert_eq!(
+                prepared_alg.public_key_alg_id(),
+                static_alg.public_key_alg_id()
+            );
+            assert_eq!(
+                prepared_alg.signature_alg_id(),
+                static_alg.signature_alg_id()
+            );
             for (key, message, signature) in cases {
                 let got = prepared_alg.verify_signature(key, message, signature);
                 let want = static_alg.verify_signature(key, message, signature);

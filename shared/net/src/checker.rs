@@ -28,7 +28,7 @@
 //!   `--bundle` files are the checker's pile, judged without a lookup
 //!   ([`BottleChecker::check_given`]).
 //!
-//! Every network step of one check shares one deadline.
+//! Every network step of one check shares one deadline, when the checker has one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -104,6 +104,18 @@ pub enum Outcome {
     Refused(Arc<GhcrError>),
     /// The bottle could not be checked at all.
     Error(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl Outcome {
+    /// The policy's verdict, or why the check did not come to one (a refusing or failing
+    /// registry step), for callers that report both the same way.
+    pub fn into_verdict(self) -> Result<Verdict, Arc<dyn std::error::Error + Send + Sync>> {
+        match self {
+            Self::Verdict(verdict) => Ok(verdict),
+            Self::Refused(e) => Err(e),
+            Self::Error(e) => Err(e),
+        }
+    }
 }
 
 /// A bottle could not be checked, before any attestation was looked at.
@@ -241,14 +253,14 @@ impl BottleChecker<GhCriteria> {
 
 /// gh mode's `--bundle`: the files given are all there is.
 impl BottleChecker<GhCriteria> {
-    /// Judge the configured `--bundle` files ([`CheckerConfig::pile`]) for `digest` (either
-    /// algorithm gh accepts) by gh's criteria: every attestation that passes. No lookup runs
-    /// and no socket opens. `None` when the checker was configured without files.
-    pub fn check_given(self, digest: &Digest) -> Option<Result<Vec<GhAccepted>, GhRejection>> {
+    /// Judge the configured `--bundle` files ([`CheckerConfig::pile`]; none configured is no
+    /// files) for `digest` (either algorithm gh accepts) by gh's criteria: every attestation
+    /// that passes. No lookup runs and no socket opens.
+    pub fn check_given(self, digest: &Digest) -> Result<Vec<GhAccepted>, GhRejection> {
         let CheckerConfig {
             judge, trust, pile, ..
         } = self.config;
-        Some(judge.judge(&trust, digest, pile?))
+        judge.judge(&trust, digest, pile.unwrap_or_default())
     }
 }
 
@@ -280,7 +292,7 @@ impl BottleChecker<Policy> {
     }
 
     /// [`Self::check`], with the attestations a bulk lookup already fetched for this bottle
-    /// (brew-backfill's `plan`): judged as the per-source lookups' answers would be, without
+    /// (brew-backfill's `plan` and `audit`): judged as the per-source lookups' answers would be, without
     /// those lookups. Unlike `--bundle` files they came from the network, so the registry step
     /// still runs.
     pub async fn check_prefetched(
